@@ -21,6 +21,7 @@ namespace GanBertBots.Models.Hub;
 /// or from the <c>X-Linked-Size</c>/<c>X-Linked-Etag</c> headers; a mismatch discards the file.</item>
 /// <item>Transient failures (lost connection, stalled transfer, 408/429/5xx) are retried with exponential backoff.</item>
 /// </list>
+/// One pull at a time per instance.
 /// </summary>
 public sealed class CheckpointDownloader : IDisposable
 {
@@ -69,11 +70,26 @@ public sealed class CheckpointDownloader : IDisposable
         Directory.CreateDirectory(modelsDirectory);
         using var pullLock = AcquireLock(modelsDirectory, checkpoint.LocalName);
         string staging = Path.Combine(modelsDirectory, "." + checkpoint.LocalName + ".partial");
-        Directory.CreateDirectory(staging);
         var pull = new Pull(checkpoint, revision, staging, progress);
+        _hubAnswered = false;
+        try
+        {
+            return await PullIntoAsync(pull, target, modelsDirectory, cancellation);
+        }
+        finally
+        {
+            // A pull that failed before any byte arrived leaves no trace.
+            if (Directory.Exists(staging) && !Directory.EnumerateFileSystemEntries(staging).Any()) Directory.Delete(staging);
+        }
+    }
 
+    async Task<PullResult> PullIntoAsync(Pull pull, string target, string modelsDirectory, CancellationToken cancellation)
+    {
+        var checkpoint = pull.Checkpoint;
+        string staging = pull.Staging;
         pull.Remote = await ListRepositoryAsync(pull, cancellation);
         pull.RequireRemote(["config.json", "model.safetensors"]);
+        Directory.CreateDirectory(staging);
 
         // config.json first: its model_type says which tokenizer files belong to the checkpoint.
         await FetchAsync(pull, "config.json", required: true, cancellation);
@@ -226,10 +242,10 @@ public sealed class CheckpointDownloader : IDisposable
             }
             // A transfer that made progress resets the count: a flaky link that keeps delivering gets there.
             failuresInARow = attempt.Bytes > 0 ? 1 : failuresInARow + 1;
-            if (failuresInARow >= _options.MaxAttempts) throw GaveUp(pull, file, attempt.Failure!, partialPath);
+            if (failuresInARow >= AttemptsFor(attempt.Failure!)) throw GaveUp(pull, file, attempt.Failure!, partialPath);
             var delay = Backoff(failuresInARow, attempt.RetryAfter);
             pull.Report(file, PullStage.Retrying, FileLength(partialPath), expected.Size,
-                $"{attempt.Failure}; try {failuresInARow + 1} of {_options.MaxAttempts} in {delay.TotalSeconds:0.#} s");
+                $"{attempt.Failure}; try {failuresInARow + 1} of {AttemptsFor(attempt.Failure!)} in {delay.TotalSeconds:0.#} s");
             await Task.Delay(delay, cancellation);
         }
 
@@ -398,9 +414,9 @@ public sealed class CheckpointDownloader : IDisposable
                 response.Dispose();
             }
             catch (Exception e) when (Transient(e, cancellation) is { } f) { failure = f; }
-            if (attempt >= _options.MaxAttempts) throw GaveUp(pull, what, failure, partialPath: null);
+            if (attempt >= AttemptsFor(failure)) throw GaveUp(pull, what, failure, partialPath: null);
             var delay = Backoff(attempt, null);
-            pull.Report(what, PullStage.Retrying, 0, null, $"{failure}; try {attempt + 1} of {_options.MaxAttempts} in {delay.TotalSeconds:0.#} s");
+            pull.Report(what, PullStage.Retrying, 0, null, $"{failure}; try {attempt + 1} of {AttemptsFor(failure)} in {delay.TotalSeconds:0.#} s");
             await Task.Delay(delay, cancellation);
         }
     }
@@ -513,13 +529,20 @@ public sealed class CheckpointDownloader : IDisposable
         };
     }
 
+    /// <summary>
+    /// Tries allowed for a failure: a hub that has not answered once in this pull (offline, wrong
+    /// address) gets two, so the user hears about it in a second rather than after the full backoff.
+    /// </summary>
+    int AttemptsFor(Failure failure) =>
+        failure.NoAnswer && !_hubAnswered ? Math.Min(2, _options.MaxAttempts) : _options.MaxAttempts;
+
     Exception GaveUp(Pull pull, string what, Failure failure, string? partialPath)
     {
         if (failure.NoAnswer && !_hubAnswered)
             return new HubUnreachableException($"cannot reach the model hub at {_hub} ({failure}). {ManualInstructions(pull)}");
         long kept = partialPath is null ? 0 : FileLength(partialPath);
         return new UserFacingException(
-            $"{what}: gave up after {_options.MaxAttempts} failed tries ({failure})."
+            $"{what}: gave up after {AttemptsFor(failure)} failed tries in a row ({failure})."
             + (kept > 0 ? $" {kept:N0} bytes are kept; run the same command again to resume." : " Run the same command again to resume.")
             + $" {ManualInstructions(pull)}");
     }

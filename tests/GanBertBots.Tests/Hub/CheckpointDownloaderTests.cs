@@ -203,7 +203,7 @@ public sealed class CheckpointDownloaderTests : IAsyncLifetime
         Assert.Contains($"127.0.0.1:{port}", e.Message);
         Assert.Contains("config.json, model.safetensors, vocab.json, merges.txt", e.Message);
         Assert.Contains(Path.Combine(_models.Path, "gpt2") + Path.DirectorySeparatorChar, e.Message);
-        Assert.False(Directory.Exists(ModelDir));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_models.Path)); // no model, no empty staging folder, no lock
     }
 
     [Fact]
