@@ -96,6 +96,7 @@ public sealed class CheckpointDownloader : IDisposable
         var family = FamilyFromConfig(Path.Combine(staging, "config.json"), checkpoint);
         var required = HubCheckpoint.RequiredFiles(family);
         pull.RequireRemote(required);
+        CheckFreeSpace(pull, required.Concat(HubCheckpoint.OptionalFiles));
         foreach (string file in required.Where(f => f != "config.json"))
             await FetchAsync(pull, file, required: true, cancellation);
         foreach (string file in HubCheckpoint.OptionalFiles)
@@ -337,10 +338,13 @@ public sealed class CheckpointDownloader : IDisposable
                     return new(Outcome.Failed, received, new Failure($"no data for {_options.StallTimeout.TotalSeconds:0} s", NoAnswer: false));
                 }
                 if (n == 0) break;
-                await output.WriteAsync(buffer.AsMemory(0, n), cancellation);
+                try { await output.WriteAsync(buffer.AsMemory(0, n), cancellation); }
+                catch (IOException e) { throw CannotWrite(partialPath, e); }
                 received += n;
                 pull.Report(file, PullStage.Transferring, offset + received, expected.Size);
             }
+            try { await output.FlushAsync(cancellation); }
+            catch (IOException e) { throw CannotWrite(partialPath, e); }
         }
         catch (Exception e) when (Transient(e, cancellation) is { } failure)
         {
@@ -509,6 +513,28 @@ public sealed class CheckpointDownloader : IDisposable
             throw new UserFacingException($"another download of {name} is running (lock file {path}); wait for it to finish");
         }
     }
+
+    /// <summary>Refuses to start when the listing says the files will not fit on the disk.</summary>
+    static void CheckFreeSpace(Pull pull, IEnumerable<string> files)
+    {
+        if (pull.Remote is null) return;
+        long needed = 0;
+        foreach (string file in files)
+            if (pull.Remote.TryGetValue(file, out var remote) && remote.Size is long size)
+            {
+                string path = Path.Combine(pull.Staging, file);
+                needed += Math.Max(0, size - (File.Exists(path) ? size : FileLength(path + ".partial")));
+            }
+        long free;
+        try { free = new DriveInfo(pull.Staging).AvailableFreeSpace; }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { return; }
+        if (needed > free)
+            throw new UserFacingException(
+                $"not enough disk space for {pull.Checkpoint.RepoId}: {needed:N0} bytes still to download into {pull.Staging}, {free:N0} free");
+    }
+
+    static UserFacingException CannotWrite(string path, IOException e) =>
+        new($"cannot write {path}: {e.Message} (disk full?). What was downloaded so far is kept; free space and run the command again", e);
 
     // ---- failures ----------------------------------------------------------------------------
 

@@ -177,6 +177,18 @@ public sealed class CheckpointDownloaderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Checkpoint_larger_than_the_free_disk_space_is_refused_before_downloading_it()
+    {
+        _hub.Repos[Repo]["model.safetensors"].ListedSize = 1L << 60; // an exbibyte
+        using var downloader = Downloader();
+
+        var e = await Assert.ThrowsAsync<UserFacingException>(() => downloader.PullAsync(HubCheckpoint.Resolve("gpt2")));
+        Assert.Contains("not enough disk space", e.Message);
+        Assert.Empty(_hub.RequestsFor("model.safetensors"));
+        Assert.False(Directory.Exists(ModelDir));
+    }
+
+    [Fact]
     public async Task Unavailable_hub_is_retried_then_succeeds()
     {
         _hub.Repos[Repo]["config.json"].UnavailableLeft = 2;

@@ -26,6 +26,8 @@ public sealed class FakeHub : IAsyncDisposable
     {
         public byte[] Content { get; } = content;
         public bool Lfs { get; } = lfs;
+        /// <summary>Size the listing announces instead of the real one.</summary>
+        public long? ListedSize { get; set; }
         /// <summary>Bytes actually sent (the listing still describes <see cref="Content"/>): simulates corruption.</summary>
         public byte[]? ServeInstead { get; set; }
         /// <summary>Send this many bytes of the body, then drop the connection ...</summary>
@@ -91,8 +93,8 @@ public sealed class FakeHub : IAsyncDisposable
         {
             if (!ListingEnabled || !Repos.TryGetValue($"{owner}/{name}", out var repo)) return Status(ctx, 404);
             var entries = repo.Select(kv => kv.Value.Lfs
-                ? (object)new { type = "file", oid = new string('0', 40), size = kv.Value.Content.Length, path = kv.Key,
-                    lfs = new { oid = kv.Value.Sha256, size = kv.Value.Content.Length, pointerSize = 134 } }
+                ? (object)new { type = "file", oid = new string('0', 40), size = kv.Value.ListedSize ?? kv.Value.Content.Length, path = kv.Key,
+                    lfs = new { oid = kv.Value.Sha256, size = kv.Value.ListedSize ?? kv.Value.Content.Length, pointerSize = 134 } }
                 : new { type = "file", oid = kv.Value.GitBlobSha1, size = kv.Value.Content.Length, path = kv.Key });
             ctx.Response.ContentType = "application/json";
             await ctx.Response.WriteAsync(JsonSerializer.Serialize(entries));
