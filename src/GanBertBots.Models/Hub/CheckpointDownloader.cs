@@ -67,7 +67,11 @@ public sealed class CheckpointDownloader : IDisposable
                 existing.Files, [], BytesDownloaded: 0);
         }
 
-        Directory.CreateDirectory(modelsDirectory);
+        try { Directory.CreateDirectory(modelsDirectory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserFacingException($"cannot create the models folder {modelsDirectory}: {e.Message} (choose another with --dest or Hub:ModelsDirectory)", e);
+        }
         using var pullLock = AcquireLock(modelsDirectory, checkpoint.LocalName);
         string staging = Path.Combine(modelsDirectory, "." + checkpoint.LocalName + ".partial");
         var pull = new Pull(checkpoint, revision, staging, progress);
