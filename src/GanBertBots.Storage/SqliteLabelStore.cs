@@ -43,7 +43,8 @@ public sealed class SqliteLabelStore : SqlLabelStore
         if (string.IsNullOrWhiteSpace(builder.DataSource))
             throw new StorageException("Storage:ConnectionString names no SQLite file (Data Source=...)");
         builder.ForeignKeys = true;
-        builder.DefaultTimeout = Math.Max(builder.DefaultTimeout, (options.BusyTimeoutMs + 999) / 1000);
+        // The driver itself retries a busy statement until its command timeout (whole seconds): keep that in step with the busy timeout.
+        builder.DefaultTimeout = Math.Max(1, (options.BusyTimeoutMs + 999) / 1000);
         if (builder.DataSource != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
         {
             string? folder = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
