@@ -50,11 +50,11 @@ public sealed class CsvReaderTests
     public void Blank_lines_between_records_are_skipped_and_record_lines_are_counted_through_quoted_breaks()
     {
         var reader = new CsvReader(new StringReader("a,b\n\n\"x\ny\",1\r\n\r\nlast,2\n"));
-        Assert.Equal(["a", "b"], reader.ReadRecord());
+        Assert.Equal(["a", "b"], reader.ReadRecord()!);
         Assert.Equal(1, reader.RecordLine);
-        Assert.Equal(["x\ny", "1"], reader.ReadRecord());
+        Assert.Equal(["x\ny", "1"], reader.ReadRecord()!);
         Assert.Equal(3, reader.RecordLine);
-        Assert.Equal(["last", "2"], reader.ReadRecord());
+        Assert.Equal(["last", "2"], reader.ReadRecord()!);
         Assert.Equal(6, reader.RecordLine);
         Assert.Null(reader.ReadRecord());
     }

@@ -142,10 +142,12 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
-    public void An_unknown_provider_is_named_in_the_error()
+    public void Unusable_configuration_is_named_in_the_error()
     {
         var e = Assert.Throws<StorageException>(() => LabelStore.Create(new StorageOptions { Provider = "mongodb" }));
         Assert.Contains("'mongodb'", e.Message);
         Assert.Contains("sqlite or postgres", e.Message);
+        Assert.Contains("in-memory", Assert.Throws<StorageException>(() => LabelStore.Create(new StorageOptions { ConnectionString = "Data Source=:memory:" })).Message);
+        Assert.Contains("required", Assert.Throws<StorageException>(() => LabelStore.Create(new StorageOptions { Provider = "postgres" })).Message);
     }
 }
