@@ -1,0 +1,509 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using GanBertBots.Inference;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace GanBertBots.Conversation;
+
+/// <summary>
+/// The product's behaviour, the same on every platform: commands, the game, feedback and moderation, rate limits
+/// and wording. Adapters hand it <see cref="IncomingMessage"/>s and <see cref="ButtonPress"/>es; it answers through
+/// the <see cref="IChatOutput"/> they pass. Everything a person gives is stored before it is acknowledged.
+/// </summary>
+public sealed class ConversationService : IConversation
+{
+    readonly IInferenceService _inference;
+    readonly IConversationStore _store;
+    readonly IModelOperations _operations;
+    readonly BotOptions _options;
+    readonly ButtonPayloadCodec _codec;
+    readonly RateLimiter _rate;
+    readonly HashSet<string> _moderators;
+    readonly ILogger _log;
+    readonly ConcurrentDictionary<string, ConcurrentDictionary<long, bool>> _skippedByModerator = new();
+    readonly Random _random;
+
+    public ConversationService(IInferenceService inference, IConversationStore store, BotOptions options,
+        IModelOperations? operations = null, ILogger<ConversationService>? logger = null, TimeProvider? clock = null, Random? random = null)
+    {
+        options.Validate();
+        _inference = inference;
+        _store = store;
+        _options = options;
+        _operations = operations ?? new ModelOperationsNotAvailable();
+        _log = (ILogger?)logger ?? NullLogger.Instance;
+        _codec = new ButtonPayloadCodec(string.IsNullOrEmpty(options.CallbackSecret)
+            ? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
+            : options.CallbackSecret);
+        _rate = new RateLimiter(options.MessagesPerMinute, options.Burst, clock ?? TimeProvider.System);
+        _moderators = new HashSet<string>(options.Moderators.Select(m => m.Trim()), StringComparer.OrdinalIgnoreCase);
+        _random = random ?? new Random();
+    }
+
+    public ButtonPayloadCodec Codec => _codec;
+
+    /// <summary>Configured moderators, plus chat admins inside the group they administer.</summary>
+    public bool IsModerator(ChatUser user, ChatPlace chat, bool isChatAdmin) =>
+        _moderators.Contains(user.QualifiedId) || (isChatAdmin && chat.Kind == ChatKind.Group);
+
+    // ---- messages ------------------------------------------------------------------------------------------------
+
+    public async Task HandleMessageAsync(IncomingMessage message, IChatOutput output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await HandleMessageCoreAsync(message, output, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
+        catch (Exception e)
+        {
+            string reference = Guid.NewGuid().ToString("N")[..8];
+            _log.LogError(e, "Message from {User} in {Chat} failed (ref {Ref})", message.User.QualifiedId, message.Chat.QualifiedId, reference);
+            await TrySendAsync(output, Reply.Plain($"Sorry, something went wrong on my side (ref {reference}). Please try again later."), cancellationToken);
+        }
+    }
+
+    async Task HandleMessageCoreAsync(IncomingMessage message, IChatOutput output, CancellationToken ct)
+    {
+        string text = message.Text?.Trim() ?? "";
+        bool moderator = IsModerator(message.User, message.Chat, message.IsChatAdmin);
+        if (!text.StartsWith('/'))
+        {
+            // In groups the bot only answers commands; in a private chat anything else gets the help.
+            if (message.Chat.Kind == ChatKind.Group) return;
+            string intro = text.Length == 0
+                ? (message.HasNonTextContent ? "I can only read text." : "That message was empty.")
+                : "I answer commands.";
+            await SendAsync(output, message, intro + "\n\n" + Wording.Help(moderator), ct);
+            return;
+        }
+        if (!_rate.TryTake(message.User.QualifiedId, out var wait))
+        {
+            await SendAsync(output, message, $"You're sending commands faster than I can answer; please wait {Math.Ceiling(wait.TotalSeconds):0} s.", ct);
+            return;
+        }
+
+        int space = text.IndexOfAny([' ', '\n', '\t']);
+        string command = (space < 0 ? text : text[..space]).ToLowerInvariant();
+        int at = command.IndexOf('@');
+        if (at > 0) command = command[..at];
+        string args = space < 0 ? "" : text[(space + 1)..].Trim();
+
+        switch (command)
+        {
+            case "/start":
+                await SendAsync(output, message, "Hi! I write disaster tweets and I try to tell who wrote a text: a person or an AI.\n\n" + Wording.Help(moderator), ct);
+                break;
+            case "/help":
+                await SendAsync(output, message, Wording.Help(moderator), ct);
+                break;
+            case "/tweet":
+                await TweetAsync(message.User, message.Chat, args, output, message.MessageId, ct);
+                break;
+            case "/detect":
+                await DetectAsync(message, args, output, ct);
+                break;
+            case "/game":
+                await GameRoundAsync(message.User, message.Chat, output, ct);
+                break;
+            case "/stats":
+                await StatsAsync(message, output, ct);
+                break;
+            case "/review":
+                if (await RefuseUnlessModeratorAsync(message.User, message.Chat, message.IsChatAdmin, "/review", output, message, ct)) return;
+                await ReviewNextAsync(message.User, message.Chat, output, ct);
+                break;
+            case "/mods":
+                if (await RefuseUnlessModeratorAsync(message.User, message.Chat, message.IsChatAdmin, "/mods", output, message, ct)) return;
+                await SendAsync(output, message, ModeratorList(message.Chat), ct);
+                break;
+            case "/retrain":
+            case "/promote":
+            case "/rollback":
+                if (await RefuseUnlessModeratorAsync(message.User, message.Chat, message.IsChatAdmin, command, output, message, ct)) return;
+                await output.ShowTypingAsync(ct);
+                string answer = command switch
+                {
+                    "/retrain" => await _operations.RetrainAsync(message.User, ct),
+                    "/promote" => await _operations.PromoteAsync(message.User, args.Length == 0 ? null : args, ct),
+                    _ => await _operations.RollbackAsync(message.User, ct),
+                };
+                await SendAsync(output, message, answer, ct);
+                break;
+            default:
+                await SendAsync(output, message, $"I don't know {Wording.Clip(command, 40)}.\n\n" + Wording.Help(moderator), ct);
+                break;
+        }
+    }
+
+    async Task<bool> RefuseUnlessModeratorAsync(ChatUser user, ChatPlace chat, bool isChatAdmin, string action, IChatOutput output,
+        IncomingMessage? message, CancellationToken ct)
+    {
+        if (IsModerator(user, chat, isChatAdmin)) return false;
+        _log.LogWarning("Refused moderator action {Action} by {User} ({Name}) in {Chat}", action, user.QualifiedId, user.DisplayName, chat.QualifiedId);
+        const string refusal = "Sorry, only moderators can do that.";
+        if (message != null) await SendAsync(output, message, refusal, ct);
+        else await output.AcknowledgeButtonAsync(refusal, ct);
+        return true;
+    }
+
+    string ModeratorList(ChatPlace chat)
+    {
+        var sb = new StringBuilder("Moderators:\n");
+        var here = _options.Moderators.Where(m => m.StartsWith(chat.Platform + ":", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (here.Count == 0) sb.AppendLine($"(none configured for {chat.Platform})");
+        foreach (var m in here) sb.Append("- ").AppendLine(m);
+        if (chat.Kind == ChatKind.Group) sb.Append("Admins of this chat moderate here too.");
+        return sb.ToString().TrimEnd();
+    }
+
+    // ---- /tweet --------------------------------------------------------------------------------------------------
+
+    async Task TweetAsync(ChatUser user, ChatPlace chat, string topic, IChatOutput output, string? replyTo, CancellationToken ct)
+    {
+        string note = "";
+        topic = Wording.CutInput(topic, _options.MaxTopicChars, out bool cut);
+        if (cut) note = $"(Your topic was cut to its first {_options.MaxTopicChars} characters.)\n";
+        await output.ShowTypingAsync(ct);
+        string heading = topic.Length == 0 ? "Writing a tweet…" : $"Writing a tweet about \"{Wording.Clip(topic, 60)}\"…";
+        var placeholder = await output.SendAsync(new Reply { Text = note + heading, ReplyToMessageId = replyTo }, ct);
+
+        TweetResult result;
+        await using (var stream = new StreamingEdit(output, placeholder, output.EditInterval, ct))
+            result = await _inference.GenerateAsync(new TweetRequest(topic.Length == 0 ? null : topic), stream, ct);
+
+        if (!result.IsCompleted)
+        {
+            await output.EditAsync(placeholder, Reply.Plain(note + result.Message), ct);
+            return;
+        }
+        long id = await _store.AddTextAsync(new NewText(result.Text, TextOrigin.Generated, user.QualifiedId, result.ModelVersion,
+            topic.Length == 0 ? null : topic, JsonSerializer.Serialize(result.Settings)), ct);
+        await output.EditAsync(placeholder, new Reply
+        {
+            Text = note + result.Text + $"\n\n(generated by {result.ModelVersion})",
+            Buttons =
+            [
+                [Button("🔁 Another one", ButtonKind.AnotherTweet, id, chat)],
+                [Button("😮 Fooled me", ButtonKind.FooledMe, id, chat), Button("🤖 Obviously fake", ButtonKind.ObviouslyFake, id, chat)],
+            ],
+        }, ct);
+    }
+
+    /// <summary>Edits a message with the newest partial text at most once per interval, from one loop (never overlapping edits).</summary>
+    sealed class StreamingEdit : IProgress<string>, IAsyncDisposable
+    {
+        readonly IChatOutput _output;
+        readonly SentReply _message;
+        readonly CancellationTokenSource _stop;
+        readonly Task _loop;
+        string? _latest;
+        string? _shown;
+
+        public StreamingEdit(IChatOutput output, SentReply message, TimeSpan interval, CancellationToken ct)
+        {
+            _output = output;
+            _message = message;
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            _loop = interval <= TimeSpan.Zero ? Task.CompletedTask : Task.Run(() => LoopAsync(interval));
+        }
+
+        public void Report(string value) => Volatile.Write(ref _latest, value);
+
+        async Task LoopAsync(TimeSpan interval)
+        {
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(interval, _stop.Token);
+                    string? latest = Volatile.Read(ref _latest);
+                    if (latest is null || latest == _shown || latest.Trim().Length == 0) continue;
+                    _shown = latest;
+                    await _output.EditAsync(_message, Reply.Plain(latest + " ▌"), _stop.Token);
+                }
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception) { /* a failed progress edit is not worth failing the tweet for */ }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _stop.Cancel();
+            await _loop;
+            _stop.Dispose();
+        }
+    }
+
+    // ---- /detect -------------------------------------------------------------------------------------------------
+
+    async Task DetectAsync(IncomingMessage message, string args, IChatOutput output, CancellationToken ct)
+    {
+        string text = args.Length > 0 ? args : message.ReplyToText?.Trim() ?? "";
+        if (text.Length == 0)
+        {
+            await SendAsync(output, message, "Send /detect followed by a text, or reply /detect to a message with text.", ct);
+            return;
+        }
+        string note = "";
+        int original = text.Length;
+        text = Wording.CutInput(text, _options.MaxInputChars, out bool cut);
+        if (cut) note = $"(Your text had {original} characters; I read the first {text.Length}.)\n";
+
+        await output.ShowTypingAsync(ct);
+        long id = await _store.AddTextAsync(new NewText(text, TextOrigin.UserSubmitted, message.User.QualifiedId), ct);
+        var verdict = await _inference.DetectAsync(text, ct);
+        if (!verdict.IsCompleted)
+        {
+            await SendAsync(output, message, note + verdict.Message, ct);
+            return;
+        }
+        await _store.AddPredictionAsync(new NewPrediction(id, verdict.Label, verdict.RealProbability, verdict.Probabilities, verdict.ModelVersion), ct);
+        await output.SendAsync(new Reply
+        {
+            Text = note + Wording.Verdict(verdict) + "\nWas I right?",
+            ReplyToMessageId = message.MessageId,
+            Buttons = [[Button("✅ Right", ButtonKind.VerdictRight, id, message.Chat, verdict.Label),
+                        Button("❌ Wrong", ButtonKind.VerdictWrong, id, message.Chat)]],
+        }, ct);
+    }
+
+    // ---- /game ---------------------------------------------------------------------------------------------------
+
+    async Task GameRoundAsync(ChatUser user, ChatPlace chat, IChatOutput output, CancellationToken ct)
+    {
+        await output.ShowTypingAsync(ct);
+        bool wantReal = _random.NextDouble() < _options.GameRealShare;
+        StoredText? round = null;
+        string? generatorProblem = null;
+        if (wantReal) round = await _store.RandomCorpusTextAsync(ct);
+        if (round is null)
+        {
+            var tweet = await _inference.GenerateAsync(new TweetRequest(null), null, ct);
+            if (tweet.IsCompleted)
+            {
+                long gid = await _store.AddTextAsync(new NewText(tweet.Text, TextOrigin.Generated, user.QualifiedId, tweet.ModelVersion,
+                    null, JsonSerializer.Serialize(tweet.Settings)), ct);
+                round = new StoredText(gid, tweet.Text, TextOrigin.Generated, tweet.ModelVersion, null);
+            }
+            else generatorProblem = tweet.Message;
+        }
+        if (round is null && !wantReal) round = await _store.RandomCorpusTextAsync(ct);
+        if (round is null)
+        {
+            await output.SendAsync(Reply.Plain("The game needs real tweets or the generator, and I have neither right now. " +
+                "Import real tweets with `ganbertbots import-corpus FILE`." + (generatorProblem is null ? "" : " " + generatorProblem)), ct);
+            return;
+        }
+        await output.SendAsync(new Reply
+        {
+            Text = "🎲 Real or fake? Did a person write this tweet?\n\n" + Wording.Clip(round.Content, 1000),
+            Buttons = [[Button("🧑 Real", ButtonKind.GameGuess, round.Id, chat, "real"), Button("🤖 Fake", ButtonKind.GameGuess, round.Id, chat, "fake")]],
+        }, ct);
+    }
+
+    // ---- /stats --------------------------------------------------------------------------------------------------
+
+    async Task StatsAsync(IncomingMessage message, IChatOutput output, CancellationToken ct)
+    {
+        var stats = await _store.GetStatisticsAsync(ct);
+        var score = await _store.GetGameScoreAsync(message.User.QualifiedId, ct);
+        string? evaluation = await _operations.LastEvaluationAsync(ct);
+        long Count(LabelSource s) => stats.LabelsBySource.TryGetValue(s, out var n) ? n : 0;
+        var sb = new StringBuilder();
+        sb.AppendLine($"Texts kept: {stats.Texts} ({stats.UnlabelledTexts} waiting for a moderator)");
+        sb.AppendLine($"Labels: {Count(LabelSource.Moderator)} by moderators, {Count(LabelSource.UserFeedback)} feedback, {Count(LabelSource.GameGuess)} game guesses");
+        sb.AppendLine($"Generator: {_inference.GeneratorVersion ?? "not loaded"}");
+        sb.AppendLine($"Detector: {_inference.DetectorVersion ?? "not loaded"}");
+        sb.AppendLine($"Last evaluation: {evaluation ?? "none yet"}");
+        sb.Append($"Your game score: {score.Correct}/{score.Played}");
+        await SendAsync(output, message, sb.ToString(), ct);
+    }
+
+    // ---- /review -------------------------------------------------------------------------------------------------
+
+    async Task ReviewNextAsync(ChatUser moderator, ChatPlace chat, IChatOutput output, CancellationToken ct)
+    {
+        var skipped = _skippedByModerator.GetOrAdd(moderator.QualifiedId, _ => new());
+        var next = await _store.NextUnlabelledAsync(skipped.Keys.ToList(), ct);
+        if (next is null)
+        {
+            await output.SendAsync(Reply.Plain("Nothing left to review. 🎉"), ct);
+            return;
+        }
+        var classes = Classes();
+        var rows = classes.Select(c => Button(c, ButtonKind.ReviewLabel, next.Id, chat, c)).Chunk(3)
+            .Select(r => (IReadOnlyList<ReplyButton>)r).ToList();
+        rows.Add([Button("⏭ Skip", ButtonKind.ReviewSkip, next.Id, chat)]);
+        string origin = next.Origin switch
+        {
+            TextOrigin.Generated => $"generated by {next.ModelVersion}",
+            TextOrigin.Corpus => "from the corpus",
+            _ => "sent by a user",
+        };
+        await output.SendAsync(new Reply { Text = $"Review #{next.Id} ({origin}). Who wrote it?\n\n{Wording.Clip(next.Content, 3000)}", Buttons = rows }, ct);
+    }
+
+    IReadOnlyList<string> Classes() => _inference.DetectorClasses.Count > 0 ? _inference.DetectorClasses : _options.Classes;
+
+    // ---- buttons -------------------------------------------------------------------------------------------------
+
+    public async Task HandleButtonAsync(ButtonPress press, IChatOutput output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await HandleButtonCoreAsync(press, output, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
+        catch (Exception e)
+        {
+            string reference = Guid.NewGuid().ToString("N")[..8];
+            _log.LogError(e, "Button press by {User} in {Chat} failed (ref {Ref})", press.User.QualifiedId, press.Chat.QualifiedId, reference);
+            try { await output.AcknowledgeButtonAsync($"Sorry, something went wrong (ref {reference}).", cancellationToken); }
+            catch (Exception ack) { _log.LogWarning(ack, "Could not acknowledge the failed button press"); }
+        }
+    }
+
+    async Task HandleButtonCoreAsync(ButtonPress press, IChatOutput output, CancellationToken ct)
+    {
+        var check = _codec.TryDecode(press.Payload, press.Chat, out var action);
+        if (check != PayloadCheck.Valid)
+        {
+            _log.LogWarning("Refused a {Problem} button payload from {User} in {Chat}", check, press.User.QualifiedId, press.Chat.QualifiedId);
+            await output.AcknowledgeButtonAsync("That button is not valid here.", ct);
+            return;
+        }
+        if (!_rate.TryTake(press.User.QualifiedId, out var wait))
+        {
+            await output.AcknowledgeButtonAsync($"Too fast; please wait {Math.Ceiling(wait.TotalSeconds):0} s.", ct);
+            return;
+        }
+        var a = action!;
+        bool moderator = IsModerator(press.User, press.Chat, press.IsChatAdmin);
+        var role = moderator ? UserRole.Moderator : UserRole.User;
+
+        if (a.Kind is ButtonKind.ReviewLabel or ButtonKind.ReviewSkip &&
+            await RefuseUnlessModeratorAsync(press.User, press.Chat, press.IsChatAdmin, $"review button {a.Kind}", output, null, ct))
+            return;
+
+        var text = await _store.GetTextAsync(a.TextId, ct);
+        if (text is null)
+        {
+            await output.AcknowledgeButtonAsync("That text is no longer known.", ct);
+            return;
+        }
+        await _store.RecordUserAsync(press.User.QualifiedId, press.User.DisplayName, role, ct);
+
+        switch (a.Kind)
+        {
+            case ButtonKind.AnotherTweet:
+                await output.AcknowledgeButtonAsync(null, ct);
+                await TweetAsync(press.User, press.Chat, text.Prompt ?? "", output, null, ct);
+                break;
+            case ButtonKind.FooledMe:
+            case ButtonKind.ObviouslyFake:
+            {
+                // The judgement of a person about a generated tweet: "fooled me" = they took it for a person's.
+                string label = a.Kind == ButtonKind.FooledMe ? "human" : "gpt2";
+                bool stored = await _store.AddLabelAsync(new NewLabel(text.Id, press.User.QualifiedId, role, label, LabelSource.UserFeedback), ct);
+                await output.AcknowledgeButtonAsync(stored ? "Thanks, noted!" : "You already told me about this one.", ct);
+                break;
+            }
+            case ButtonKind.VerdictRight:
+            {
+                string label = a.Arg ?? "";
+                if (!Classes().Contains(label)) { await output.AcknowledgeButtonAsync("That button is not valid here.", ct); return; }
+                bool stored = await _store.AddLabelAsync(new NewLabel(text.Id, press.User.QualifiedId, role, label, LabelSource.UserFeedback), ct);
+                await output.AcknowledgeButtonAsync(stored ? "Thanks, noted!" : "You already told me about this one.", ct);
+                break;
+            }
+            case ButtonKind.VerdictWrong:
+            {
+                await output.AcknowledgeButtonAsync(null, ct);
+                var rows = Classes().Select(c => Button(c, ButtonKind.PickClass, text.Id, press.Chat, c)).Chunk(3)
+                    .Select(r => (IReadOnlyList<ReplyButton>)r).ToList();
+                await output.SendAsync(new Reply { Text = "Who wrote it, then?", Buttons = rows, ReplyToMessageId = press.MessageId }, ct);
+                break;
+            }
+            case ButtonKind.PickClass:
+            {
+                string label = a.Arg ?? "";
+                if (!Classes().Contains(label)) { await output.AcknowledgeButtonAsync("That class is not known.", ct); return; }
+                bool stored = await _store.AddLabelAsync(new NewLabel(text.Id, press.User.QualifiedId, role, label, LabelSource.UserFeedback), ct);
+                await output.AcknowledgeButtonAsync(stored ? $"Thanks, noted: {label}." : "You already told me about this one.", ct);
+                if (stored && press.MessageId != null)
+                    await output.EditAsync(new SentReply(press.Chat.ChatId, press.MessageId), Reply.Plain($"Thanks! {press.User.DisplayName} says: {label}."), ct);
+                break;
+            }
+            case ButtonKind.GameGuess:
+                await GameGuessAsync(press, text, a.Arg, role, output, ct);
+                break;
+            case ButtonKind.GameNext:
+                await output.AcknowledgeButtonAsync(null, ct);
+                await GameRoundAsync(press.User, press.Chat, output, ct);
+                break;
+            case ButtonKind.ReviewLabel:
+            {
+                string label = a.Arg ?? "";
+                if (!Classes().Contains(label)) { await output.AcknowledgeButtonAsync("That class is not known.", ct); return; }
+                bool stored = await _store.AddLabelAsync(new NewLabel(text.Id, press.User.QualifiedId, UserRole.Moderator, label, LabelSource.Moderator), ct);
+                await output.AcknowledgeButtonAsync(stored ? $"Labelled #{text.Id}: {label}" : "You already labelled this one.", ct);
+                if (press.MessageId != null)
+                    await output.EditAsync(new SentReply(press.Chat.ChatId, press.MessageId),
+                        Reply.Plain($"#{text.Id} labelled {label} by {press.User.DisplayName}.\n\n{Wording.Clip(text.Content, 500)}"), ct);
+                await ReviewNextAsync(press.User, press.Chat, output, ct);
+                break;
+            }
+            case ButtonKind.ReviewSkip:
+                _skippedByModerator.GetOrAdd(press.User.QualifiedId, _ => new())[text.Id] = true;
+                await output.AcknowledgeButtonAsync("Skipped.", ct);
+                if (press.MessageId != null)
+                    await output.EditAsync(new SentReply(press.Chat.ChatId, press.MessageId), Reply.Plain($"#{text.Id} skipped."), ct);
+                await ReviewNextAsync(press.User, press.Chat, output, ct);
+                break;
+        }
+    }
+
+    async Task GameGuessAsync(ButtonPress press, StoredText text, string? guess, UserRole role, IChatOutput output, CancellationToken ct)
+    {
+        if (guess is not ("real" or "fake") || text.Origin == TextOrigin.UserSubmitted)
+        {
+            await output.AcknowledgeButtonAsync("That button is not valid here.", ct);
+            return;
+        }
+        // A guess is stored as the class the person judged: "human" for real; "gpt2" for fake (the game's only machine).
+        string label = guess == "real" ? "human" : "gpt2";
+        bool stored = await _store.AddLabelAsync(new NewLabel(text.Id, press.User.QualifiedId, role, label, LabelSource.GameGuess), ct);
+        if (!stored)
+        {
+            await output.AcknowledgeButtonAsync("You already guessed this one.", ct);
+            return;
+        }
+        bool isReal = text.Origin == TextOrigin.Corpus;
+        bool right = (guess == "real") == isReal;
+        var score = await _store.GetGameScoreAsync(press.User.QualifiedId, ct);
+        await output.AcknowledgeButtonAsync(right ? "Right!" : "Wrong!", ct);
+        string truth = isReal ? "a real tweet, written by a person" : $"fake, written by {text.ModelVersion ?? "our generator"}";
+        await output.SendAsync(new Reply
+        {
+            Text = $"{(right ? "✅ Right" : "❌ Wrong")}, {press.User.DisplayName}: it was {truth}.\nYour score: {score.Correct}/{score.Played}",
+            Buttons = [[Button("▶ Next round", ButtonKind.GameNext, text.Id, press.Chat)]],
+        }, ct);
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------------
+
+    ReplyButton Button(string label, ButtonKind kind, long textId, ChatPlace chat, string? arg = null) =>
+        new(label, _codec.Encode(new ButtonAction(kind, textId, arg), chat));
+
+    static async Task SendAsync(IChatOutput output, IncomingMessage message, string text, CancellationToken ct) =>
+        await output.SendAsync(new Reply { Text = Wording.Clip(text, output.MaxMessageLength), ReplyToMessageId = message.MessageId }, ct);
+
+    async Task TrySendAsync(IChatOutput output, Reply reply, CancellationToken ct)
+    {
+        try { await output.SendAsync(reply, ct); }
+        catch (Exception e) when (e is not OperationCanceledException) { _log.LogWarning(e, "Could not send the error reply"); }
+    }
+}
