@@ -1,10 +1,11 @@
 using GanBertBots.Conversation;
 using GanBertBots.Inference;
+using GanBertBots.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace GanBertBots.Tests.Bots;
 
-public sealed class ConversationTests : IDisposable
+public sealed class ConversationTests : IAsyncLifetime
 {
     const string Secret = "conversation-test-secret-0123456789";
     static readonly ChatUser Alice = new("test", "alice", "Alice");
@@ -15,7 +16,8 @@ public sealed class ConversationTests : IDisposable
     readonly FakeTweetModel _generator = new();
     readonly FakeDetectorModel _detector = new();
     readonly InferenceService _inference;
-    readonly MemoryConversationStore _store = new();
+    TempLabelStore _temp = null!;
+    ILabelStore _store = null!;
     readonly ListLogger _log = new();
     BotOptions _options = new() { Moderators = ["test:mod"], CallbackSecret = Secret, Burst = 100, MessagesPerMinute = 600 };
     ConversationService? _bot;
@@ -25,7 +27,17 @@ public sealed class ConversationTests : IDisposable
         _inference = new InferenceService(new InferenceOptions { Generation = { MaxWaitMs = 0 }, Detection = { MaxWaitMs = 0 } }, _generator, _detector);
     }
 
-    public void Dispose() => _inference.Dispose();
+    public async Task InitializeAsync()
+    {
+        _temp = await TempLabelStore.OpenAsync();
+        _store = _temp.Store;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _inference.Dispose();
+        await _temp.DisposeAsync();
+    }
 
     ConversationService Bot => _bot ??= new ConversationService(_inference, _store, _options, logger: _log, random: new Random(1));
 
@@ -69,10 +81,13 @@ public sealed class ConversationTests : IDisposable
         var final = output.Last;
         Assert.StartsWith(FakeTweetModel.TweetFor("earthquake"), final.Text);
         Assert.Contains(_generator.ModelVersion, final.Text);
-        var stored = Assert.Single(_store.Texts);
-        Assert.Equal(TextOrigin.Generated, stored.Text.Origin);
-        Assert.Equal("earthquake", stored.Text.Prompt);
-        Assert.Equal(FakeTweetModel.TweetFor("earthquake"), stored.Text.Content);
+        var stored = Assert.Single(await _temp.TextsAsync());
+        Assert.Equal(TextOrigin.Generated, stored.Origin);
+        Assert.Contains("\"Topic\":\"earthquake\"", stored.GenerationSettingsJson);
+        Assert.Contains("\"Temperature\"", stored.GenerationSettingsJson);
+        Assert.Equal(_generator.ModelVersion, stored.ModelVersion);
+        Assert.Equal(FakeTweetModel.TweetFor("earthquake"), stored.Content);
+        Assert.Equal(new UserKey("test", "alice"), stored.SubmittedBy);
         Assert.Equal(3, final.Buttons.SelectMany(r => r).Count());
         Assert.Equal(["earthquake"], _generator.Batches.Single());
     }
@@ -99,20 +114,18 @@ public sealed class ConversationTests : IDisposable
     {
         var output = await Say("/tweet wildfire");
         var final = output.Last;
-        _store.OnWrite = what => output.Events.Enqueue("store:" + what);
+        int labelsAtAck = -1;
+        output.BeforeAck = async () => labelsAtAck = (await _temp.LabelsAsync()).Count;
         await Bot.HandleButtonAsync(Press(ButtonNamed(final, "Fooled")), output, default);
-        var label = Assert.Single(_store.Labels);
-        Assert.Equal(("human", LabelSource.UserFeedback, "test:alice"), (label.Label, label.Source, label.UserId));
-        var events = output.Events.ToList();
-        Assert.True(events.IndexOf("store:label") < events.LastIndexOf("ack"), string.Join(",", events));
-        // The same person again on the same tweet: not stored twice.
+        Assert.Equal(1, labelsAtAck); // committed before the user was told
+        var label = Assert.Single(await _temp.LabelsAsync());
+        Assert.Equal(("human", LabelSource.UserFeedback, new UserKey("test", "alice")), (label.Class, label.Source, label.Who));
+        // The same person changes their mind: the latest judgement replaces the first.
         await Bot.HandleButtonAsync(Press(ButtonNamed(final, "Obviously")), output, default);
-        Assert.Single(_store.Labels);
-        Assert.Equal("You already told me about this one.", output.Acks.Last());
+        Assert.Equal("gpt2", Assert.Single(await _temp.LabelsAsync()).Class);
 
         await Bot.HandleButtonAsync(Press(ButtonNamed(final, "Another")), output, default);
         Assert.Equal(["wildfire"], _generator.Batches.Last());
-        Assert.Equal(2, _store.Texts.Count);
     }
 
     [Fact]
@@ -125,9 +138,10 @@ public sealed class ConversationTests : IDisposable
         Assert.Contains(expected == "human" ? "written by a person" : $"written by a machine ({expected})", reply.Split('\n')[0]);
         Assert.Contains("███████░░░", reply); // 70% bar of the top class
         Assert.Contains("Model: fake-ganbert-v1", reply);
-        Assert.Equal(text, _store.Texts.Single().Text.Content);
-        Assert.Equal(TextOrigin.UserSubmitted, _store.Texts.Single().Text.Origin);
-        Assert.Equal(expected, _store.Predictions.Single().Label);
+        var stored = Assert.Single(await _temp.TextsAsync());
+        Assert.Equal((text, TextOrigin.UserSubmitted), (stored.Content, stored.Origin));
+        var prediction = Assert.Single(await _store.GetPredictionsAsync(stored.Id));
+        Assert.Equal((expected, "fake-ganbert-v1", 0.7), (prediction.Label, prediction.ModelVersion, prediction.Probabilities[expected]));
         Assert.Equal([text], _detector.Batches.Single());
     }
 
@@ -143,7 +157,7 @@ public sealed class ConversationTests : IDisposable
     {
         var output = await Say("/detect   ");
         Assert.Contains("followed by a text", output.Last.Text);
-        Assert.Empty(_store.Texts);
+        Assert.Empty(await _temp.TextsAsync());
         Assert.Empty(_detector.Batches);
     }
 
@@ -171,7 +185,7 @@ public sealed class ConversationTests : IDisposable
         const string text = "🔥🌊 حريق كبير في المدينة 🚒 שריפה";
         await Say("/detect " + text);
         Assert.Equal(text, _detector.Batches.Single().Single());
-        Assert.Equal(text, _store.Texts.Single().Text.Content);
+        Assert.Equal(text, Assert.Single(await _temp.TextsAsync()).Content);
     }
 
     [Fact]
@@ -181,7 +195,7 @@ public sealed class ConversationTests : IDisposable
         var output = await Say("/detect " + text);
         var verdict = output.Last;
         await Bot.HandleButtonAsync(Press(ButtonNamed(verdict, "Right")), output, default);
-        Assert.Equal(FakeDetectorModel.LabelFor(text), _store.Labels.Single().Label);
+        Assert.Equal(FakeDetectorModel.LabelFor(text), Assert.Single(await _temp.LabelsAsync()).Class);
 
         var bob = new ChatUser("test", "bob", "Bob");
         await Bot.HandleButtonAsync(Press(ButtonNamed(verdict, "Wrong"), bob), output, default);
@@ -189,8 +203,8 @@ public sealed class ConversationTests : IDisposable
         Assert.Contains("Who wrote it", picker.Text);
         Assert.Equal(FakeDetectorModel.ClassNames, picker.Buttons.SelectMany(r => r).Select(b => b.Label));
         await Bot.HandleButtonAsync(Press(ButtonNamed(picker, "dolly"), bob, messageId: "777"), output, default);
-        var bobs = _store.Labels.Single(l => l.UserId == "test:bob");
-        Assert.Equal(("dolly", LabelSource.UserFeedback, UserRole.User), (bobs.Label, bobs.Source, bobs.Role));
+        var bobs = (await _temp.LabelsAsync()).Single(l => l.Who.PlatformUserId == "bob");
+        Assert.Equal(("dolly", LabelSource.UserFeedback, UserRole.User), (bobs.Class, bobs.Source, bobs.Role));
         Assert.Contains("dolly", output.Messages["777"].Text);
     }
 
@@ -205,7 +219,7 @@ public sealed class ConversationTests : IDisposable
         await Bot.HandleButtonAsync(Press(right, chat: Group), output, default); // replayed from another chat
         Assert.Equal("That button is not valid here.", output.Acks.Last());
         await Bot.HandleButtonAsync(Press(new ReplyButton("x", "not-a-payload")), output, default);
-        Assert.Empty(_store.Labels);
+        Assert.Empty(await _temp.LabelsAsync());
         Assert.Contains(_log.Lines, l => l.Contains("BadSignature"));
     }
 
@@ -222,7 +236,7 @@ public sealed class ConversationTests : IDisposable
         var button = ButtonNamed(review.Last, "human");
         await Bot.HandleButtonAsync(Press(button, Alice, Group), review, default);
         Assert.Equal("Sorry, only moderators can do that.", review.Acks.Last());
-        Assert.Empty(_store.Labels);
+        Assert.Empty(await _temp.LabelsAsync());
     }
 
     [Fact]
@@ -235,8 +249,8 @@ public sealed class ConversationTests : IDisposable
         Assert.Contains("first text", output.Last.Text);
         Assert.Contains("Skip", output.Last.Buttons.Last().Single().Label);
         await Bot.HandleButtonAsync(Press(ButtonNamed(output.Last, "cohere"), Mod, messageId: "r1"), output, default);
-        var label = _store.Labels.Single();
-        Assert.Equal((1L, "cohere", LabelSource.Moderator, UserRole.Moderator), (label.TextId, label.Label, label.Source, label.Role));
+        var label = Assert.Single(await _temp.LabelsAsync());
+        Assert.Equal(("first text", "cohere", LabelSource.Moderator, UserRole.Moderator), (label.Text, label.Class, label.Source, label.Role));
         Assert.Contains("second text", output.Last.Text);
         await Bot.HandleButtonAsync(Press(ButtonNamed(output.Last, "Skip"), Mod), output, default);
         Assert.Contains("third text", output.Last.Text);
@@ -258,18 +272,19 @@ public sealed class ConversationTests : IDisposable
     public async Task Game_shows_a_corpus_tweet_scores_guesses_and_refuses_a_second_guess()
     {
         _options.GameRealShare = 1;
-        await _store.AddTextAsync(new NewText("Just happened a terrible car crash", TextOrigin.Corpus), default);
+        await _store.AddTextAsync(new NewText("Just happened a terrible car crash", TextOrigin.Corpus) { CorpusName = "disaster-tweets", CorpusLabel = "1" });
         var output = await Say("/game");
         Assert.Contains("terrible car crash", output.Last.Text);
         await Bot.HandleButtonAsync(Press(ButtonNamed(output.Last, "Real")), output, default);
         Assert.Contains("Right", output.Last.Text);
         Assert.Contains("score: 1/1", output.Last.Text);
-        var guess = _store.Labels.Single();
-        Assert.Equal(("human", LabelSource.GameGuess), (guess.Label, guess.Source));
+        var guess = Assert.Single(await _temp.LabelsAsync());
+        Assert.Equal(("human", LabelSource.GameGuess), (guess.Class, guess.Source));
         var roundMessage = output.Sent.First(s => s.Text.Contains("Real or fake"));
         await Bot.HandleButtonAsync(Press(ButtonNamed(roundMessage, "Fake")), output, default);
         Assert.Equal("You already guessed this one.", output.Acks.Last());
-        Assert.Single(_store.Labels);
+        Assert.Single(await _temp.LabelsAsync());
+        Assert.Equal(1, (await _store.GetGameScoreAsync(new UserKey("test", "alice")))!.Played);
     }
 
     [Fact]
@@ -290,7 +305,7 @@ public sealed class ConversationTests : IDisposable
     {
         await Say("/detect x y z");
         var output = await Say("/stats");
-        Assert.Contains("Texts kept: 1 (1 waiting", output.Last.Text);
+        Assert.Contains("Texts kept: 1 (1 from users, 0 generated, 0 corpus)", output.Last.Text);
         Assert.Contains("Detector: fake-ganbert-v1", output.Last.Text);
         Assert.Contains("Generator: fake-gpt2-v1", output.Last.Text);
         Assert.Contains("Last evaluation: none yet", output.Last.Text);
@@ -350,13 +365,19 @@ public sealed class ConversationTests : IDisposable
     }
 
     [Fact]
-    public async Task A_failing_store_is_answered_politely_not_thrown()
+    public async Task An_unreachable_database_is_answered_politely_not_thrown()
     {
-        var bot = new ConversationService(_inference, new ThrowingStore(), _options, logger: _log);
+        // Nothing listens on port 1: every write fails with a StorageException.
+        await using var dead = LabelStore.Create(new StorageOptions
+        {
+            Provider = "postgres", ConnectionString = "Host=127.0.0.1;Port=1;Username=x;Password=x;Database=x;Timeout=2", MaxAttempts = 1,
+        });
+        var bot = new ConversationService(_inference, dead, _options, logger: _log);
         var output = new RecordingChatOutput();
         await bot.HandleMessageAsync(Msg("/detect text"), output, default);
         Assert.Contains("something went wrong on my side", output.Last.Text);
-        Assert.Contains(_log.Lines, l => l.Contains("disk full"));
+        Assert.Contains(_log.Lines, l => l.StartsWith("Error") && l.Contains("failed"));
+        Assert.Empty(_detector.Batches); // nothing was judged that could not be kept
     }
 
     [Fact]
@@ -368,19 +389,6 @@ public sealed class ConversationTests : IDisposable
             new ConversationService(_inference, _store, new BotOptions { CallbackSecret = "short" })).Message);
     }
 
-    sealed class ThrowingStore : IConversationStore
-    {
-        static Exception Fail() => new IOException("disk full");
-        public Task RecordUserAsync(string u, string d, UserRole r, CancellationToken ct) => throw Fail();
-        public Task<long> AddTextAsync(NewText text, CancellationToken ct) => throw Fail();
-        public Task<StoredText?> GetTextAsync(long id, CancellationToken ct) => throw Fail();
-        public Task AddPredictionAsync(NewPrediction p, CancellationToken ct) => throw Fail();
-        public Task<bool> AddLabelAsync(NewLabel l, CancellationToken ct) => throw Fail();
-        public Task<StoredText?> NextUnlabelledAsync(IReadOnlyCollection<long> s, CancellationToken ct) => throw Fail();
-        public Task<StoredText?> RandomCorpusTextAsync(CancellationToken ct) => throw Fail();
-        public Task<LabelStatistics> GetStatisticsAsync(CancellationToken ct) => throw Fail();
-        public Task<GameScore> GetGameScoreAsync(string u, CancellationToken ct) => throw Fail();
-    }
 }
 
 /// <summary>Collects formatted log lines (with exception messages) for assertions.</summary>

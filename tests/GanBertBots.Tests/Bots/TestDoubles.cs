@@ -1,87 +1,42 @@
 using System.Collections.Concurrent;
 using GanBertBots.Conversation;
+using GanBertBots.Storage;
 
 namespace GanBertBots.Tests.Bots;
 
-/// <summary>A label store in memory with the same rules as the real one (one label per user, source and text).</summary>
-public sealed class MemoryConversationStore : IConversationStore
+/// <summary>A real SQLite label store in a fresh temporary folder, deleted afterwards.</summary>
+public sealed class TempLabelStore : IAsyncDisposable
 {
-    readonly object _gate = new();
-    /// <summary>Told of every write, after it is kept (tests order writes against acknowledgements with it).</summary>
-    public Action<string>? OnWrite { get; set; }
-    public List<(long Id, NewText Text)> Texts { get; } = [];
-    public List<NewLabel> Labels { get; } = [];
-    public List<NewPrediction> Predictions { get; } = [];
-    public Dictionary<string, (string Name, UserRole Role)> Users { get; } = [];
+    public string Folder { get; } = Path.Combine(Path.GetTempPath(), "ganbertbots-bots-" + Guid.NewGuid().ToString("N")[..12]);
+    public ILabelStore Store { get; private set; } = null!;
 
-    public Task RecordUserAsync(string userId, string displayName, UserRole role, CancellationToken ct)
-    { lock (_gate) Users[userId] = (displayName, role); return Task.CompletedTask; }
-
-    public Task<long> AddTextAsync(NewText text, CancellationToken ct)
+    public static async Task<TempLabelStore> OpenAsync()
     {
-        lock (_gate) { long id = Texts.Count + 1; Texts.Add((id, text)); OnWrite?.Invoke("text"); return Task.FromResult(id); }
+        var temp = new TempLabelStore();
+        temp.Store = await LabelStore.OpenAsync(new StorageOptions { DataDirectory = temp.Folder });
+        return temp;
     }
 
-    public Task<StoredText?> GetTextAsync(long id, CancellationToken ct)
+    /// <summary>Every label with its text, oldest first.</summary>
+    public async Task<List<LabelForTraining>> LabelsAsync()
     {
-        lock (_gate)
-        {
-            var hit = Texts.FirstOrDefault(t => t.Id == id);
-            return Task.FromResult(hit.Text is null ? null : ToStored(hit.Id, hit.Text));
-        }
+        var list = new List<LabelForTraining>();
+        await foreach (var l in Store.ExportLabelsAsync()) list.Add(l);
+        return list;
     }
 
-    static StoredText ToStored(long id, NewText t) => new(id, t.Content, t.Origin, t.ModelVersion, t.Prompt);
-
-    public Task AddPredictionAsync(NewPrediction prediction, CancellationToken ct) { lock (_gate) Predictions.Add(prediction); return Task.CompletedTask; }
-
-    public Task<bool> AddLabelAsync(NewLabel label, CancellationToken ct)
+    public async Task<List<StoredText>> TextsAsync()
     {
-        lock (_gate)
-        {
-            if (Labels.Any(l => l.TextId == label.TextId && l.UserId == label.UserId && l.Source == label.Source)) return Task.FromResult(false);
-            Labels.Add(label);
-            OnWrite?.Invoke("label");
-            return Task.FromResult(true);
-        }
+        var list = new List<StoredText>();
+        for (long id = 1; await Store.GetTextAsync(id) is { } t; id++) list.Add(t);
+        return list;
     }
 
-    public Task<StoredText?> NextUnlabelledAsync(IReadOnlyCollection<long> skipped, CancellationToken ct)
+    public async ValueTask DisposeAsync()
     {
-        lock (_gate)
-        {
-            var hit = Texts.FirstOrDefault(t => !skipped.Contains(t.Id) && !Labels.Any(l => l.TextId == t.Id && l.Source == LabelSource.Moderator));
-            return Task.FromResult(hit.Text is null ? null : ToStored(hit.Id, hit.Text));
-        }
-    }
-
-    public Task<StoredText?> RandomCorpusTextAsync(CancellationToken ct)
-    {
-        lock (_gate)
-        {
-            var hit = Texts.FirstOrDefault(t => t.Text.Origin == TextOrigin.Corpus);
-            return Task.FromResult(hit.Text is null ? null : ToStored(hit.Id, hit.Text));
-        }
-    }
-
-    public Task<LabelStatistics> GetStatisticsAsync(CancellationToken ct)
-    {
-        lock (_gate)
-        {
-            long unlabelled = Texts.Count(t => !Labels.Any(l => l.TextId == t.Id && l.Source == LabelSource.Moderator));
-            var bySource = Labels.GroupBy(l => l.Source).ToDictionary(g => g.Key, g => (long)g.Count());
-            return Task.FromResult(new LabelStatistics(Texts.Count, unlabelled, bySource));
-        }
-    }
-
-    public Task<GameScore> GetGameScoreAsync(string userId, CancellationToken ct)
-    {
-        lock (_gate)
-        {
-            var guesses = Labels.Where(l => l.UserId == userId && l.Source == LabelSource.GameGuess).ToList();
-            int right = guesses.Count(g => (Texts.First(t => t.Id == g.TextId).Text.Origin == TextOrigin.Corpus) == (g.Label == "human"));
-            return Task.FromResult(new GameScore(right, guesses.Count));
-        }
+        await Store.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(Folder, recursive: true); } catch (IOException) { }
     }
 }
 
@@ -117,7 +72,15 @@ public sealed class RecordingChatOutput(string chatId = "chat-1", TimeSpan? edit
 
     public Task ShowTypingAsync(CancellationToken ct) { Interlocked.Increment(ref Typing); Events.Enqueue("typing"); return Task.CompletedTask; }
 
-    public Task AcknowledgeButtonAsync(string? notice, CancellationToken ct) { lock (Acks) Acks.Add(notice); Events.Enqueue("ack"); return Task.CompletedTask; }
+    /// <summary>Runs when a button press is acknowledged, before the acknowledgement is recorded.</summary>
+    public Func<Task>? BeforeAck { get; set; }
+
+    public async Task AcknowledgeButtonAsync(string? notice, CancellationToken ct)
+    {
+        if (BeforeAck != null) await BeforeAck();
+        lock (Acks) Acks.Add(notice);
+        Events.Enqueue("ack");
+    }
 
     /// <summary>The text of the last message sent or edited.</summary>
     public Reply Last => Messages[Events.Where(e => e.StartsWith("send:") || e.StartsWith("edit:")).Last().Split(':')[1]];
