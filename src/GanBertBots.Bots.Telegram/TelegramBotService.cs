@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using GanBertBots.Conversation;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
