@@ -20,7 +20,7 @@ public sealed class TelegramUpdateRouter
     readonly TelegramOptions _options;
     readonly ILogger _log;
     readonly SemaphoreSlim _concurrency;
-    readonly ConcurrentDictionary<long, Task> _chatTails = new();
+    readonly Dictionary<long, Task> _chatTails = [];
     readonly ConcurrentDictionary<(long Chat, long User), (bool Admin, DateTimeOffset Until)> _admins = new();
     long _received, _handled, _failed;
 
@@ -46,15 +46,25 @@ public sealed class TelegramUpdateRouter
     {
         Interlocked.Increment(ref _received);
         long chatKey = update.Message?.Chat.Id ?? update.CallbackQuery?.Message?.Chat.Id ?? update.CallbackQuery?.From.Id ?? 0;
-        Task Run(Task previous) => HandleAfterAsync(previous, update, ct);
-        var tail = _chatTails.AddOrUpdate(chatKey, _ => Run(Task.CompletedTask), (_, previous) => Run(previous));
+        Task tail;
+        lock (_chatTails)
+        {
+            var previous = _chatTails.GetValueOrDefault(chatKey) ?? Task.CompletedTask;
+            tail = HandleAfterAsync(previous, update, ct); // returns at its first await (a Task.Yield)
+            _chatTails[chatKey] = tail;
+        }
         // Forget finished chats so the map does not grow without bound.
-        _ = tail.ContinueWith(t => _chatTails.TryRemove(new KeyValuePair<long, Task>(chatKey, t)), TaskScheduler.Default);
+        _ = tail.ContinueWith(t =>
+        {
+            lock (_chatTails)
+                if (_chatTails.TryGetValue(chatKey, out var current) && current == t) _chatTails.Remove(chatKey);
+        }, TaskScheduler.Default);
         return tail;
     }
 
     async Task HandleAfterAsync(Task previous, Update update, CancellationToken ct)
     {
+        await Task.Yield();
         try { await previous; } catch { /* logged by its own handler */ }
         await _concurrency.WaitAsync(ct);
         try
