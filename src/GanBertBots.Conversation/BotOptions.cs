@@ -8,7 +8,7 @@ public sealed class BotOptions
     public List<string> Moderators { get; set; } = [];
     /// <summary>Key for signing button payloads (at least 16 characters). Empty: a random key per process (buttons die on restart).</summary>
     public string CallbackSecret { get; set; } = "";
-    /// <summary>Commands and button presses one user may send per minute.</summary>
+    /// <summary>Commands and button presses one user may send per minute (moderators are not limited).</summary>
     public int MessagesPerMinute { get; set; } = 20;
     /// <summary>How many may come at once before the per-minute rate applies.</summary>
     public int Burst { get; set; } = 5;

@@ -80,7 +80,7 @@ public sealed class ConversationService : IConversation
             await SendAsync(output, message, intro + "\n\n" + Wording.Help(moderator), ct);
             return;
         }
-        if (!_rate.TryTake(message.User.QualifiedId, out var wait))
+        if (!moderator && !_rate.TryTake(message.User.QualifiedId, out var wait))
         {
             await SendAsync(output, message, $"You're sending commands faster than I can answer; please wait {Math.Ceiling(wait.TotalSeconds):0} s.", ct);
             return;
@@ -405,13 +405,13 @@ public sealed class ConversationService : IConversation
             await output.AcknowledgeButtonAsync("That button is not valid here.", ct);
             return;
         }
-        if (!_rate.TryTake(press.User.QualifiedId, out var wait))
+        var a = action!;
+        bool moderator = IsModerator(press.User, press.Chat, press.IsChatAdmin);
+        if (!moderator && !_rate.TryTake(press.User.QualifiedId, out var wait))
         {
             await output.AcknowledgeButtonAsync($"Too fast; please wait {Math.Ceiling(wait.TotalSeconds):0} s.", ct);
             return;
         }
-        var a = action!;
-        bool moderator = IsModerator(press.User, press.Chat, press.IsChatAdmin);
         var role = moderator ? UserRole.Moderator : UserRole.User;
 
         if (a.Kind is ButtonKind.ReviewLabel or ButtonKind.ReviewSkip &&
