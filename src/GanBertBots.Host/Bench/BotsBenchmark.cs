@@ -28,6 +28,7 @@ public sealed class BotsBenchmark : IBenchmark
         [--new-tokens 40]        tokens per tweet
         [--telegram-limits]      pace replies with Telegram's real limits (1/s per chat, 30/s overall); default: unpaced
         [--timeout 300]          seconds to wait for all answers
+        [--queue N]              inference queue capacity (default: one place per chat; smaller shows "busy" answers)
         [--quick]                20 chats, 16 tokens
         """;
 
@@ -39,6 +40,7 @@ public sealed class BotsBenchmark : IBenchmark
         int newTokens = a.GetInt("new-tokens", quick ? 16 : 40);
         bool realLimits = a.Flag("telegram-limits");
         int timeoutSeconds = a.GetInt("timeout", 300);
+        int? queue = a.GetIntOrNull("queue");
         var models = new ModelsOptions();
         Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(context.Configuration.GetSection(ModelsOptions.Section), models);
         string? modelDir = a.Get("model") ?? (File.Exists(Path.Combine(models.Generator, "config.json")) ? models.Generator : null);
@@ -55,6 +57,9 @@ public sealed class BotsBenchmark : IBenchmark
                 ByteLevelGpt2.Create(modelDir, layers: 4, embedding: 128, heads: 4, positions: 256);
             }
             var inferenceOptions = new InferenceOptions { Device = "cpu", DefaultTweet = new TweetSettings { MaxNewTokens = newTokens } };
+            // Queues deep enough for every chat at once: the bench measures serving, not refusals (--queue to test backpressure).
+            inferenceOptions.Generation.QueueCapacity = queue ?? Math.Max(inferenceOptions.Generation.QueueCapacity, chats);
+            inferenceOptions.Detection.QueueCapacity = queue ?? Math.Max(inferenceOptions.Detection.QueueCapacity, chats);
             using var inference = new InferenceService(inferenceOptions);
             await ServedModels.LoadAsync(inference, new ModelsOptions { Generator = modelDir, Detector = detectorDir ?? Path.Combine(work, "no-detector") },
                 inferenceOptions, NullLogger.Instance);
