@@ -51,18 +51,25 @@ public sealed class ConversationService : IConversation
 
     // ---- messages ------------------------------------------------------------------------------------------------
 
-    public async Task HandleMessageAsync(IncomingMessage message, IChatOutput output, CancellationToken cancellationToken)
+    public Task HandleMessageAsync(IncomingMessage message, IChatOutput output, CancellationToken cancellationToken) =>
+        GuardAsync("Message", message.User, message.Chat, () => HandleMessageCoreAsync(message, output, cancellationToken),
+            reference => output.SendAsync(Reply.Plain($"Sorry, something went wrong on my side (ref {reference}). Please try again later."), cancellationToken),
+            cancellationToken);
+
+    /// <summary>Runs one handler; an unexpected failure is logged with a reference and apologised for, never thrown at the adapter.</summary>
+    async Task GuardAsync(string what, ChatUser user, ChatPlace chat, Func<Task> handle, Func<string, Task> apologise, CancellationToken ct)
     {
         try
         {
-            await HandleMessageCoreAsync(message, output, cancellationToken);
+            await handle();
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
         catch (Exception e)
         {
             string reference = Guid.NewGuid().ToString("N")[..8];
-            _log.LogError(e, "Message from {User} in {Chat} failed (ref {Ref})", message.User.QualifiedId, message.Chat.QualifiedId, reference);
-            await TrySendAsync(output, Reply.Plain($"Sorry, something went wrong on my side (ref {reference}). Please try again later."), cancellationToken);
+            _log.LogError(e, "{What} from {User} in {Chat} failed (ref {Ref})", what, user.QualifiedId, chat.QualifiedId, reference);
+            try { await apologise(reference); }
+            catch (Exception reply) when (reply is not OperationCanceledException) { _log.LogWarning(reply, "Could not send the apology (ref {Ref})", reference); }
         }
     }
 
@@ -380,21 +387,10 @@ public sealed class ConversationService : IConversation
 
     // ---- buttons -------------------------------------------------------------------------------------------------
 
-    public async Task HandleButtonAsync(ButtonPress press, IChatOutput output, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await HandleButtonCoreAsync(press, output, cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
-        catch (Exception e)
-        {
-            string reference = Guid.NewGuid().ToString("N")[..8];
-            _log.LogError(e, "Button press by {User} in {Chat} failed (ref {Ref})", press.User.QualifiedId, press.Chat.QualifiedId, reference);
-            try { await output.AcknowledgeButtonAsync($"Sorry, something went wrong (ref {reference}).", cancellationToken); }
-            catch (Exception ack) { _log.LogWarning(ack, "Could not acknowledge the failed button press"); }
-        }
-    }
+    public Task HandleButtonAsync(ButtonPress press, IChatOutput output, CancellationToken cancellationToken) =>
+        GuardAsync("Button press", press.User, press.Chat, () => HandleButtonCoreAsync(press, output, cancellationToken),
+            reference => output.AcknowledgeButtonAsync($"Sorry, something went wrong (ref {reference}).", cancellationToken),
+            cancellationToken);
 
     async Task HandleButtonCoreAsync(ButtonPress press, IChatOutput output, CancellationToken ct)
     {
@@ -542,9 +538,4 @@ public sealed class ConversationService : IConversation
     static async Task SendAsync(IChatOutput output, IncomingMessage message, string text, CancellationToken ct) =>
         await output.SendAsync(new Reply { Text = Wording.Clip(text, output.MaxMessageLength), ReplyToMessageId = message.MessageId }, ct);
 
-    async Task TrySendAsync(IChatOutput output, Reply reply, CancellationToken ct)
-    {
-        try { await output.SendAsync(reply, ct); }
-        catch (Exception e) when (e is not OperationCanceledException) { _log.LogWarning(e, "Could not send the error reply"); }
-    }
 }

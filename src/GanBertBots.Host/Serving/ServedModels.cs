@@ -23,46 +23,32 @@ public static class ServedModels
         TorchPlacement? placement = null;
         TorchPlacement Placement() => placement ??= TorchPlacement.Resolve(inference.Device, inference.DType);
 
-        if (!File.Exists(Path.Combine(models.Generator, "config.json")))
-        {
-            log.LogWarning("{Reason}", GeneratorMissing(models.Generator));
-            await service.SwapGenerator(null, GeneratorMissing(models.Generator));
-        }
-        else
-        {
-            try
-            {
-                var model = Gpt2TweetModel.Load(models.Generator, Placement());
-                await service.SwapGenerator(model);
-                log.LogInformation("Generator {Version} loaded from {Dir} on {Placement}", model.ModelVersion, models.Generator, Placement());
-            }
-            catch (UserFacingException e)
-            {
-                string reason = $"The tweet generator in '{models.Generator}' could not be loaded: {e.Message}";
-                log.LogError("{Reason}", reason);
-                await service.SwapGenerator(null, reason);
-            }
-        }
+        await LoadOneAsync("tweet generator", models.Generator, GeneratorMissing(models.Generator),
+            dir => Gpt2TweetModel.Load(dir, Placement()), (m, reason) => service.SwapGenerator(m, reason), m => m.ModelVersion, Placement, log);
+        await LoadOneAsync("detector", models.Detector, DetectorMissing(models.Detector),
+            dir => LoadDetector(dir, Placement()), (m, reason) => service.SwapDetector(m, reason), m => m.ModelVersion, Placement, log);
+    }
 
-        if (!File.Exists(Path.Combine(models.Detector, "config.json")))
+    static async Task LoadOneAsync<T>(string what, string dir, string missing, Func<string, T> load, Func<T?, string?, Task> swap,
+        Func<T, string> version, Func<TorchPlacement> placement, ILogger log) where T : class
+    {
+        if (!File.Exists(Path.Combine(dir, "config.json")))
         {
-            log.LogWarning("{Reason}", DetectorMissing(models.Detector));
-            await service.SwapDetector(null, DetectorMissing(models.Detector));
+            log.LogWarning("{Reason}", missing);
+            await swap(null, missing);
+            return;
         }
-        else
+        try
         {
-            try
-            {
-                var detector = LoadDetector(models.Detector, Placement());
-                await service.SwapDetector(detector);
-                log.LogInformation("Detector {Version} loaded from {Dir} on {Placement}", detector.ModelVersion, models.Detector, Placement());
-            }
-            catch (UserFacingException e)
-            {
-                string reason = $"The detector in '{models.Detector}' could not be loaded: {e.Message}";
-                log.LogError("{Reason}", reason);
-                await service.SwapDetector(null, reason);
-            }
+            var model = load(dir);
+            await swap(model, null);
+            log.LogInformation("The {What} {Version} was loaded from {Dir} on {Placement}", what, version(model), dir, placement());
+        }
+        catch (UserFacingException e)
+        {
+            string reason = $"The {what} in '{dir}' could not be loaded: {e.Message}";
+            log.LogError("{Reason}", reason);
+            await swap(null, reason);
         }
     }
 
