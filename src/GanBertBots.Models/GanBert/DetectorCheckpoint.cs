@@ -19,8 +19,8 @@ public sealed record DetectorConfig
     public required string Backbone { get; init; }
     public required BertConfig Encoder { get; init; }
     public required IReadOnlyList<string> Classes { get; init; }
-    /// <summary>The class that counts as "real" (written by a person); every other class is "fake".</summary>
-    public string RealClass { get; init; } = "human";
+    /// <summary>The class that counts as "real" (written by a person); every other class is "fake". Null when no class is human (e.g. "which model wrote this" among machines only).</summary>
+    public string? RealClass { get; init; } = "human";
     public int MaxLength { get; init; } = 256;
     public bool LowerCase { get; init; } = true;
     public double HeadDropout { get; init; } = 0.1;
@@ -37,6 +37,8 @@ public sealed record DetectorConfig
             throw new CheckpointException($"{source}: the class list has duplicates ({string.Join(", ", Classes)})");
         if (MaxLength < 3 || MaxLength > Encoder.MaxPositions)
             throw new CheckpointException($"{source}: max_length {MaxLength} must be between 3 and the encoder's {Encoder.MaxPositions} positions");
+        if (RealClass is not null && !Classes.Contains(RealClass))
+            throw new CheckpointException($"{source}: real class '{RealClass}' is not among the classes ({string.Join(", ", Classes)})");
     }
 
     public JsonObject ToJson() => new()
@@ -75,7 +77,7 @@ public sealed record DetectorConfig
             Backbone = Field<string>("backbone"),
             Encoder = BertConfig.FromJson(o["encoder"] as JsonObject ?? throw new CheckpointException($"{source}: field 'encoder' is missing"), source + " (encoder)"),
             Classes = classes,
-            RealClass = Field<string>("real_class"),
+            RealClass = o["real_class"]?.GetValue<string>(),
             MaxLength = Field<int>("max_length"),
             LowerCase = o["lower_case"]?.GetValue<bool>() ?? true,
             HeadDropout = o["head_dropout"]?.GetValue<double>() ?? 0.1,

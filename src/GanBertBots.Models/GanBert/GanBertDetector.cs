@@ -19,6 +19,7 @@ public sealed class GanBertDetector : IDisposable
     readonly GanBertNetwork _network;
     readonly object _gate = new();
     readonly int _realIndex;
+    readonly bool _ownsNetwork;
 
     public DetectorConfig Config { get; }
     public BertWordPieceTokenizer Tokenizer { get; }
@@ -28,16 +29,15 @@ public sealed class GanBertDetector : IDisposable
     /// <summary>Texts per forward pass.</summary>
     public int BatchSize { get; }
 
-    GanBertDetector(GanBertNetwork network, DetectorConfig config, BertWordPieceTokenizer tokenizer, TorchPlacement placement, int batchSize)
+    GanBertDetector(GanBertNetwork network, DetectorConfig config, BertWordPieceTokenizer tokenizer, TorchPlacement placement, int batchSize, bool ownsNetwork = true)
     {
+        _ownsNetwork = ownsNetwork;
         _network = network;
         Config = config;
         Tokenizer = tokenizer;
         Placement = placement;
         BatchSize = batchSize;
-        _realIndex = config.Classes.ToList().IndexOf(config.RealClass);
-        if (_realIndex < 0)
-            throw new CheckpointException($"detector {config.ModelVersion}: real class '{config.RealClass}' is not among its classes ({string.Join(", ", config.Classes)})");
+        _realIndex = config.RealClass is null ? -1 : config.Classes.ToList().IndexOf(config.RealClass);
     }
 
     /// <summary>Loads a trained detector directory (config.json, model.safetensors, vocab.txt).</summary>
@@ -52,11 +52,15 @@ public sealed class GanBertDetector : IDisposable
         return new GanBertDetector(network, config, tokenizer, placement, batchSize);
     }
 
-    /// <summary>Wraps a network already in memory (training and tests); the detector takes ownership.</summary>
-    public static GanBertDetector FromNetwork(GanBertNetwork network, DetectorConfig config, BertWordPieceTokenizer tokenizer, TorchPlacement placement, int batchSize = 32)
+    /// <summary>
+    /// Wraps a network already in memory (evaluation during training, tests). It is switched to
+    /// eval mode on each call; with <paramref name="ownsNetwork"/> false, disposing the detector leaves it alone.
+    /// </summary>
+    public static GanBertDetector FromNetwork(GanBertNetwork network, DetectorConfig config, BertWordPieceTokenizer tokenizer,
+        TorchPlacement placement, int batchSize = 32, bool ownsNetwork = true)
     {
-        network.eval();
-        return new GanBertDetector(network, config, tokenizer, placement, batchSize);
+        config.Validate("detector config");
+        return new GanBertDetector(network, config, tokenizer, placement, batchSize, ownsNetwork);
     }
 
     public DetectionResult Detect(string text) => Detect(new[] { text })[0];
@@ -88,6 +92,7 @@ public sealed class GanBertDetector : IDisposable
     /// </summary>
     public DetectionResult Explain(string text, int topTokens = 10)
     {
+        if (_realIndex < 0) throw new InvalidOperationException($"detector {ModelVersion} has no human class, so nothing counts as 'machine' to explain");
         var encoded = Encode(new[] { text })[0];
         lock (_gate)
         {
@@ -140,9 +145,9 @@ public sealed class GanBertDetector : IDisposable
         for (int i = 1; i < probs.Length; i++) if (probs[i] > probs[best]) best = i;
         var byClass = new Dictionary<string, double>(Classes.Count);
         for (int i = 0; i < Classes.Count; i++) byClass[Classes[i]] = probs[i];
-        double real = probs[_realIndex];
+        double? real = _realIndex < 0 ? null : probs[_realIndex];
         return new DetectionResult(Classes[best], byClass, real, 1 - real, truncated, ModelVersion);
     }
 
-    public void Dispose() => _network.Dispose();
+    public void Dispose() { if (_ownsNetwork) _network.Dispose(); }
 }
