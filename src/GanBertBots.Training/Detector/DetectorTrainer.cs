@@ -124,7 +124,8 @@ public static class DetectorTrainer
         var labelIndex = train.Select(r => r.Label is null ? -1 : config.Classes.ToList().IndexOf(r.Label)).ToArray();
         bool pretrained = o.Backbone != "small";
         double lr = o.LearningRate ?? (pretrained ? 5e-5 : 1e-3);
-        using var optimisation = new GanBertOptimisation(network, lr, o.GeneratorLearningRate ?? lr, o.Adversarial);
+        using var noise = new torch.Generator((ulong)(o.Seed * 1000L + epochsDone));
+        using var optimisation = new GanBertOptimisation(network, lr, o.GeneratorLearningRate ?? lr, o.Adversarial, noise);
         if (resuming) optimisation.TryLoad(o.OutputDirectory);
 
         try
