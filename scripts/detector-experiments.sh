@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GAN-BERT vs supervised-only with the small backbone on the shared data (see docs/detector.md).
-# Usage: [LR=3e-3] [MAXLEN=128] [GANBERTBOTS_DLL=...] scripts/detector-experiments.sh OUT_DIR "FRACTIONS" "SEEDS" EPOCHS
+# Usage: [SETS="argugpt m4"] [LR=3e-3] [MAXLEN=128] [GANBERTBOTS_DLL=...] scripts/detector-experiments.sh OUT_DIR "FRACTIONS" "SEEDS" EPOCHS
 # Needs ../shared/data and a built host (dotnet build src/GanBertBots.Host).
 set -euo pipefail
 out=${1:-/tmp/detector-experiments}; fractions=${2:-"0.1 1.0"}; seeds=${3:-"1"}; epochs=${4:-4}
@@ -18,7 +18,7 @@ with open(f"{out}/argugpt.csv", "w", newline="") as fh:
     for r in rows: w.writerow({k: r[k] for k in ("prompt_id", "text", "model")})
 PY
 for seed in $seeds; do for frac in $fractions; do for mode in gan sup; do
-  for set in argugpt m4; do
+  for set in ${SETS:-argugpt m4}; do
     run=$out/$set-$mode-$frac-s$seed
     [ -f "$run/eval.json" ] && continue
     if [ $set = argugpt ]; then args=(--data "$out/argugpt.csv" --label-field model --group-field prompt_id)

@@ -105,14 +105,21 @@ public static partial class BertWeights
             if (found is null)
                 throw new CheckpointException($"{checkpoint.Source}: tensor '{extraPrefix}{Prefix(kind)}{hf}' is missing " +
                                               $"(looked for {string.Join(", ", tried.Select(t => $"'{t}'"))})");
-            var info = checkpoint.Tensors[found];
-            if (!info.Shape.SequenceEqual(param.shape))
-                throw new CheckpointException($"{checkpoint.Source}: tensor '{found}' has shape [{string.Join(", ", info.Shape)}], " +
-                                              $"but the config needs [{string.Join(", ", param.shape)}]");
-            using var loaded = checkpoint.Load(found);
-            using var converted = loaded.to(param.dtype, param.device);
-            param.copy_(converted);
+            CopyChecked(checkpoint, found, param);
         }
+    }
+
+    /// <summary>Copies one stored tensor into a parameter (converting dtype and device) after checking its shape; call under no_grad.</summary>
+    public static void CopyChecked(SafeTensorsCheckpoint checkpoint, string name, Tensor param)
+    {
+        if (!checkpoint.Tensors.TryGetValue(name, out var info))
+            throw new CheckpointException($"{checkpoint.Source}: tensor '{name}' is missing");
+        if (!info.Shape.SequenceEqual(param.shape))
+            throw new CheckpointException($"{checkpoint.Source}: tensor '{name}' has shape [{string.Join(", ", info.Shape)}], " +
+                                          $"but the config needs [{string.Join(", ", param.shape)}]");
+        using var loaded = checkpoint.Load(name);
+        using var converted = loaded.to(param.dtype, param.device);
+        param.copy_(converted);
     }
 
     /// <summary>The encoder's weights under Hugging Face names (with the model prefix), ready for <see cref="SafeTensors.Write"/>.</summary>

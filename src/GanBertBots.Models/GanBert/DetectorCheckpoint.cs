@@ -157,16 +157,6 @@ public static class DetectorCheckpoint
     {
         using var noGrad = no_grad();
         foreach (var (name, param) in module.named_parameters())
-        {
-            string full = prefix + name;
-            if (!checkpoint.Tensors.TryGetValue(full, out var info))
-                throw new CheckpointException($"{checkpoint.Source}: tensor '{full}' is missing");
-            if (!info.Shape.SequenceEqual(param.shape))
-                throw new CheckpointException($"{checkpoint.Source}: tensor '{full}' has shape [{string.Join(", ", info.Shape)}], " +
-                                              $"but the config needs [{string.Join(", ", param.shape)}]");
-            using var t = checkpoint.Load(full);
-            using var c = t.to(param.dtype, param.device);
-            param.copy_(c);
-        }
+            BertWeights.CopyChecked(checkpoint, prefix + name, param);
     }
 }
