@@ -25,12 +25,12 @@ public sealed class GanBertOptimisation : IDisposable
     readonly GanBertNetwork _network;
     readonly TorchSharp.Modules.AdamW _discriminator;
     readonly TorchSharp.Modules.AdamW _generator;
-    readonly Generator? _noise;
+    readonly torch.Generator? _noise;
 
     public bool Adversarial { get; }
 
     /// <param name="noise">Random source for the generator's input; null = torch's global generator.</param>
-    public GanBertOptimisation(GanBertNetwork network, double discriminatorLearningRate, double generatorLearningRate, bool adversarial, Generator? noise = null)
+    public GanBertOptimisation(GanBertNetwork network, double discriminatorLearningRate, double generatorLearningRate, bool adversarial, torch.Generator? noise = null)
     {
         _network = network;
         _noise = noise;
