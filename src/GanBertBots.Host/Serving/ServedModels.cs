@@ -52,6 +52,5 @@ public static class ServedModels
         }
     }
 
-    static IDetectorModel LoadDetector(string dir, TorchPlacement placement) =>
-        throw new UserFacingException("this build has no detector loader yet (the GAN-BERT detector lands with the detector branch)");
+    static IDetectorModel LoadDetector(string dir, TorchPlacement placement) => GanBertDetectorModel.Load(dir, placement);
 }
