@@ -15,6 +15,7 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
     readonly object _gate = new();
     readonly Dictionary<long, DateTimeOffset> _nextInChat = [];
     readonly Dictionary<long, Queue<DateTimeOffset>> _groupMinute = [];
+    readonly Dictionary<long, SemaphoreSlim> _chatTurns = [];
     DateTimeOffset _nextOverall;
     long _retries;
 
@@ -25,27 +26,60 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
     /// <param name="paced">False for calls that are not messages (chat actions, callback answers): they skip the queue but still honour 429.</param>
     public async Task<T> SendAsync<T>(long chatId, bool isGroup, bool paced, Func<CancellationToken, Task<T>> call, CancellationToken ct)
     {
-        for (int attempt = 0; ; attempt++)
+        // One paced call per chat at a time, and the next one's turn counts from when this one was answered: Telegram
+        // sees a message when it arrives, so spacing reservations alone could let a slow request and a quick one land close together.
+        SemaphoreSlim? chatTurn = null;
+        if (paced)
         {
-            if (paced) await WaitTurnAsync(chatId, isGroup, ct);
-            try
+            lock (_gate)
+                if (!_chatTurns.TryGetValue(chatId, out chatTurn)) _chatTurns[chatId] = chatTurn = new SemaphoreSlim(1, 1);
+            await chatTurn.WaitAsync(ct);
+        }
+        try
+        {
+            for (int attempt = 0; ; attempt++)
             {
-                return await call(ct);
+                if (paced) await WaitTurnAsync(chatId, isGroup, ct);
+                try
+                {
+                    return await call(ct);
+                }
+                catch (ApiRequestException e) when (e.ErrorCode == (int)HttpStatusCode.TooManyRequests && attempt < options.MaxRetries)
+                {
+                    int seconds = Math.Max(1, e.Parameters?.RetryAfter ?? 1);
+                    Interlocked.Increment(ref _retries);
+                    log?.LogWarning("Telegram said 429 for chat {Chat}; retrying after {Seconds} s", chatId, seconds);
+                    var until = _clock.GetUtcNow().AddSeconds(seconds);
+                    lock (_gate)
+                        if (!_nextInChat.TryGetValue(chatId, out var next) || next < until) _nextInChat[chatId] = until;
+                    await Task.Delay(TimeSpan.FromSeconds(seconds), _clock, ct);
+                }
             }
-            catch (ApiRequestException e) when (e.ErrorCode == (int)HttpStatusCode.TooManyRequests && attempt < options.MaxRetries)
+        }
+        finally
+        {
+            if (chatTurn != null)
             {
-                int seconds = Math.Max(1, e.Parameters?.RetryAfter ?? 1);
-                Interlocked.Increment(ref _retries);
-                log?.LogWarning("Telegram said 429 for chat {Chat}; retrying after {Seconds} s", chatId, seconds);
-                var until = _clock.GetUtcNow().AddSeconds(seconds);
+                var after = _clock.GetUtcNow() + Spacing(options.MessagesPerSecondPerChat);
                 lock (_gate)
-                    if (!_nextInChat.TryGetValue(chatId, out var next) || next < until) _nextInChat[chatId] = until;
-                await Task.Delay(TimeSpan.FromSeconds(seconds), _clock, ct);
+                    if (!_nextInChat.TryGetValue(chatId, out var next) || next < after) _nextInChat[chatId] = after;
+                chatTurn.Release();
             }
         }
     }
 
     async Task WaitTurnAsync(long chatId, bool isGroup, CancellationToken ct)
+    {
+        var slot = ReserveSlot(chatId, isGroup);
+        var wait = slot - _clock.GetUtcNow();
+        if (wait > TimeSpan.Zero) await Task.Delay(wait, _clock, ct);
+    }
+
+    /// <summary>1/rate seconds, rounded up to whole ticks (rounded down, K sends could fit in a window a tick short of a second).</summary>
+    static TimeSpan Spacing(double perSecond) => TimeSpan.FromTicks((long)Math.Ceiling(TimeSpan.TicksPerSecond / perSecond));
+
+    /// <summary>Reserves the earliest moment a message to this chat may go out under all three limits.</summary>
+    public DateTimeOffset ReserveSlot(long chatId, bool isGroup)
     {
         DateTimeOffset slot;
         lock (_gate)
@@ -66,11 +100,10 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
             }
             // Overall: reservations spaced 1/K s apart, which keeps any one-second window at K or fewer.
             if (_nextOverall > slot) slot = _nextOverall;
-            _nextOverall = slot.AddSeconds(1.0 / options.MessagesPerSecondOverall);
-            _nextInChat[chatId] = slot.AddSeconds(1 / options.MessagesPerSecondPerChat);
+            _nextOverall = slot + Spacing(options.MessagesPerSecondOverall);
+            _nextInChat[chatId] = slot + Spacing(options.MessagesPerSecondPerChat);
             minute?.Enqueue(slot);
         }
-        var wait = slot - _clock.GetUtcNow();
-        if (wait > TimeSpan.Zero) await Task.Delay(wait, _clock, ct);
+        return slot;
     }
 }

@@ -37,8 +37,9 @@ public static class Wording
         double top = v.Probabilities.Count > 0 ? v.Probabilities[0].Probability : 0;
         string who = v.Label == "human" ? "a person" : $"a machine ({v.Label})";
         sb.Append("Verdict: written by ").Append(who).Append(" - ").Append(Percent(top)).AppendLine(" sure");
-        sb.Append(v.IsReal ? "Real or fake: REAL" : "Real or fake: FAKE")
-          .Append(" (person ").Append(Percent(v.RealProbability)).AppendLine(")");
+        if (!double.IsNaN(v.RealProbability)) // NaN: a detector without a "human" class cannot say
+            sb.Append(v.IsReal ? "Real or fake: REAL" : "Real or fake: FAKE")
+              .Append(" (person ").Append(Percent(v.RealProbability)).AppendLine(")");
         int labelWidth = v.Probabilities.Count == 0 ? 0 : v.Probabilities.Max(p => p.Label.Length);
         foreach (var p in v.Probabilities)
             sb.Append(p.Label.PadRight(labelWidth)).Append(' ').Append(Bar(p.Probability)).Append(' ')

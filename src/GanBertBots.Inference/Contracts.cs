@@ -66,7 +66,7 @@ public sealed record Verdict
     public string Label { get; init; } = "";
     /// <summary>Every class with its probability, most likely first.</summary>
     public IReadOnlyList<ClassProbability> Probabilities { get; init; } = [];
-    /// <summary>Probability that a person wrote the text (the GAN-BERT real/fake head).</summary>
+    /// <summary>Probability that a person wrote the text; NaN when the detector has no "human" class.</summary>
     public double RealProbability { get; init; }
     /// <summary>True when the detector thinks a person wrote the text.</summary>
     public bool IsReal { get; init; }

@@ -3,16 +3,11 @@ using GanBertBots.Models.Runtime;
 
 namespace GanBertBots.Inference;
 
-/// <summary>
-/// The GAN-BERT detector behind the inference service: one batched <see cref="GanBertDetector.Detect(IReadOnlyList{string})"/>
-/// call answers a batch of requests; classes come out most likely first, and "real" is the probability of the human class.
-/// </summary>
+/// <summary>The GAN-BERT detector behind the inference service: one <see cref="GanBertDetector.Detect"/> call per batch.</summary>
 public sealed class GanBertDetectorModel(GanBertDetector detector) : IDetectorModel
 {
-    public static GanBertDetectorModel Load(string directory, TorchPlacement placement, int batchSize = 32) =>
-        new(GanBertDetector.Load(directory, placement, batchSize));
+    public static GanBertDetectorModel Load(string directory, TorchPlacement placement) => new(GanBertDetector.Load(directory, placement));
 
-    public GanBertDetector Detector => detector;
     public string ModelVersion => detector.ModelVersion;
     public IReadOnlyList<string> Classes => detector.Classes;
 
@@ -21,8 +16,9 @@ public sealed class GanBertDetectorModel(GanBertDetector detector) : IDetectorMo
         cancellationToken.ThrowIfCancellationRequested();
         return detector.Detect(texts).Select(r => new DetectorOutput(
             r.Label,
-            r.Probabilities.OrderByDescending(p => p.Value).Select(p => new ClassProbability(p.Key, p.Value)).ToList(),
-            r.Real ?? 0,
+            r.Probabilities.Select(p => new ClassProbability(p.Key, p.Value)).OrderByDescending(p => p.Probability).ToList(),
+            // A detector trained without a "human" class cannot say real or fake.
+            r.Real ?? double.NaN,
             r.Truncated)).ToList();
     }
 
