@@ -108,6 +108,7 @@ public sealed class DiscordGatewayClient
                     if (resuming && url != _gatewayUrl) _resumeUrlFailed = true; // docs: if resuming fails, use the cached URL
                 }
 
+                cancellation.ThrowIfCancellationRequested();
                 if (end.Action == ReconnectAction.Stop)
                 {
                     string message = $"Discord gateway (shard {ShardId}/{ShardCount}) closed the connection with {GatewayCloseCodes.Describe(end.CloseCode)}. Not reconnecting.";
@@ -168,7 +169,9 @@ public sealed class DiscordGatewayClient
     async Task<Ending> RunConnectionAsync(string url, bool resuming, CancellationToken cancellation)
     {
         using var socket = new ClientWebSocket();
-        using var live = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        // Not linked to the caller's token: on shutdown we first send close 1000 and let the server answer it
+        // (cancelling a receive would abort the socket without a close frame).
+        using var live = new CancellationTokenSource();
         using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation))
         {
             connectTimeout.CancelAfter(_options.HelloTimeout);
@@ -176,6 +179,7 @@ public sealed class DiscordGatewayClient
         }
         Interlocked.Increment(ref _connections);
         var connection = new Connection(this, socket, live);
+        using var stopping = cancellation.Register(() => _ = ShutDownAsync(connection));
         try
         {
             // 1. HELLO.
@@ -225,17 +229,23 @@ public sealed class DiscordGatewayClient
         {
             return zombie; // the heartbeat task ended this connection
         }
-        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-        {
-            // Shutting down: 1000 ends the session on Discord's side and shows the bot offline, as intended.
-            await connection.CloseAsync(WebSocketCloseStatus.NormalClosure, "shutting down").ConfigureAwait(false);
-            throw;
-        }
         finally
         {
             Interlocked.CompareExchange(ref _current, null, connection);
             live.Cancel();
         }
+    }
+
+    /// <summary>Shutdown: 1000 ends the session on Discord's side and shows the bot offline, as intended. The
+    /// server's answering close ends the receive loop; if none comes within a second, the connection is cut.</summary>
+    static async Task ShutDownAsync(Connection connection)
+    {
+        try
+        {
+            await connection.CloseAsync(WebSocketCloseStatus.NormalClosure, "shutting down").ConfigureAwait(false);
+            connection.Live.CancelAfter(TimeSpan.FromSeconds(1));
+        }
+        catch (ObjectDisposedException) { }
     }
 
     async Task<Ending> ReceiveLoopAsync(Connection connection, ClientWebSocket socket, CancellationToken token)
@@ -256,7 +266,13 @@ public sealed class DiscordGatewayClient
             {
                 return new Ending(ReconnectAction.Resume, null, $"connection lost: {e.Message}", wasLive);
             }
-            if (message is null) return EndedByServer(socket, wasLive);
+            if (message is null)
+            {
+                var ended = EndedByServer(socket, wasLive);
+                // Complete the closing handshake, echoing the server's code (never 1000 on our own account).
+                await connection.CloseAsync(socket.CloseStatus ?? (WebSocketCloseStatus)4000, "").ConfigureAwait(false);
+                return ended;
+            }
 
             var op = (GatewayOpcode)((int?)message["op"] ?? -1);
             switch (op)

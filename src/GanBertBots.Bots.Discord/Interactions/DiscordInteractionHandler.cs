@@ -62,7 +62,7 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
             case InteractionType.ApplicationCommand:
             {
                 var command = _catalog.Find(i.CommandName, i.CommandType);
-                if (command is null) return new(i, Refusal($"I don't know the command '{i.CommandName}'."), null);
+                if (command is null) return new(i, Refusal($"Unknown command '{i.CommandName}'. Try /help."), null);
                 bool moderator = _moderators.IsModerator(i);
                 if (command.ModeratorOnly && !moderator) return new(i, Refusal($"/{command.Name} is for moderators only."), null);
                 if (command.Type == ApplicationCommandType.Message && string.IsNullOrWhiteSpace(i.TargetMessageText))

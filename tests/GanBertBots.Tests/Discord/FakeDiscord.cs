@@ -146,7 +146,14 @@ sealed class FakeGatewayConnection(WebSocket socket, string kind, string query)
             WebSocketReceiveResult result;
             try { result = await Wait.For(socket.ReceiveAsync(buffer, CancellationToken.None), "a message from the client"); }
             catch (WebSocketException) { Finished.TrySetResult(); return null; }
-            if (result.MessageType == WebSocketMessageType.Close) { Finished.TrySetResult(); return null; }
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                // Answer the client's close like Discord would, then let the connection go.
+                if (socket.State == WebSocketState.CloseReceived)
+                    try { await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, "", CancellationToken.None); } catch (WebSocketException) { }
+                Finished.TrySetResult();
+                return null;
+            }
             message.Write(buffer, 0, result.Count);
             if (result.EndOfMessage) return JsonNode.Parse(message.ToArray());
         }
@@ -177,12 +184,24 @@ sealed class FakeGatewayConnection(WebSocket socket, string kind, string query)
     public async Task CloseAsync(int code, string reason)
     {
         await socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, CancellationToken.None);
+        // Read until the client answers the close (or drops): closing the TCP connection with unread data would
+        // reset it and could destroy our close frame before the client reads it.
+        var buffer = new byte[8192];
+        try
+        {
+            while (socket.State == WebSocketState.CloseSent)
+            {
+                var result = await socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+                if (result.MessageType == WebSocketMessageType.Close) break;
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or TimeoutException) { }
         Finished.TrySetResult();
     }
 }
 
 /// <summary>One request the fake REST server saw.</summary>
-sealed record RecordedRequest(string Method, string Path, string Body, IHeaderDictionary Headers, TimeSpan At)
+sealed record RecordedRequest(string Method, string Path, string Body, Dictionary<string, string> Headers, TimeSpan At)
 {
     public JsonNode? Json => Body.Length == 0 ? null : JsonNode.Parse(Body);
 }
@@ -202,7 +221,8 @@ sealed class FakeRest : LocalServer
         App.Run(async http =>
         {
             string body = await new StreamReader(http.Request.Body).ReadToEndAsync();
-            var request = new RecordedRequest(http.Request.Method, http.Request.Path.Value ?? "", body, http.Request.Headers, _clock.Elapsed);
+            var headers = http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+            var request = new RecordedRequest(http.Request.Method, http.Request.Path.Value ?? "", body, headers, _clock.Elapsed);
             Requests.Enqueue(request);
             var response = Respond(request);
             http.Response.StatusCode = response.Status;

@@ -252,7 +252,7 @@ public sealed class InteractionTests
         await using var rig = await RigAsync();
         string labelAsModerator = rig.Signer.Sign("label:12:ai", moderatorOnly: true);
 
-        var refused = rig.Handler.Accept(Payloads.Button(labelAsModerator, Payloads.Member("7", ((1UL << 13) - 1).ToString(), "56")));
+        var refused = rig.Handler.Accept(Payloads.Button(labelAsModerator, Payloads.Member("7", (((1UL << 13) - 1) & ~(1UL << 3)).ToString(), "56")));
         Assert.Equal(4, (int)refused.Response["type"]!);
         Assert.Contains("Only moderators", (string)refused.Response["data"]!["content"]!);
         var refusedInDm = rig.Handler.Accept(Payloads.Button(labelAsModerator, dmUser: new JsonObject { ["id"] = "7", ["username"] = "u" }));
