@@ -143,7 +143,9 @@ public sealed class DiscordRestClient
                     else
                     {
                         var limited = BucketFor(route);
-                        lock (limited) { limited.Remaining = 0; if (until > limited.ResetAt) limited.ResetAt = until; }
+                        // retry_after is the authority (docs: "rely on the Retry-After header or retry_after field"); in the
+                        // shared scope the bucket's own Reset-After describes our per-bot quota, not this resource's limit.
+                        lock (limited) { limited.Remaining = 0; limited.ResetAt = until; }
                     }
                     _log.LogWarning("Discord {Route}: 429 in {Scope} scope, retry after {RetryAfter} s", route, scope, retryAfter.TotalSeconds);
                     if (attempt >= _options.RestMaxRetries)

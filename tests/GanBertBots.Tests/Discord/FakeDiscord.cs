@@ -79,6 +79,7 @@ abstract class LocalServer : IAsyncDisposable
 sealed class FakeGateway : LocalServer
 {
     readonly Channel<FakeGatewayConnection> _connections = Channel.CreateUnbounded<FakeGatewayConnection>();
+    readonly List<FakeGatewayConnection> _all = [];
     public int ConnectionCount;
 
     FakeGateway()
@@ -90,6 +91,7 @@ sealed class FakeGateway : LocalServer
             using var socket = await http.WebSockets.AcceptWebSocketAsync();
             Interlocked.Increment(ref ConnectionCount);
             var connection = new FakeGatewayConnection(socket, kind, http.Request.QueryString.Value ?? "");
+            lock (_all) _all.Add(connection);
             await _connections.Writer.WriteAsync(connection);
             await connection.Finished.Task.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
         });
@@ -100,6 +102,13 @@ sealed class FakeGateway : LocalServer
         var gateway = new FakeGateway();
         await gateway.StartAppAsync();
         return gateway;
+    }
+
+    /// <summary>Drops every connection at once (a test ends; no close handshake to wait for).</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        lock (_all) foreach (var connection in _all) connection.Abort();
+        await base.DisposeAsync();
     }
 
     public string WsUrl(string kind) => "ws" + BaseUrl["http".Length..] + "/" + kind;
@@ -123,6 +132,12 @@ sealed class FakeGatewayConnection(WebSocket socket, string kind, string query)
     public string Query { get; } = query;
     public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public int? CloseStatus => socket.CloseStatus is { } s ? (int)s : null;
+
+    public void Abort()
+    {
+        socket.Abort();
+        Finished.TrySetResult();
+    }
     public List<JsonNode> Heartbeats { get; } = [];
 
     public Task SendAsync(int op, JsonNode? d = null, long? s = null, string? t = null)

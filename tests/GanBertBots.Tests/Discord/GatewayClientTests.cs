@@ -18,8 +18,8 @@ public sealed class GatewayClientTests
         public async ValueTask DisposeAsync()
         {
             Stop.Cancel();
-            try { await Running.WaitAsync(Wait.Long); } catch (Exception) { }
             await Gateway.DisposeAsync();
+            try { await Running.WaitAsync(Wait.Long); } catch (Exception) { }
         }
     }
 
