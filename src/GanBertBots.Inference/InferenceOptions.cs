@@ -1,0 +1,42 @@
+namespace GanBertBots.Inference;
+
+/// <summary>Batching limits of one queue.</summary>
+public sealed class BatchingOptions
+{
+    /// <summary>Most requests merged into one model call.</summary>
+    public int MaxBatchSize { get; set; } = 16;
+    /// <summary>How long the oldest request may wait for others to join its batch.</summary>
+    public int MaxWaitMs { get; set; } = 10;
+    /// <summary>Requests waiting beyond this are refused at once with <see cref="InferenceOutcome.Busy"/>.</summary>
+    public int QueueCapacity { get; set; } = 256;
+
+    internal void Validate(string name)
+    {
+        if (MaxBatchSize < 1) throw new ArgumentException($"Inference:{name}:MaxBatchSize must be at least 1 (was {MaxBatchSize})");
+        if (MaxWaitMs < 0) throw new ArgumentException($"Inference:{name}:MaxWaitMs must not be negative (was {MaxWaitMs})");
+        if (QueueCapacity < 1) throw new ArgumentException($"Inference:{name}:QueueCapacity must be at least 1 (was {QueueCapacity})");
+    }
+}
+
+/// <summary>Configuration section "Inference".</summary>
+public sealed class InferenceOptions
+{
+    public const string Section = "Inference";
+    /// <summary>auto, cpu, cuda or cuda:N.</summary>
+    public string Device { get; set; } = "auto";
+    /// <summary>auto, float32, float16 or bfloat16.</summary>
+    public string DType { get; set; } = "auto";
+    public BatchingOptions Generation { get; set; } = new() { MaxBatchSize = 8, MaxWaitMs = 20, QueueCapacity = 64 };
+    public BatchingOptions Detection { get; set; } = new() { MaxBatchSize = 32, MaxWaitMs = 5, QueueCapacity = 512 };
+    /// <summary>A request (queue wait plus model time) taking longer ends with <see cref="InferenceOutcome.TimedOut"/>. 0 = no limit.</summary>
+    public double RequestTimeoutSeconds { get; set; } = 120;
+    /// <summary>Settings of tweets whose request names none.</summary>
+    public TweetSettings DefaultTweet { get; set; } = new();
+
+    public void Validate()
+    {
+        Generation.Validate(nameof(Generation));
+        Detection.Validate(nameof(Detection));
+        if (RequestTimeoutSeconds < 0) throw new ArgumentException("Inference:RequestTimeoutSeconds must not be negative");
+    }
+}

@@ -1,0 +1,291 @@
+using GanBertBots.Models.Gpt2;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GanBertBots.Models.Generation;
+
+/// <summary>
+/// Autoregressive generation over token ids with a KV cache. Prompts of different lengths run as
+/// one batch: left-padded, with an attention mask and position ids that start at each prompt's
+/// first real token, so a padded row computes what the prompt alone would.
+/// </summary>
+public sealed class Gpt2Generator
+{
+    readonly Gpt2LMHeadModel _model;
+
+    public Gpt2Generator(Gpt2LMHeadModel model) => _model = model;
+
+    public Gpt2Config Config => _model.Config;
+    int PadId => Config.PadTokenId ?? Config.EosTokenId;
+
+    /// <param name="prompts">Token ids of each prompt (at least one token each).</param>
+    /// <param name="stop">Optional per-row check after each token: (row, generated ids so far) -> stop now.</param>
+    /// <param name="onToken">Called for every new token of a live row (sampling and greedy only; beam search reports at the end).</param>
+    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions options,
+        Func<int, IReadOnlyList<int>, bool>? stop = null, Action<TokenStep>? onToken = null, CancellationToken cancellation = default)
+    {
+        options.Validate();
+        if (prompts.Count == 0) return Array.Empty<GeneratedSequence>();
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            if (prompts[i].Length == 0) throw new ArgumentException($"prompt {i} is empty: generation needs at least one token");
+            if (prompts[i].Length + options.MaxNewTokens > Config.MaxPositions)
+                throw new ArgumentException($"prompt {i} has {prompts[i].Length} tokens; with {options.MaxNewTokens} new ones that exceeds the model's {Config.MaxPositions} positions");
+            foreach (int id in prompts[i])
+                if (id < 0 || id >= Config.VocabSize) throw new ArgumentException($"prompt {i} has token id {id}, outside the vocabulary (0..{Config.VocabSize - 1})");
+        }
+        using var inference = inference_mode();
+        return options.NumBeams > 1
+            ? BeamSearch(prompts, options, cancellation)
+            : Sample(prompts, options, stop, onToken, cancellation);
+    }
+
+    // ---- greedy and sampling -------------------------------------------------------------
+
+    IReadOnlyList<GeneratedSequence> Sample(IReadOnlyList<int[]> prompts, GenerationOptions o,
+        Func<int, IReadOnlyList<int>, bool>? stop, Action<TokenStep>? onToken, CancellationToken cancellation)
+    {
+        int n = o.NumReturnSequences;
+        int rows = prompts.Count * n;
+        var rowPrompts = Enumerable.Range(0, rows).Select(r => prompts[r / n]).ToArray();
+        var device = _model.wte.weight!.device;
+        int promptLen = rowPrompts.Max(p => p.Length);
+
+        using var outer = NewDisposeScope();
+        var (ids, mask, positions) = LeftPad(rowPrompts, promptLen, device);
+        using var cache = new KvCache(Config, rows, promptLen + o.MaxNewTokens, device, _model.wte.weight!.dtype);
+        var seen = SeenTokens(rowPrompts, device);
+
+        // One generator per completion index, so a prompt's sample with a given seed is the same
+        // whether it runs alone or batched with others.
+        long seed = o.Seed ?? Random.Shared.NextInt64();
+        var generators = Enumerable.Range(0, rows).Select(r => new Generator((ulong)(seed + r % n))).ToArray();
+
+        var generated = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
+        var finish = new string?[rows];
+        var logProb = new double[rows];
+
+        var logits = _model.Forward(ids, positions, mask, cache, lastOnly: true).squeeze(1);   // [R, V]
+        var nextPosition = positions.select(1, -1).unsqueeze(1);                               // [R, 1]
+        for (int step = 0; step < o.MaxNewTokens; step++)
+        {
+            if (cancellation.IsCancellationRequested) { MarkAll(finish, FinishReason.Cancelled); break; }
+            using var scope = NewDisposeScope();
+            var chosen = Choose(logits, seen, o, generators, out var chosenLogProb);         // [R]
+            long[] tokens = chosen.data<long>().ToArray();
+            double[] lp = chosenLogProb.data<double>().ToArray();
+            bool anyLive = false;
+            for (int r = 0; r < rows; r++)
+            {
+                if (finish[r] is not null) { tokens[r] = PadId; continue; }
+                int token = (int)tokens[r];
+                generated[r].Add(token);
+                logProb[r] += lp[r];
+                onToken?.Invoke(new TokenStep(r, r / n, token));
+                if (o.StopAtEndOfText && token == Config.EosTokenId) finish[r] = FinishReason.EndOfText;
+                else if (stop?.Invoke(r, generated[r]) == true) finish[r] = FinishReason.StopSequence;
+                else if (generated[r].Count >= o.MaxNewTokens) finish[r] = FinishReason.Length;
+                else anyLive = true;
+            }
+            if (!anyLive) break;
+
+            var next = tensor(tokens, device: device).unsqueeze(1);                            // [R, 1]
+            seen.scatter_(1, next, ones_like(next, ScalarType.Bool));
+            Replace(ref mask, cat(new[] { mask, ones(rows, 1, dtype: ScalarType.Int64, device: device) }, 1));
+            Replace(ref nextPosition, nextPosition + 1);
+            Replace(ref logits, _model.Forward(next, nextPosition, mask, cache, lastOnly: true).squeeze(1));
+        }
+        foreach (var g in generators) g.Dispose();
+        return Enumerable.Range(0, rows)
+            .Select(r => new GeneratedSequence(r / n, rowPrompts[r], generated[r].ToArray(), finish[r] ?? FinishReason.Length, logProb[r]))
+            .ToList();
+    }
+
+    /// <summary>Picks the next token of every row; returns [R] int64 ids and their log-probabilities under the model.</summary>
+    static Tensor Choose(Tensor logits, Tensor seen, GenerationOptions o, Generator[] generators, out Tensor chosenLogProb)
+    {
+        var modelLogProbs = logits.to(ScalarType.Float64).log_softmax(-1);                    // [R, V]
+        var scores = LogitsProcessing.RepetitionPenalty(logits, seen, o.RepetitionPenalty);
+        Tensor chosen;
+        if (o.Temperature == 0)
+        {
+            chosen = scores.argmax(-1);                                                        // [R]
+        }
+        else
+        {
+            scores = LogitsProcessing.Temperature(scores, o.Temperature);
+            scores = LogitsProcessing.TopK(scores, o.TopK);
+            scores = LogitsProcessing.TopP(scores, o.TopP);
+            var probs = scores.to(ScalarType.Float64).softmax(-1).cpu();                        // [R, V]
+            var picks = new long[probs.shape[0]];
+            for (int r = 0; r < picks.Length; r++)
+                picks[r] = multinomial(probs[r], 1, generator: generators[r]).item<long>();
+            chosen = tensor(picks, device: logits.device);
+        }
+        chosenLogProb = modelLogProbs.gather(1, chosen.unsqueeze(1)).squeeze(1).cpu();
+        return chosen.cpu();
+    }
+
+    // ---- beam search -----------------------------------------------------------------------
+
+    IReadOnlyList<GeneratedSequence> BeamSearch(IReadOnlyList<int[]> prompts, GenerationOptions o, CancellationToken cancellation)
+    {
+        int beams = o.NumBeams, p = prompts.Count, rows = p * beams;
+        var rowPrompts = Enumerable.Range(0, rows).Select(r => prompts[r / beams]).ToArray();
+        var device = _model.wte.weight!.device;
+        int promptLen = rowPrompts.Max(x => x.Length);
+        long vocab = Config.VocabSize;
+
+        using var outer = NewDisposeScope();
+        var (ids, mask, positions) = LeftPad(rowPrompts, promptLen, device);
+        using var cache = new KvCache(Config, rows, promptLen + o.MaxNewTokens, device, _model.wte.weight!.dtype);
+        var seen = SeenTokens(rowPrompts, device);
+
+        // Only the first beam of each prompt is live at the start, so the first step picks distinct tokens.
+        var beamScores = new double[rows];
+        for (int r = 0; r < rows; r++) beamScores[r] = r % beams == 0 ? 0 : double.NegativeInfinity;
+        var sequences = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
+        var finished = Enumerable.Range(0, p).Select(_ => new List<(double Score, int[] Ids, string Reason)>()).ToArray();
+        var done = new bool[p];
+
+        var logits = _model.Forward(ids, positions, mask, cache, lastOnly: true).squeeze(1);
+        var nextPosition = positions.select(1, -1).unsqueeze(1);
+        for (int step = 0; step < o.MaxNewTokens && !done.All(d => d); step++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var scores = LogitsProcessing.RepetitionPenalty(logits, seen, o.RepetitionPenalty);
+            var logProbs = scores.to(ScalarType.Float64).log_softmax(-1).cpu();                 // [R, V]
+            var total = logProbs + tensor(beamScores).unsqueeze(1);                             // [R, V]
+            var (topScores, topIndex) = total.view(p, beams * vocab).topk(2 * beams, dim: 1);  // [P, 2B]
+            double[] ts = topScores.data<double>().ToArray();
+            long[] ti = topIndex.data<long>().ToArray();
+
+            var source = new long[rows];
+            var nextTokens = new long[rows];
+            var nextScores = new double[rows];
+            var nextSequences = new List<int>[rows];
+            for (int q = 0; q < p; q++)
+            {
+                int filled = 0;
+                for (int c = 0; c < 2 * beams && filled < beams; c++)
+                {
+                    if (done[q]) break;
+                    long flat = ti[q * 2 * beams + c];
+                    int beam = (int)(flat / vocab), token = (int)(flat % vocab);
+                    int row = q * beams + beam;
+                    double score = ts[q * 2 * beams + c];
+                    if (double.IsNegativeInfinity(score)) continue;
+                    if (o.StopAtEndOfText && token == Config.EosTokenId)
+                    {
+                        // An end-of-text among the best B candidates closes a hypothesis.
+                        if (c < beams)
+                        {
+                            var hyp = sequences[row].Append(token).ToArray();
+                            finished[q].Add((score / Math.Pow(hyp.Length, o.LengthPenalty), hyp, FinishReason.EndOfText));
+                        }
+                        continue;
+                    }
+                    int target = q * beams + filled++;
+                    source[target] = row;
+                    nextTokens[target] = token;
+                    nextScores[target] = score;
+                    nextSequences[target] = new List<int>(sequences[row]) { token };
+                }
+                if (!done[q] && finished[q].Count >= beams) done[q] = true;   // early stopping: B hypotheses closed
+                if (done[q] || filled < beams)
+                {
+                    for (int b = done[q] ? 0 : filled; b < beams; b++)
+                    {
+                        int target = q * beams + b;
+                        source[target] = q * beams;
+                        nextTokens[target] = PadId;
+                        nextScores[target] = double.NegativeInfinity;
+                        nextSequences[target] = new List<int>(sequences[q * beams]);
+                    }
+                }
+            }
+            sequences = nextSequences;
+            beamScores = nextScores;
+
+            var sourceRows = tensor(source, device: device);
+            cache.Reorder(sourceRows);
+            var next = tensor(nextTokens, device: device).unsqueeze(1);
+            var newSeen = seen.index_select(0, sourceRows);
+            newSeen.scatter_(1, next, ones_like(next, ScalarType.Bool));
+            Replace(ref seen, newSeen);
+            Replace(ref mask, cat(new[] { mask.index_select(0, sourceRows), ones(rows, 1, dtype: ScalarType.Int64, device: device) }, 1));
+            Replace(ref nextPosition, nextPosition.index_select(0, sourceRows) + 1);
+            Replace(ref logits, _model.Forward(next, nextPosition, mask, cache, lastOnly: true).squeeze(1));
+        }
+
+        var results = new List<GeneratedSequence>();
+        for (int q = 0; q < p; q++)
+        {
+            if (!done[q])
+                for (int b = 0; b < beams; b++)
+                {
+                    int row = q * beams + b;
+                    if (double.IsNegativeInfinity(beamScores[row]) || sequences[row].Count == 0) continue;
+                    finished[q].Add((beamScores[row] / Math.Pow(sequences[row].Count, o.LengthPenalty), sequences[row].ToArray(), FinishReason.Length));
+                }
+            foreach (var (score, hypIds, reason) in finished[q].OrderByDescending(f => f.Score).Take(o.NumReturnSequences))
+                results.Add(new GeneratedSequence(q, prompts[q], hypIds, reason, score));
+        }
+        return results;
+    }
+
+    // ---- batching helpers ------------------------------------------------------------------
+
+    /// <summary>Left-pads prompts to one length: ids [R, L], mask [R, L] (1 = real), positions [R, L] counting real tokens from 0.</summary>
+    (Tensor Ids, Tensor Mask, Tensor Positions) LeftPad(int[][] prompts, int length, Device device)
+    {
+        int rows = prompts.Length;
+        var ids = new long[rows * length];
+        var mask = new long[rows * length];
+        var pos = new long[rows * length];
+        for (int r = 0; r < rows; r++)
+        {
+            int pad = length - prompts[r].Length;
+            for (int j = 0; j < length; j++)
+            {
+                int at = r * length + j;
+                bool real = j >= pad;
+                ids[at] = real ? prompts[r][j - pad] : PadId;
+                mask[at] = real ? 1 : 0;
+                pos[at] = real ? j - pad : 0;
+            }
+        }
+        return (tensor(ids, new long[] { rows, length }, device: device),
+                tensor(mask, new long[] { rows, length }, device: device),
+                tensor(pos, new long[] { rows, length }, device: device));
+    }
+
+    /// <summary>[R, V] bool: which tokens each row's prompt holds (for the repetition penalty).</summary>
+    Tensor SeenTokens(int[][] prompts, Device device)
+    {
+        var seen = zeros(new long[] { prompts.Length, Config.VocabSize }, ScalarType.Bool);
+        for (int r = 0; r < prompts.Length; r++)
+        {
+            var idx = tensor(prompts[r].Select(x => (long)x).ToArray());
+            seen[r].index_fill_(0, idx, true);
+        }
+        return seen.to(device);
+    }
+
+    /// <summary>
+    /// Moves a tensor made in a step's dispose scope out to the generation's scope and frees the one
+    /// it replaces, so a long generation holds one of each, not one per step.
+    /// </summary>
+    static void Replace(ref Tensor current, Tensor next)
+    {
+        next.MoveToOuterDisposeScope();
+        current.Dispose();
+        current = next;
+    }
+
+    static void MarkAll(string?[] finish, string reason)
+    {
+        for (int i = 0; i < finish.Length; i++) finish[i] ??= reason;
+    }
+}

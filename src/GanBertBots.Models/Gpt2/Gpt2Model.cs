@@ -1,0 +1,220 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace GanBertBots.Models.Gpt2;
+
+/// <summary>
+/// GPT-2's "Conv1D": a linear layer whose weight is stored transposed, [in, out], as in the
+/// original TensorFlow checkpoints and in Hugging Face's files. y = x @ W + b.
+/// Kept in that layout so checkpoint names and shapes map one to one.
+/// </summary>
+public sealed class Conv1D : Module<Tensor, Tensor>
+{
+    public Parameter weight;  // [in, out]
+    public Parameter bias;    // [out]
+
+    public Conv1D(string name, long inFeatures, long outFeatures) : base(name)
+    {
+        weight = new Parameter(empty(inFeatures, outFeatures));
+        bias = new Parameter(zeros(outFeatures));
+        init.normal_(weight, 0, 0.02);
+        RegisterComponents();
+    }
+
+    // x: [..., in] -> [..., out]
+    public override Tensor forward(Tensor x)
+    {
+        var shape = x.shape;
+        var flat = x.reshape(-1, shape[^1]);
+        var y = addmm(bias, flat, weight, beta: 1, alpha: 1);
+        shape[^1] = weight.shape[1];
+        return y.view(shape);
+    }
+}
+
+/// <summary>What one attention layer needs besides its input.</summary>
+/// <param name="Mask">Additive attention mask [B, 1, T, S] (0 where allowed, a large negative where not).</param>
+/// <param name="Cache">KV cache, or null for a full (uncached) forward.</param>
+/// <param name="Layer">Index of the layer, to address the cache.</param>
+public sealed record AttentionContext(Tensor Mask, KvCache? Cache, int Layer);
+
+/// <summary>Multi-head causal self-attention.</summary>
+public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
+{
+    readonly int _heads;
+    readonly int _headSize;
+    readonly double _scale;
+    public Conv1D c_attn;  // [C, 3C]: query, key, value in one projection
+    public Conv1D c_proj;  // [C, C]
+
+    public Gpt2Attention(Gpt2Config config, int layerIndex) : base("attn")
+    {
+        _heads = config.Heads;
+        _headSize = config.HeadSize;
+        _scale = 1.0 / Math.Sqrt(_headSize);
+        if (config.ScaleAttnByInverseLayerIdx) _scale /= layerIndex + 1;
+        c_attn = new Conv1D("c_attn", config.Embedding, 3 * config.Embedding);
+        c_proj = new Conv1D("c_proj", config.Embedding, config.Embedding);
+        RegisterComponents();
+    }
+
+    // x: [B, T, C] -> [B, T, C]
+    public override Tensor forward(Tensor x, AttentionContext ctx)
+    {
+        long b = x.shape[0], t = x.shape[1], c = x.shape[2];
+        var qkv = c_attn.forward(x).split(c, dim: 2);                          // 3 x [B, T, C]
+        var q = qkv[0].view(b, t, _heads, _headSize).transpose(1, 2);         // [B, H, T, D]
+        var k = qkv[1].view(b, t, _heads, _headSize).transpose(1, 2);         // [B, H, T, D]
+        var v = qkv[2].view(b, t, _heads, _headSize).transpose(1, 2);         // [B, H, T, D]
+        if (ctx.Cache is { } cache) (k, v) = cache.Append(ctx.Layer, k, v);  // [B, H, S, D], S = past + T
+
+        var scores = q.matmul(k.transpose(-2, -1)).mul_(_scale).add_(ctx.Mask);  // [B, H, T, S]
+        var weights = functional.softmax(scores, dim: -1);
+        var y = weights.matmul(v);                                             // [B, H, T, D]
+        y = y.transpose(1, 2).reshape(b, t, c);                                // [B, T, C]
+        return c_proj.forward(y);
+    }
+}
+
+/// <summary>The feed-forward part of a block: C -> 4C -> C.</summary>
+public sealed class Gpt2Mlp : Module<Tensor, Tensor>
+{
+    readonly string _activation;
+    public Conv1D c_fc;
+    public Conv1D c_proj;
+
+    public Gpt2Mlp(Gpt2Config config) : base("mlp")
+    {
+        _activation = config.Activation;
+        c_fc = new Conv1D("c_fc", config.Embedding, config.InnerSize);
+        c_proj = new Conv1D("c_proj", config.InnerSize, config.Embedding);
+        RegisterComponents();
+    }
+
+    // x: [B, T, C] -> [B, T, C]
+    public override Tensor forward(Tensor x)
+    {
+        var h = c_fc.forward(x);
+        h = _activation switch
+        {
+            "relu" => functional.relu(h),
+            "gelu" => functional.gelu(h),
+            _ => functional.gelu(h, TorchSharp.Modules.GELU.Approximate.tanh),  // gelu_new / gelu_pytorch_tanh
+        };
+        return c_proj.forward(h);
+    }
+}
+
+/// <summary>One transformer block, pre-LayerNorm with residuals.</summary>
+public sealed class Gpt2Block : Module<Tensor, AttentionContext, Tensor>
+{
+    public LayerNorm ln_1;
+    public Gpt2Attention attn;
+    public LayerNorm ln_2;
+    public Gpt2Mlp mlp;
+
+    public Gpt2Block(Gpt2Config config, int index) : base($"h.{index}")
+    {
+        ln_1 = LayerNorm(config.Embedding, config.LayerNormEpsilon);
+        attn = new Gpt2Attention(config, index);
+        ln_2 = LayerNorm(config.Embedding, config.LayerNormEpsilon);
+        mlp = new Gpt2Mlp(config);
+        RegisterComponents();
+    }
+
+    // x: [B, T, C] -> [B, T, C]
+    public override Tensor forward(Tensor x, AttentionContext ctx)
+    {
+        x = x + attn.forward(ln_1.forward(x), ctx);
+        return x + mlp.forward(ln_2.forward(x));
+    }
+}
+
+/// <summary>
+/// GPT-2 with its language-model head. Parameter names match Hugging Face's GPT2LMHeadModel
+/// without the <c>transformer.</c> prefix (wte, wpe, h.N.*, ln_f); the head is tied to wte.
+/// </summary>
+public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
+{
+    public Gpt2Config Config { get; }
+
+    public Embedding wte;   // [V, C] token embeddings, also the output projection
+    public Embedding wpe;   // [P, C] position embeddings
+    public ModuleList<Gpt2Block> h;
+    public LayerNorm ln_f;
+    public Parameter? lm_head;  // [V, C], only when the checkpoint does not tie it to wte
+
+    public Gpt2LMHeadModel(Gpt2Config config) : base("gpt2")
+    {
+        config.Validate();
+        Config = config;
+        wte = Embedding(config.VocabSize, config.Embedding);
+        wpe = Embedding(config.MaxPositions, config.Embedding);
+        h = new ModuleList<Gpt2Block>(Enumerable.Range(0, config.Layers).Select(i => new Gpt2Block(config, i)).ToArray());
+        ln_f = LayerNorm(config.Embedding, config.LayerNormEpsilon);
+        if (!config.TieWordEmbeddings) lm_head = new Parameter(empty(config.VocabSize, config.Embedding));
+        using (no_grad())
+        {
+            init.normal_(wte.weight!, 0, 0.02);
+            init.normal_(wpe.weight!, 0, 0.01);
+            if (lm_head is not null) init.normal_(lm_head, 0, 0.02);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>Plain causal forward of unpadded sequences from position 0. ids: [B, T] -> logits [B, T, V].</summary>
+    public override Tensor forward(Tensor ids) => Forward(ids, positions: null, paddingMask: null, cache: null, lastOnly: false);
+
+    /// <summary>
+    /// The general forward.
+    /// </summary>
+    /// <param name="ids">[B, T] token ids of this step.</param>
+    /// <param name="positions">[B, T] position ids (left-padded rows start later), or null for past..past+T-1.</param>
+    /// <param name="paddingMask">[B, S] with 1 for real tokens and 0 for padding over all S = past + T positions, or null.</param>
+    /// <param name="cache">KV cache holding the past, or null.</param>
+    /// <param name="lastOnly">Compute logits for the last position only ([B, 1, V]): what decoding needs.</param>
+    /// <returns>Logits [B, T, V] (or [B, 1, V]).</returns>
+    public Tensor Forward(Tensor ids, Tensor? positions, Tensor? paddingMask, KvCache? cache, bool lastOnly)
+    {
+        using var scope = NewDisposeScope();
+        long b = ids.shape[0], t = ids.shape[1];
+        int past = cache?.Length ?? 0;
+        long s = past + t;
+        if (s > Config.MaxPositions)
+            throw new ArgumentException($"sequence of {s} tokens exceeds the model's {Config.MaxPositions} positions");
+        var device = wte.weight!.device;
+        positions ??= arange(past, s, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
+
+        var x = wte.forward(ids) + wpe.forward(positions);                   // [B, T, C]
+        var mask = AttentionMask(b, t, past, paddingMask, x.dtype, device);   // [B, 1, T, S]
+        for (int i = 0; i < h.Count; i++)
+            x = h[i].forward(x, new AttentionContext(mask, cache, i));
+        cache?.Advance((int)t);
+        if (lastOnly) x = x.narrow(1, t - 1, 1);
+        x = ln_f.forward(x);
+        var head = lm_head ?? wte.weight!;
+        var logits = x.matmul(head.t());                                      // [B, T, V]
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Causal mask combined with the padding mask, as additive values: [B, 1, T, S].</summary>
+    static Tensor AttentionMask(long b, long t, int past, Tensor? paddingMask, ScalarType dtype, Device device)
+    {
+        long s = past + t;
+        // query i (absolute position past+i) may see key j when j <= past + i
+        var q = arange(past, s, dtype: ScalarType.Int64, device: device).unsqueeze(1);   // [T, 1]
+        var k = arange(0, s, dtype: ScalarType.Int64, device: device).unsqueeze(0);      // [1, S]
+        var allowed = k.le(q).unsqueeze(0).unsqueeze(0);                                 // [1, 1, T, S]
+        if (paddingMask is not null)
+            allowed = allowed.logical_and(paddingMask.to(ScalarType.Bool).view(b, 1, 1, s));  // [B, 1, T, S]
+        // A large finite negative rather than -inf: a fully masked row (a padding query) stays finite.
+        double negative = dtype == ScalarType.Float32 ? float.MinValue : -65504.0;
+        return zeros(1, dtype: dtype, device: device).masked_fill(allowed.logical_not(), negative)
+            .expand(allowed.shape).to(dtype);
+    }
+
+    /// <summary>Parameters in bytes: what one decoding step must read.</summary>
+    public long ParameterBytes => parameters().Sum(p => p.numel() * p.ElementSize);
+}

@@ -1,0 +1,103 @@
+namespace GanBertBots.Storage;
+
+/// <summary>
+/// The versioned schema. Each migration runs once, in its own transaction, and is recorded in
+/// <c>schema_version</c>; the SQL is shared by both providers, with the column types filled in per provider.
+/// Append new migrations at the end; never edit one that has shipped.
+/// </summary>
+public static class Schema
+{
+    /// <summary>Column types of one provider.</summary>
+    /// <param name="Id">An auto-numbered 64-bit primary key.</param>
+    /// <param name="BigInt">A 64-bit integer (foreign keys, counters).</param>
+    /// <param name="Real">A double.</param>
+    /// <param name="Time">A point in time (UTC).</param>
+    public sealed record ColumnTypes(string Id, string BigInt, string Real, string Time);
+
+    public sealed record Migration(int Version, string Name, string Template)
+    {
+        public string Sql(ColumnTypes t) => Template
+            .Replace("{id}", t.Id).Replace("{bigint}", t.BigInt).Replace("{real}", t.Real).Replace("{time}", t.Time);
+    }
+
+    public static string VersionTable(ColumnTypes t) =>
+        $"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {t.Time} NOT NULL)";
+
+    public static int LatestVersion => Migrations[^1].Version;
+
+    public static IReadOnlyList<Migration> Migrations { get; } =
+    [
+        new(1, "texts, predictions, labels, users and roles", """
+            CREATE TABLE roles (
+                name TEXT PRIMARY KEY
+            );
+            INSERT INTO roles (name) VALUES ('user'), ('moderator'), ('admin');
+
+            CREATE TABLE users (
+                id {id},
+                platform TEXT NOT NULL,
+                platform_user_id TEXT NOT NULL,
+                display_name TEXT,
+                role TEXT NOT NULL REFERENCES roles (name),
+                created_at {time} NOT NULL,
+                UNIQUE (platform, platform_user_id)
+            );
+
+            CREATE TABLE texts (
+                id {id},
+                content TEXT NOT NULL,
+                content_hash TEXT NOT NULL UNIQUE,
+                origin TEXT NOT NULL CHECK (origin IN ('user_submitted', 'generated', 'corpus')),
+                message_platform TEXT,
+                chat_id TEXT,
+                message_id TEXT,
+                submitted_by {bigint} REFERENCES users (id),
+                model_version TEXT,
+                generation_settings TEXT,
+                corpus_name TEXT,
+                corpus_label TEXT,
+                created_at {time} NOT NULL
+            );
+            CREATE INDEX texts_by_origin ON texts (origin, id);
+
+            CREATE TABLE predictions (
+                id {id},
+                text_id {bigint} NOT NULL REFERENCES texts (id),
+                model_version TEXT NOT NULL,
+                label TEXT NOT NULL,
+                probabilities TEXT NOT NULL,
+                predicted_at {time} NOT NULL
+            );
+            CREATE INDEX predictions_by_text ON predictions (text_id);
+
+            CREATE TABLE labels (
+                id {id},
+                text_id {bigint} NOT NULL REFERENCES texts (id),
+                user_id {bigint} NOT NULL REFERENCES users (id),
+                role TEXT NOT NULL REFERENCES roles (name),
+                class TEXT NOT NULL,
+                source TEXT NOT NULL CHECK (source IN ('moderator', 'user_feedback', 'game_guess')),
+                weight {real} NOT NULL,
+                labelled_at {time} NOT NULL,
+                UNIQUE (text_id, user_id, source)
+            );
+            CREATE INDEX labels_by_source ON labels (source, class);
+            """),
+        new(2, "review skips and game scores", """
+            CREATE TABLE review_skips (
+                user_id {bigint} NOT NULL REFERENCES users (id),
+                text_id {bigint} NOT NULL REFERENCES texts (id),
+                skipped_at {time} NOT NULL,
+                PRIMARY KEY (user_id, text_id)
+            );
+
+            CREATE TABLE game_scores (
+                user_id {bigint} PRIMARY KEY REFERENCES users (id),
+                played {bigint} NOT NULL,
+                correct {bigint} NOT NULL,
+                updated_at {time} NOT NULL
+            );
+            CREATE INDEX game_scores_by_correct ON game_scores (correct DESC);
+            """),
+    ];
+}

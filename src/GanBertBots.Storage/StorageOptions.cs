@@ -1,0 +1,33 @@
+namespace GanBertBots.Storage;
+
+/// <summary>
+/// The <c>Storage</c> section of appsettings.json (environment override: <c>Storage__Provider</c>,
+/// <c>Storage__ConnectionString</c>, ...).
+/// </summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+
+    /// <summary><c>sqlite</c> (default: one file, one node) or <c>postgres</c> (several replicas).</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>
+    /// ADO.NET connection string. Empty for SQLite means <c>Data Source={DataDirectory}/ganbertbots.db</c>;
+    /// required for PostgreSQL, e.g. <c>Host=db;Port=5432;Username=ganbert;Password=...;Database=ganbert</c>.
+    /// </summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>Where the default SQLite file lives (created when missing).</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>How many times one operation is tried when the failure is transient (busy, dropped connection).</summary>
+    public int MaxAttempts { get; set; } = 4;
+
+    /// <summary>SQLite: how long a writer waits for another writer's lock before it reports "busy".</summary>
+    public int BusyTimeoutMs { get; set; } = 5000;
+
+    /// <summary>Longest text accepted (characters); longer ones are refused with a clear message.</summary>
+    public int MaxTextLength { get; set; } = 20_000;
+
+    public const string DefaultSqliteFile = "ganbertbots.db";
+}

@@ -1,0 +1,34 @@
+using GanBertBots.Models.Gpt2;
+using static TorchSharp.torch;
+
+namespace GanBertBots.Tests.Gpt2;
+
+/// <summary>Small random GPT-2 models built by the tests themselves.</summary>
+public static class TinyGpt2
+{
+    public static Gpt2Config Config(int vocab = 64, int layers = 2, int embd = 16, int heads = 4, int positions = 64) => new()
+    {
+        VocabSize = vocab, MaxPositions = positions, Embedding = embd, Layers = layers, Heads = heads,
+        BosTokenId = vocab - 1, EosTokenId = vocab - 1,
+    };
+
+    /// <summary>A model with seeded random weights, scaled up so logits differ visibly between tokens.</summary>
+    public static Gpt2LMHeadModel Create(Gpt2Config? config = null, long seed = 1234)
+    {
+        manual_seed(seed);
+        var model = new Gpt2LMHeadModel(config ?? Config());
+        using (no_grad())
+            foreach (var p in model.parameters())
+                p.copy_(randn_like(p) * 0.3);
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Writes a model as a Hugging Face checkpoint into a fresh temp directory.</summary>
+    public static string SaveToTemp(Gpt2LMHeadModel model)
+    {
+        string dir = Directory.CreateTempSubdirectory("gpt2ckpt").FullName;
+        Gpt2Checkpoint.Save(model, dir);
+        return dir;
+    }
+}
