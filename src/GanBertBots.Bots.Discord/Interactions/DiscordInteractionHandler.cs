@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using GanBertBots.Bots.Discord.Gateway;
 using GanBertBots.Bots.Discord.Rest;
+using GanBertBots.Conversation;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -17,13 +18,12 @@ namespace GanBertBots.Bots.Discord.Interactions;
 /// </summary>
 public sealed class DiscordInteractionHandler : IAsyncDisposable
 {
-    public const int MaxContentLength = 2000;
-    public const int MaxButtonLabelLength = 80;
+    public const string Platform = "discord";
 
     readonly DiscordRestClient _rest;
-    readonly IDiscordConversation _conversation;
+    readonly IConversation _conversation;
     readonly DiscordCommandCatalog _catalog;
-    readonly ButtonIdSigner _signer;
+    readonly ButtonPayloadCodec _codec;
     readonly ModeratorPolicy _moderators;
     readonly ILogger _log;
     readonly CancellationTokenSource _stopping = new();
@@ -32,13 +32,14 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
     /// <summary>Interaction tokens are valid for 15 minutes; give up on work a little before that.</summary>
     public TimeSpan WorkTimeout { get; init; } = TimeSpan.FromMinutes(14);
 
-    public DiscordInteractionHandler(DiscordRestClient rest, IDiscordConversation conversation, DiscordCommandCatalog catalog,
-        ButtonIdSigner signer, ModeratorPolicy moderators, ILogger<DiscordInteractionHandler>? log = null)
+    /// <param name="codec">The conversation core's button codec (the same key that signed the payloads).</param>
+    public DiscordInteractionHandler(DiscordRestClient rest, IConversation conversation, ButtonPayloadCodec codec,
+        DiscordCommandCatalog catalog, ModeratorPolicy moderators, ILogger<DiscordInteractionHandler>? log = null)
     {
         _rest = rest;
         _conversation = conversation;
         _catalog = catalog;
-        _signer = signer;
+        _codec = codec;
         _moderators = moderators;
         _log = (ILogger?)log ?? NullLogger.Instance;
     }
@@ -67,24 +68,43 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
                 if (command.ModeratorOnly && !moderator) return new(i, Refusal($"/{command.Name} is for moderators only."), null);
                 if (command.Type == ApplicationCommandType.Message && string.IsNullOrWhiteSpace(i.TargetMessageText))
                     return new(i, Refusal("That message has no text I can check (embeds and attachments alone are not checked)."), null);
-                var request = new DiscordCommandRequest(Actor(i, moderator), command.Core, i.Options, i.TargetMessageText);
+                var message = new IncomingMessage
+                {
+                    User = User(i),
+                    Chat = Chat(i),
+                    Text = CommandText(command, i),
+                    MessageId = i.Id,
+                    ReplyToText = i.TargetMessageText,
+                    ReplyToMessageId = i.TargetMessageId,
+                    IsChatAdmin = moderator,
+                };
+                var output = new InteractionChatOutput(_rest, i, command.Ephemeral);
                 var deferred = Callback(InteractionCallbackType.DeferredChannelMessageWithSource, command.Ephemeral ? MessageFlags.Ephemeral : MessageFlags.None);
-                return new(i, deferred, ct => RunCommandAsync(i, request, ct));
+                return new(i, deferred, async ct =>
+                {
+                    await _conversation.HandleMessageAsync(message, output, ct).ConfigureAwait(false);
+                    // Never leave "… is thinking" up: if the core chose to say nothing, say so.
+                    if (!output.AnsweredOriginal) await output.SendAsync(Reply.Plain("Done."), ct).ConfigureAwait(false);
+                });
             }
 
             case InteractionType.MessageComponent:
             {
-                var button = _signer.Verify(i.CustomId);
-                if (button is null)
+                var chat = Chat(i);
+                if (_codec.TryDecode(i.CustomId, chat, out var action) != PayloadCheck.Valid)
                 {
-                    _log.LogWarning("Discord: refused a button with an unsigned or altered custom_id from user {User}", i.UserId);
-                    return new(i, Refusal("This button is not valid (it may be from an old message). Nothing was recorded."), null);
+                    _log.LogWarning("Discord: refused a button with an unsigned, altered or misplaced custom_id from user {User}", i.UserId);
+                    return new(i, Refusal("This button is not valid here (it may be from another chat or an old message). Nothing was recorded."), null);
                 }
                 bool moderator = _moderators.IsModerator(i);
-                if (button.ModeratorOnly && !moderator)
-                    return new(i, Refusal("Only moderators can use this button. Nothing was recorded."), null);
-                var request = new DiscordButtonRequest(Actor(i, moderator), button.Data, i.SourceMessageId, i.SourceMessageText);
-                return new(i, Callback(InteractionCallbackType.DeferredUpdateMessage), ct => RunButtonAsync(i, request, ct));
+                if (action!.Kind is ButtonKind.ReviewLabel or ButtonKind.ReviewSkip && !moderator)
+                {
+                    _log.LogWarning("Discord: refused a moderator button ({Kind}) from non-moderator {User}", action.Kind, i.UserId);
+                    return new(i, Refusal("Only moderators can label texts. Nothing was recorded."), null);
+                }
+                var press = new ButtonPress { User = User(i), Chat = chat, Payload = i.CustomId!, MessageId = i.SourceMessageId, IsChatAdmin = moderator };
+                var output = new InteractionChatOutput(_rest, i, ephemeral: false);
+                return new(i, Callback(InteractionCallbackType.DeferredUpdateMessage), ct => _conversation.HandleButtonAsync(press, output, ct));
             }
 
             case InteractionType.ApplicationCommandAutocomplete:
@@ -150,70 +170,18 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
         await Task.WhenAny(all, Task.Delay(timeout)).ConfigureAwait(false);
     }
 
-    async Task RunCommandAsync(DiscordInteraction i, DiscordCommandRequest request, CancellationToken cancellation)
-    {
-        var reply = await AskAsync(i, () => _conversation.HandleCommandAsync(request, cancellation), cancellation).ConfigureAwait(false);
-        await _rest.EditOriginalResponseAsync(i.Token, Message(reply, followUp: false), cancellation).ConfigureAwait(false);
-        foreach (var more in reply.FollowUps)
-            await _rest.CreateFollowupMessageAsync(i.Token, Message(more, followUp: true), cancellation).ConfigureAwait(false);
-    }
+    static ChatUser User(DiscordInteraction i) => new(Platform, i.UserId!, i.UserName ?? i.UserId!);
 
-    async Task RunButtonAsync(DiscordInteraction i, DiscordButtonRequest request, CancellationToken cancellation)
-    {
-        var reply = await AskAsync(i, () => _conversation.HandleButtonAsync(request, cancellation), cancellation).ConfigureAwait(false);
-        // Deferred update (type 6): @original is the message holding the button. A private answer goes as a follow-up.
-        if (reply.Ephemeral) await _rest.CreateFollowupMessageAsync(i.Token, Message(reply, followUp: true), cancellation).ConfigureAwait(false);
-        else await _rest.EditOriginalResponseAsync(i.Token, Message(reply, followUp: false), cancellation).ConfigureAwait(false);
-        foreach (var more in reply.FollowUps)
-            await _rest.CreateFollowupMessageAsync(i.Token, Message(more, followUp: true), cancellation).ConfigureAwait(false);
-    }
+    /// <summary>A guild channel is a group chat; a DM is private. The channel id is what button payloads are bound to.</summary>
+    static ChatPlace Chat(DiscordInteraction i) =>
+        new(Platform, i.ChannelId ?? i.UserId!, i.GuildId is null ? ChatKind.Private : ChatKind.Group);
 
-    async Task<DiscordReply> AskAsync(DiscordInteraction i, Func<Task<DiscordReply>> ask, CancellationToken cancellation)
+    /// <summary>The command as the core reads it: "/detect some text", "/promote v3", "/tweet" …</summary>
+    static string CommandText(DiscordCommand command, DiscordInteraction i)
     {
-        try
-        {
-            return await ask().ConfigureAwait(false);
-        }
-        catch (Exception e) when (!cancellation.IsCancellationRequested)
-        {
-            _log.LogError(e, "Discord: the conversation failed on interaction {Id} ({Command}{CustomId})", i.Id, i.CommandName, i.CustomId is null ? "" : " button");
-            return new DiscordReply("Sorry, something went wrong while answering. The error has been logged.", Ephemeral: i.Type == InteractionType.MessageComponent);
-        }
+        string args = string.Join(' ', (command.Options ?? []).Select(o => i.Options.GetValueOrDefault(o.Name)).Where(v => !string.IsNullOrWhiteSpace(v)));
+        return args.Length == 0 ? "/" + command.Core : $"/{command.Core} {args}";
     }
-
-    /// <summary>A message body for an edit or a follow-up: content within 2,000 characters, signed buttons in rows of
-    /// five, no pings from echoed user text.</summary>
-    public JsonObject Message(DiscordReply reply, bool followUp)
-    {
-        var buttons = reply.Buttons ?? [];
-        if (buttons.Count > 25) throw new ArgumentException($"A Discord message holds at most 25 buttons (5 rows of 5); got {buttons.Count}.");
-        var rows = new JsonArray();
-        foreach (var chunk in buttons.Chunk(5))
-        {
-            rows.Add(new JsonObject
-            {
-                ["type"] = 1, // action row
-                ["components"] = new JsonArray(chunk.Select(b => (JsonNode)new JsonObject
-                {
-                    ["type"] = 2, // button
-                    ["style"] = (int)b.Style,
-                    ["label"] = Limit(b.Label, MaxButtonLabelLength),
-                    ["custom_id"] = _signer.Sign(b.Data, b.ModeratorOnly),
-                }).ToArray()),
-            });
-        }
-        var message = new JsonObject
-        {
-            ["content"] = Limit(reply.Text.Length == 0 ? "(no text)" : reply.Text, MaxContentLength),
-            ["components"] = rows,
-            ["allowed_mentions"] = new JsonObject { ["parse"] = new JsonArray() },
-        };
-        if (followUp && reply.Ephemeral) message["flags"] = (int)MessageFlags.Ephemeral;
-        return message;
-    }
-
-    static DiscordActor Actor(DiscordInteraction i, bool moderator) =>
-        new(i.UserId!, i.UserName ?? i.UserId!, i.GuildId, i.ChannelId, moderator);
 
     static JsonObject Callback(InteractionCallbackType type, MessageFlags flags = MessageFlags.None)
     {
@@ -232,8 +200,6 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
             ["allowed_mentions"] = new JsonObject { ["parse"] = new JsonArray() },
         },
     };
-
-    static string Limit(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
     public async ValueTask DisposeAsync()
     {

@@ -10,6 +10,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GanBertBots.Bots.Discord.Rest;
 
+/// <summary>A file sent with a message (multipart upload: <c>payload_json</c> + <c>files[0]</c>).</summary>
+public sealed record DiscordAttachment(string FileName, byte[] Content, string ContentType = "image/png");
+
 /// <summary>What <c>GET /gateway/bot</c> answers.</summary>
 public sealed record GatewayBotInfo(string Url, int Shards, SessionStartLimit SessionStartLimit);
 
@@ -86,19 +89,29 @@ public sealed class DiscordRestClient
         SendAsync(HttpMethod.Post, $"/interactions/{interactionId}/{token}/callback", response, cancellation);
 
     /// <summary><c>PATCH /webhooks/{app}/{token}/messages/@original</c>: replaces the deferred answer with the result.</summary>
-    public Task<JsonNode?> EditOriginalResponseAsync(string token, JsonObject message, CancellationToken cancellation) =>
-        SendAsync(HttpMethod.Patch, $"/webhooks/{_options.ApplicationId}/{token}/messages/@original", message, cancellation);
+    public Task<JsonNode?> EditOriginalResponseAsync(string token, JsonObject message, CancellationToken cancellation, DiscordAttachment? file = null) =>
+        EditFollowupMessageAsync(token, "@original", message, cancellation, file);
+
+    /// <summary><c>PATCH /webhooks/{app}/{token}/messages/{id}</c>: edits a message sent with this interaction token.</summary>
+    public Task<JsonNode?> EditFollowupMessageAsync(string token, string messageId, JsonObject message, CancellationToken cancellation, DiscordAttachment? file = null) =>
+        SendAsync(HttpMethod.Patch, $"/webhooks/{_options.ApplicationId}/{token}/messages/{messageId}", message, cancellation, file);
 
     /// <summary><c>POST /webhooks/{app}/{token}</c>: a follow-up message (valid for 15 minutes after the interaction).</summary>
-    public Task<JsonNode?> CreateFollowupMessageAsync(string token, JsonObject message, CancellationToken cancellation) =>
-        SendAsync(HttpMethod.Post, $"/webhooks/{_options.ApplicationId}/{token}", message, cancellation);
+    public Task<JsonNode?> CreateFollowupMessageAsync(string token, JsonObject message, CancellationToken cancellation, DiscordAttachment? file = null) =>
+        SendAsync(HttpMethod.Post, $"/webhooks/{_options.ApplicationId}/{token}", message, cancellation, file);
 
     // ---- the rate-limited core ---------------------------------------------------------------------------------
 
     /// <summary>Sends one call, waiting for its bucket and the global limit, retrying 429 and 5xx.</summary>
     /// <returns>The JSON answer, or null for 204 No Content.</returns>
-    public async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellation)
+    public async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellation, DiscordAttachment? file = null)
     {
+        if (file is not null)
+        {
+            // Multipart: the JSON goes in payload_json and names the upload in "attachments".
+            body = body?.DeepClone() ?? new JsonObject();
+            body["attachments"] = new JsonArray(new JsonObject { ["id"] = 0, ["filename"] = file.FileName });
+        }
         var route = RateLimitRoute.For(method, path);
         string bodyText = body?.ToJsonString() ?? "";
         for (int attempt = 0; ; attempt++)
@@ -113,7 +126,7 @@ public sealed class DiscordRestClient
                 await WaitForBucketAsync(bucket, cancellation).ConfigureAwait(false);
                 try
                 {
-                    using var request = BuildRequest(method, path, body is null ? null : bodyText);
+                    using var request = BuildRequest(method, path, body is null ? null : bodyText, file);
                     response = await _http.SendAsync(request, cancellation).ConfigureAwait(false);
                     text = await response.Content.ReadAsStringAsync(cancellation).ConfigureAwait(false);
                 }
@@ -167,13 +180,22 @@ public sealed class DiscordRestClient
         }
     }
 
-    HttpRequestMessage BuildRequest(HttpMethod method, string path, string? json)
+    HttpRequestMessage BuildRequest(HttpMethod method, string path, string? json, DiscordAttachment? file)
     {
         var request = new HttpRequestMessage(method, _baseUrl + path);
         if (_options.BotToken.Length > 0) request.Headers.Authorization = new AuthenticationHeaderValue("Bot", _options.BotToken);
         // The docs require this exact shape: DiscordBot ($url, $versionNumber).
         request.Headers.UserAgent.ParseAdd("DiscordBot (https://github.com/ganbertbots/ganbertbots, 1.0)");
-        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        if (file is not null)
+        {
+            var form = new MultipartFormDataContent();
+            form.Add(new StringContent(json ?? "{}", Encoding.UTF8, "application/json"), "payload_json");
+            var bytes = new ByteArrayContent(file.Content);
+            bytes.Headers.ContentType = new MediaTypeHeaderValue(file.ContentType);
+            form.Add(bytes, "files[0]", file.FileName);
+            request.Content = form;
+        }
+        else if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
         return request;
     }
 

@@ -4,27 +4,38 @@ using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Discord.Gateway;
 using GanBertBots.Bots.Discord.Interactions;
 using GanBertBots.Bots.Discord.Rest;
+using GanBertBots.Conversation;
 
 namespace GanBertBots.Tests.Discord;
 
-/// <summary>Records what reaches the conversation and answers with a reply the test chose.</summary>
-sealed class RecordingConversation : IDiscordConversation
+/// <summary>
+/// Stands in for the conversation core: records what the adapter hands it and answers through the adapter's
+/// IChatOutput the way the core does (send, edit, acknowledge), with payloads from the real shared codec.
+/// </summary>
+sealed class RecordingConversation(ButtonPayloadCodec codec) : IConversation
 {
-    public ConcurrentQueue<DiscordCommandRequest> Commands { get; } = new();
-    public ConcurrentQueue<DiscordButtonRequest> Buttons { get; } = new();
-    public Func<DiscordCommandRequest, DiscordReply> OnCommand { get; set; } = r => new DiscordReply($"{r.Command}: {r.TargetText ?? string.Join(",", r.Options.Values)}");
-    public Func<DiscordButtonRequest, DiscordReply> OnButton { get; set; } = r => new DiscordReply($"pressed {r.Data}");
+    public ConcurrentQueue<IncomingMessage> Messages { get; } = new();
+    public ConcurrentQueue<ButtonPress> Presses { get; } = new();
+    public Func<IncomingMessage, IChatOutput, Task>? OnMessage { get; set; }
+    public Func<ButtonPress, IChatOutput, Task>? OnPress { get; set; }
 
-    public Task<DiscordReply> HandleCommandAsync(DiscordCommandRequest request, CancellationToken cancellation)
+    public async Task HandleMessageAsync(IncomingMessage message, IChatOutput output, CancellationToken cancellationToken)
     {
-        Commands.Enqueue(request);
-        return Task.FromResult(OnCommand(request));
+        Messages.Enqueue(message);
+        if (OnMessage is not null) { await OnMessage(message, output); return; }
+        await output.SendAsync(new Reply
+        {
+            Text = $"{message.Text} | {message.ReplyToText}",
+            Buttons = [[new ReplyButton("Right", codec.Encode(new ButtonAction(ButtonKind.VerdictRight, 12, "human"), message.Chat))]],
+        }, cancellationToken);
     }
 
-    public Task<DiscordReply> HandleButtonAsync(DiscordButtonRequest request, CancellationToken cancellation)
+    public async Task HandleButtonAsync(ButtonPress press, IChatOutput output, CancellationToken cancellationToken)
     {
-        Buttons.Enqueue(request);
-        return Task.FromResult(OnButton(request));
+        Presses.Enqueue(press);
+        if (OnPress is not null) { await OnPress(press, output); return; }
+        await output.AcknowledgeButtonAsync("Thanks, noted!", cancellationToken);
+        await output.EditAsync(new SentReply(press.Chat.ChatId, press.MessageId!), Reply.Plain("Labelled: human"), cancellationToken);
     }
 }
 
@@ -94,14 +105,15 @@ static class Payloads
 
 public sealed class InteractionTests
 {
-    const string SigningKey = "test-button-key";
+    internal const string Secret = "discord-test-callback-secret";
+    internal static readonly ChatPlace GuildChannel = new("discord", "600", ChatKind.Group);
 
-    sealed class Rig : IAsyncDisposable
+    internal sealed class Rig : IAsyncDisposable
     {
         public required FakeRest Rest { get; init; }
         public required DiscordInteractionHandler Handler { get; init; }
         public required RecordingConversation Conversation { get; init; }
-        public required ButtonIdSigner Signer { get; init; }
+        public required ButtonPayloadCodec Codec { get; init; }
         public async ValueTask DisposeAsync()
         {
             await Handler.DisposeAsync();
@@ -109,63 +121,76 @@ public sealed class InteractionTests
         }
     }
 
-    static async Task<Rig> RigAsync()
+    internal static DiscordOptions Options(FakeRest rest) => new()
+    {
+        BotToken = "test-token",
+        ApplicationId = "42",
+        ApiBaseUrl = rest.BaseUrl + "/api/v10",
+        ModeratorRoleIds = ["55"],
+        ModeratorUserIds = ["99"],
+        RestRetryBaseDelay = TimeSpan.FromMilliseconds(10),
+    };
+
+    internal static async Task<Rig> RigAsync(Func<ButtonPayloadCodec, IConversation>? core = null)
     {
         var rest = await FakeRest.StartAsync();
-        var options = new DiscordOptions
-        {
-            BotToken = "test-token",
-            ApplicationId = "42",
-            ApiBaseUrl = rest.BaseUrl + "/api/v10",
-            ButtonSigningKey = SigningKey,
-            ModeratorRoleIds = ["55"],
-            ModeratorUserIds = ["99"],
-            RestRetryBaseDelay = TimeSpan.FromMilliseconds(10),
-        };
-        var conversation = new RecordingConversation();
-        var signer = new ButtonIdSigner(options);
-        var handler = new DiscordInteractionHandler(new DiscordRestClient(new HttpClient(), options), conversation,
-            new DiscordCommandCatalog(includeModelCommands: true), signer, new ModeratorPolicy(options));
-        return new Rig { Rest = rest, Handler = handler, Conversation = conversation, Signer = signer };
+        int followUps = 0;
+        rest.Respond = r => r.Method == "POST" && r.Path.StartsWith("/api/v10/webhooks/")
+            ? new FakeResponse(200, $$"""{"id":"m{{Interlocked.Increment(ref followUps)}}"}""")
+            : new FakeResponse(r.Method == "POST" ? 204 : 200);
+        var options = Options(rest);
+        var codec = new ButtonPayloadCodec(Secret);
+        var recording = new RecordingConversation(codec);
+        var handler = new DiscordInteractionHandler(new DiscordRestClient(new HttpClient(), options), core?.Invoke(codec) ?? recording, codec,
+            new DiscordCommandCatalog(includeModelCommands: true), new ModeratorPolicy(options, ["discord:98", "telegram:7"]));
+        return new Rig { Rest = rest, Handler = handler, Conversation = recording, Codec = codec };
     }
 
     static GatewayDispatch Dispatch(JsonObject interaction) => new(0, "INTERACTION_CREATE", 12, interaction);
 
     [Fact]
-    public async Task Slash_command_is_deferred_then_answered_by_editing_original_and_a_follow_up()
+    public async Task Slash_command_is_deferred_then_answered_by_editing_original_and_follow_ups()
     {
         await using var rig = await RigAsync();
-        rig.Conversation.OnCommand = r => new DiscordReply($"Verdict for '{r.Options["text"]}': human (0.87)",
-            [new DiscordButton("Label: human", "label:12:human"), new DiscordButton("Label: AI", "label:12:ai", ModeratorOnly: true)])
+        rig.Conversation.OnMessage = async (m, output) =>
         {
-            FollowUps = [new DiscordReply("Details: @everyone see the report", Ephemeral: true)],
+            var first = await output.SendAsync(new Reply
+            {
+                Text = "Verdict: human (0.87)",
+                Buttons = [[new ReplyButton("✅ Right", rig.Codec.Encode(new ButtonAction(ButtonKind.VerdictRight, 12, "human"), m.Chat)),
+                            new ReplyButton("❌ Wrong", rig.Codec.Encode(new ButtonAction(ButtonKind.VerdictWrong, 12), m.Chat))]],
+            }, CancellationToken.None);
+            var second = await output.SendAsync(Reply.Plain("Details: @everyone look"), CancellationToken.None);
+            await output.EditAsync(second, Reply.Plain("Details (final)"), CancellationToken.None);
+            Assert.Equal("@original", first.MessageId);
+            Assert.Equal("m1", second.MessageId);
         };
         var payload = Payloads.Slash("detect", null, ("text", "Forest fire near La Ronge"));
         await rig.Handler.OnGatewayDispatchAsync(Dispatch(payload), CancellationToken.None);
-        await Wait.Until(() => rig.Rest.Matching("POST", "/webhooks/42/").Length == 1, "the follow-up");
+        await Wait.Until(() => rig.Rest.Requests.Count == 4, "the answer, the follow-up and its edit");
 
         string id = (string)payload["id"]!, token = (string)payload["token"]!;
         var calls = rig.Rest.Requests.ToArray();
-        Assert.Equal(3, calls.Length);
-        // 1. The deferred response (type 5) through the callback endpoint.
+        // 1. The deferred response (type 5) through the callback endpoint, public for /detect.
         Assert.Equal(("POST", $"/api/v10/interactions/{id}/{token}/callback"), (calls[0].Method, calls[0].Path));
-        Assert.Equal(5, (int)calls[0].Json!["type"]!);
-        Assert.Null(calls[0].Json!["data"]); // /detect answers publicly
-        // 2. The result replaces "thinking…".
+        Assert.Equal("""{"type":5}""", calls[0].Body);
+        // 2. The result replaces "thinking…", with the core's signed payloads as custom_ids.
         Assert.Equal(("PATCH", $"/api/v10/webhooks/42/{token}/messages/@original"), (calls[1].Method, calls[1].Path));
-        Assert.Equal("Verdict for 'Forest fire near La Ronge': human (0.87)", (string)calls[1].Json!["content"]!);
+        Assert.Equal("Verdict: human (0.87)", (string)calls[1].Json!["content"]!);
         var buttons = calls[1].Json!["components"]![0]!["components"]!.AsArray();
         Assert.Equal(2, buttons.Count);
-        Assert.All(buttons, b => Assert.InRange(((string)b!["custom_id"]!).Length, 1, 100));
-        Assert.Equal(new ButtonPayload("label:12:human", false), rig.Signer.Verify((string)buttons[0]!["custom_id"]!));
-        Assert.Equal(new ButtonPayload("label:12:ai", true), rig.Signer.Verify((string)buttons[1]!["custom_id"]!));
+        Assert.Equal(PayloadCheck.Valid, rig.Codec.TryDecode((string)buttons[0]!["custom_id"]!, GuildChannel, out var decoded));
+        Assert.Equal(new ButtonAction(ButtonKind.VerdictRight, 12, "human"), decoded);
         Assert.Equal("[]", calls[1].Json!["allowed_mentions"]!["parse"]!.ToJsonString());
-        // 3. The follow-up, ephemeral (flag 64).
+        // 3. A second reply is a follow-up, 4. edited by its own id.
         Assert.Equal(("POST", $"/api/v10/webhooks/42/{token}"), (calls[2].Method, calls[2].Path));
-        Assert.Equal(64, (int)calls[2].Json!["flags"]!);
+        Assert.Equal(("PATCH", $"/api/v10/webhooks/42/{token}/messages/m1"), (calls[3].Method, calls[3].Path));
 
-        var request = Assert.Single(rig.Conversation.Commands);
-        Assert.Equal(new DiscordActor("7", "user7", "500", "600", false), request.Actor);
+        var message = Assert.Single(rig.Conversation.Messages);
+        Assert.Equal("/detect Forest fire near La Ronge", message.Text);
+        Assert.Equal(new ChatUser("discord", "7", "user7"), message.User);
+        Assert.Equal(GuildChannel, message.Chat);
+        Assert.False(message.IsChatAdmin);
     }
 
     [Fact]
@@ -174,10 +199,11 @@ public sealed class InteractionTests
         await using var rig = await RigAsync();
         await rig.Handler.OnGatewayDispatchAsync(Dispatch(Payloads.MessageMenu("our town is flooding, send help")), CancellationToken.None);
         await Wait.Until(() => rig.Rest.Matching("PATCH", "@original").Length == 1, "the answer");
-        var request = Assert.Single(rig.Conversation.Commands);
-        Assert.Equal("detect", request.Command);
-        Assert.Equal("our town is flooding, send help", request.TargetText);
-        Assert.Equal("detect: our town is flooding, send help", (string)rig.Rest.Matching("PATCH", "@original")[0].Json!["content"]!);
+        var message = Assert.Single(rig.Conversation.Messages);
+        Assert.Equal("/detect", message.Text);
+        Assert.Equal("our town is flooding, send help", message.ReplyToText);
+        Assert.Equal("777", message.ReplyToMessageId);
+        Assert.Equal("/detect | our town is flooding, send help", (string)rig.Rest.Matching("PATCH", "@original")[0].Json!["content"]!);
     }
 
     [Fact]
@@ -201,39 +227,46 @@ public sealed class InteractionTests
         Assert.Null(refused.Work);
 
         var allowed = rig.Handler.Accept(Payloads.Slash("review", Payloads.Member("7", "0", "55")));
-        Assert.Equal(5, (int)allowed.Response["type"]!);
-        Assert.Equal(64, (int)allowed.Response["data"]!["flags"]!); // deferred ephemeral: the result stays private
-        Assert.NotNull(allowed.Work);
-        Assert.Empty(rig.Conversation.Commands); // Accept never runs the work itself
+        Assert.Equal("""{"type":5,"data":{"flags":64}}""", allowed.Response.ToJsonString()); // deferred ephemeral: the result stays private
+        Assert.Empty(rig.Conversation.Messages); // Accept never runs the work itself
+        rig.Handler.Start(allowed);
+        await Wait.Until(() => rig.Conversation.Messages.Count == 1, "the /review request");
+        Assert.True(rig.Conversation.Messages.Single().IsChatAdmin);
     }
 
     [Fact]
-    public async Task Button_press_is_deferred_as_update_and_answered_on_the_source_message()
+    public async Task Button_press_is_deferred_as_update_then_edits_its_message_and_notices_privately()
     {
         await using var rig = await RigAsync();
-        string customId = rig.Signer.Sign("label:12:human", moderatorOnly: false);
+        string customId = rig.Codec.Encode(new ButtonAction(ButtonKind.VerdictRight, 12, "human"), GuildChannel);
         var payload = Payloads.Button(customId);
         await rig.Handler.OnGatewayDispatchAsync(Dispatch(payload), CancellationToken.None);
-        await Wait.Until(() => rig.Rest.Matching("PATCH", "@original").Length == 1, "the update");
-        Assert.Equal(6, (int)rig.Rest.Matching("POST", "/callback")[0].Json!["type"]!);
-        var press = Assert.Single(rig.Conversation.Buttons);
-        Assert.Equal("label:12:human", press.Data);
+        await Wait.Until(() => rig.Rest.Requests.Count == 3, "the notice and the edit");
+        string token = (string)payload["token"]!;
+        var calls = rig.Rest.Requests.ToArray();
+        Assert.Equal("""{"type":6}""", calls[0].Body);
+        Assert.Equal(("POST", $"/api/v10/webhooks/42/{token}"), (calls[1].Method, calls[1].Path));
+        Assert.Equal(64, (int)calls[1].Json!["flags"]!);
+        Assert.Equal("Thanks, noted!", (string)calls[1].Json!["content"]!);
+        Assert.Equal(("PATCH", $"/api/v10/webhooks/42/{token}/messages/@original"), (calls[2].Method, calls[2].Path)); // the button's message
+        var press = Assert.Single(rig.Conversation.Presses);
+        Assert.Equal(customId, press.Payload);
         Assert.Equal("321", press.MessageId);
-        Assert.Equal("pressed label:12:human", (string)rig.Rest.Matching("PATCH", "@original")[0].Json!["content"]!);
     }
 
     [Fact]
-    public async Task Forged_or_altered_custom_ids_are_refused_and_never_reach_the_conversation()
+    public async Task Forged_altered_or_misplaced_custom_ids_are_refused_and_never_reach_the_conversation()
     {
         await using var rig = await RigAsync();
-        string genuine = rig.Signer.Sign("label:12:human", moderatorOnly: false);
+        string genuine = rig.Codec.Encode(new ButtonAction(ButtonKind.VerdictRight, 12, "human"), GuildChannel);
         var forgeries = new[]
         {
-            "label:12:ai",                                             // unsigned
-            genuine.Replace("human", "aiaaa"),                         // data changed, tag kept
-            "m" + genuine[1..],                                        // moderator flag flipped
-            genuine[..^1] + (genuine[^1] == 'A' ? 'B' : 'A'),          // tag changed
-            new ButtonIdSigner(new DiscordOptions { ButtonSigningKey = "another key" }).Sign("label:12:ai", false), // other key
+            "rc:human",                                                                   // unsigned
+            genuine.Replace(":human", ":dolly"),                                          // data changed, signature kept
+            genuine[..^1] + (genuine[^1] == 'A' ? 'B' : 'A'),                             // signature changed
+            rig.Codec.Encode(new ButtonAction(ButtonKind.VerdictRight, 12, "human"), new ChatPlace("discord", "601", ChatKind.Group)), // another channel
+            new ButtonPayloadCodec("another-secret-of-16+").Encode(new ButtonAction(ButtonKind.VerdictRight, 12, "human"), GuildChannel), // other key
+            new string('x', 101),
         };
         foreach (var forged in forgeries)
         {
@@ -243,43 +276,57 @@ public sealed class InteractionTests
             Assert.Contains("not valid", (string)accepted.Response["data"]!["content"]!);
             Assert.Null(accepted.Work);
         }
-        Assert.Empty(rig.Conversation.Buttons);
+        Assert.Empty(rig.Conversation.Presses);
     }
 
     [Fact]
-    public async Task Moderator_buttons_are_refused_to_members_without_the_role_permission_or_id()
+    public async Task Label_buttons_are_refused_to_non_moderators_and_passed_on_for_moderators()
     {
         await using var rig = await RigAsync();
-        string labelAsModerator = rig.Signer.Sign("label:12:ai", moderatorOnly: true);
+        string label = rig.Codec.Encode(new ButtonAction(ButtonKind.ReviewLabel, 12, "chatGPT"), GuildChannel);
 
-        var refused = rig.Handler.Accept(Payloads.Button(labelAsModerator, Payloads.Member("7", (((1UL << 13) - 1) & ~(1UL << 3)).ToString(), "56")));
+        // Every permission below MANAGE_MESSAGES except ADMINISTRATOR, and a role that is not a moderator role.
+        var refused = rig.Handler.Accept(Payloads.Button(label, Payloads.Member("7", (((1UL << 13) - 1) & ~(1UL << 3)).ToString(), "56")));
         Assert.Equal(4, (int)refused.Response["type"]!);
         Assert.Contains("Only moderators", (string)refused.Response["data"]!["content"]!);
-        var refusedInDm = rig.Handler.Accept(Payloads.Button(labelAsModerator, dmUser: new JsonObject { ["id"] = "7", ["username"] = "u" }));
-        Assert.Equal(4, (int)refusedInDm.Response["type"]!);
 
-        var byPermission = rig.Handler.Accept(Payloads.Button(labelAsModerator, Payloads.Member("7", (1UL << 13).ToString())));
-        var byRole = rig.Handler.Accept(Payloads.Button(labelAsModerator, Payloads.Member("7", "0", "55")));
-        var byUserIdInDm = rig.Handler.Accept(Payloads.Button(labelAsModerator, dmUser: new JsonObject { ["id"] = "99", ["username"] = "mod" }));
-        var byAdministrator = rig.Handler.Accept(Payloads.Button(labelAsModerator, Payloads.Member("7", (1UL << 3).ToString())));
-        foreach (var ok in new[] { byPermission, byRole, byUserIdInDm, byAdministrator })
+        var byPermission = rig.Handler.Accept(Payloads.Button(label, Payloads.Member("7", (1UL << 13).ToString())));
+        var byRole = rig.Handler.Accept(Payloads.Button(label, Payloads.Member("7", "0", "55")));
+        var byUserId = rig.Handler.Accept(Payloads.Button(label, Payloads.Member("99")));
+        var byCoreModeratorList = rig.Handler.Accept(Payloads.Button(label, Payloads.Member("98")));
+        var byAdministrator = rig.Handler.Accept(Payloads.Button(label, Payloads.Member("7", (1UL << 3).ToString())));
+        foreach (var ok in new[] { byPermission, byRole, byUserId, byCoreModeratorList, byAdministrator })
         {
             Assert.Equal(6, (int)ok.Response["type"]!);
             rig.Handler.Start(ok);
         }
-        await Wait.Until(() => rig.Conversation.Buttons.Count == 4, "the four moderator presses");
-        Assert.All(rig.Conversation.Buttons, b => Assert.True(b.Actor.IsModerator));
-        Assert.All(rig.Conversation.Buttons, b => Assert.Equal("label:12:ai", b.Data));
+        await Wait.Until(() => rig.Conversation.Presses.Count == 5, "the five moderator presses");
+        Assert.All(rig.Conversation.Presses, p => Assert.True(p.IsChatAdmin));
+        Assert.All(rig.Conversation.Presses, p => Assert.Equal(label, p.Payload));
     }
 
     [Fact]
-    public async Task Conversation_failure_still_answers_the_user_instead_of_leaving_thinking()
+    public async Task A_core_that_says_nothing_still_replaces_thinking()
     {
         await using var rig = await RigAsync();
-        rig.Conversation.OnCommand = _ => throw new InvalidOperationException("model not loaded");
-        await rig.Handler.OnGatewayDispatchAsync(Dispatch(Payloads.Slash("tweet")), CancellationToken.None);
-        await Wait.Until(() => rig.Rest.Matching("PATCH", "@original").Length == 1, "the apology");
-        Assert.Contains("went wrong", (string)rig.Rest.Matching("PATCH", "@original")[0].Json!["content"]!);
+        rig.Conversation.OnMessage = (_, _) => Task.CompletedTask;
+        await rig.Handler.OnGatewayDispatchAsync(Dispatch(Payloads.Slash("stats")), CancellationToken.None);
+        await Wait.Until(() => rig.Rest.Matching("PATCH", "@original").Length == 1, "the fallback answer");
+        Assert.Equal("Done.", (string)rig.Rest.Matching("PATCH", "@original")[0].Json!["content"]!);
+    }
+
+    [Fact]
+    public async Task Images_are_uploaded_as_multipart_with_the_message_in_payload_json()
+    {
+        await using var rig = await RigAsync();
+        rig.Conversation.OnMessage = (_, output) => output.SendAsync(new Reply { Text = "Stats", Image = new ReplyImage([0x89, 0x50, 0x4E, 0x47], "stats.png") }, CancellationToken.None);
+        await rig.Handler.OnGatewayDispatchAsync(Dispatch(Payloads.Slash("stats")), CancellationToken.None);
+        await Wait.Until(() => rig.Rest.Matching("PATCH", "@original").Length == 1, "the image answer");
+        var upload = rig.Rest.Matching("PATCH", "@original")[0];
+        Assert.StartsWith("multipart/form-data", upload.Headers["Content-Type"]);
+        Assert.Contains("name=payload_json", upload.Body);
+        Assert.Contains("\"attachments\":[{\"id\":0,\"filename\":\"stats.png\"}]", upload.Body);
+        Assert.Contains("name=\"files[0]\"; filename=stats.png", upload.Body.Replace("filename=\"stats.png\"", "filename=stats.png"));
     }
 
     [Fact]
@@ -292,41 +339,20 @@ public sealed class InteractionTests
         Assert.Contains("member.user", Assert.Throws<InvalidInteractionException>(() => rig.Handler.Accept(noUser)).Message);
         Assert.Contains("token", Assert.Throws<InvalidInteractionException>(() => rig.Handler.Accept(new JsonObject { ["id"] = "1", ["application_id"] = "42", ["type"] = 1 })).Message);
         Assert.Throws<InvalidInteractionException>(() => rig.Handler.Accept(JsonValue.Create(3)));
-        Assert.Contains("unknown", rig.Handler.Accept(Payloads.Slash("nope")).Response["data"]!["content"]!.ToString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Unknown command", (string)rig.Handler.Accept(Payloads.Slash("nope")).Response["data"]!["content"]!);
     }
 
     [Fact]
     public void Long_replies_and_labels_are_cut_to_discords_limits()
     {
-        var options = new DiscordOptions { ButtonSigningKey = SigningKey, ApplicationId = "42" };
-        var handler = new DiscordInteractionHandler(new DiscordRestClient(new HttpClient(), options), new RecordingConversation(),
-            new DiscordCommandCatalog(false), new ButtonIdSigner(options), new ModeratorPolicy(options));
-        var message = handler.Message(new DiscordReply(new string('a', 5000), Enumerable.Range(0, 7).Select(i => new DiscordButton(new string('b', 200), "d" + i)).ToArray()), followUp: false);
+        var buttons = Enumerable.Range(0, 7).Select(i => new ReplyButton(new string('b', 200), "p" + i)).ToArray();
+        var message = InteractionChatOutput.Message(new Reply { Text = new string('a', 5000), Buttons = [buttons] }, flags: false);
         Assert.Equal(2000, ((string)message["content"]!).Length);
         Assert.Equal([5, 2], message["components"]!.AsArray().Select(r => r!["components"]!.AsArray().Count));
         Assert.Equal(80, ((string)message["components"]![0]!["components"]![0]!["label"]!).Length);
-        Assert.Throws<ArgumentException>(() => handler.Message(new DiscordReply("x", Enumerable.Range(0, 26).Select(i => new DiscordButton("l", "d")).ToArray()), false));
-    }
-
-    [Fact]
-    public void Signed_custom_ids_fit_in_100_characters_and_oversized_data_is_refused()
-    {
-        var signer = new ButtonIdSigner(new DiscordOptions { ButtonSigningKey = SigningKey });
-        string longest = signer.Sign(new string('x', ButtonIdSigner.MaxDataLength), true);
-        Assert.Equal(100, longest.Length);
-        Assert.Equal(new ButtonPayload(new string('x', ButtonIdSigner.MaxDataLength), true), signer.Verify(longest));
-        Assert.Throws<ArgumentException>(() => signer.Sign(new string('x', ButtonIdSigner.MaxDataLength + 1), false));
-        // Every single-character change breaks the signature.
-        string id = signer.Sign("label:12:human", false);
-        for (int i = 0; i < id.Length; i++)
-        {
-            var altered = id.ToCharArray();
-            altered[i] = altered[i] == 'z' ? 'y' : 'z';
-            Assert.Null(signer.Verify(new string(altered)));
-        }
-        // The key derived from the bot token is stable (replicas agree) and differs per token.
-        var a = new ButtonIdSigner(new DiscordOptions { BotToken = "one" }).Sign("d", false);
-        Assert.Equal(a, new ButtonIdSigner(new DiscordOptions { BotToken = "one" }).Sign("d", false));
-        Assert.NotEqual(a, new ButtonIdSigner(new DiscordOptions { BotToken = "two" }).Sign("d", false));
+        Assert.Null(message["flags"]);
+        Assert.Throws<ArgumentException>(() => InteractionChatOutput.Message(new Reply { Text = "x", Buttons = [Enumerable.Range(0, 26).Select(i => new ReplyButton("l", "p")).ToArray()] }, false));
+        Assert.Throws<ArgumentException>(() => InteractionChatOutput.Message(new Reply { Text = "x", Buttons = [[new ReplyButton("l", new string('p', 101))]] }, false));
+        Assert.Equal(64, (int)InteractionChatOutput.Message(Reply.Plain("x"), flags: true)["flags"]!);
     }
 }
