@@ -119,10 +119,14 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
         }
     }
 
-    /// <summary>Gateway mode: INTERACTION_CREATE → callback by REST → work in the background.</summary>
-    public async Task OnGatewayDispatchAsync(GatewayDispatch dispatch, CancellationToken cancellation)
+    /// <summary>
+    /// Gateway mode: INTERACTION_CREATE → callback by REST → work, on a background task of its own so that a burst of
+    /// interactions is answered in parallel (each has its own 3 s) and the gateway's dispatch order is never held up.
+    /// If the callback fails (e.g. 10062 Unknown interaction: too late), the work does not run.
+    /// </summary>
+    public Task OnGatewayDispatchAsync(GatewayDispatch dispatch, CancellationToken cancellation)
     {
-        if (dispatch.Type != "INTERACTION_CREATE") return;
+        if (dispatch.Type != "INTERACTION_CREATE") return Task.CompletedTask;
         Accepted accepted;
         try
         {
@@ -131,10 +135,18 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
         catch (InvalidInteractionException e)
         {
             _log.LogError("Discord: malformed INTERACTION_CREATE (seq {Seq}): {Error}", dispatch.Sequence, e.Message);
-            return;
+            return Task.CompletedTask;
         }
-        await _rest.CreateInteractionResponseAsync(accepted.Interaction.Id, accepted.Interaction.Token, accepted.Response, cancellation).ConfigureAwait(false);
-        Start(accepted);
+        var work = accepted.Work;
+        Start(accepted with
+        {
+            Work = async ct =>
+            {
+                await _rest.CreateInteractionResponseAsync(accepted.Interaction.Id, accepted.Interaction.Token, accepted.Response, ct).ConfigureAwait(false);
+                if (work is not null) await work(ct).ConfigureAwait(false);
+            },
+        });
+        return Task.CompletedTask;
     }
 
     /// <summary>Runs the accepted work in the background (after the first response has gone out), tracked for shutdown.</summary>

@@ -47,7 +47,7 @@ static class Wait
 /// <summary>A Kestrel app on 127.0.0.1 with a random port, quiet logs.</summary>
 abstract class LocalServer : IAsyncDisposable
 {
-    protected WebApplication App { get; }
+    public WebApplication App { get; }
     public string BaseUrl { get; private set; } = "";
 
     protected LocalServer()
@@ -58,7 +58,7 @@ abstract class LocalServer : IAsyncDisposable
         App = builder.Build();
     }
 
-    protected async Task StartAppAsync()
+    public async Task StartAppAsync()
     {
         await App.StartAsync();
         BaseUrl = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');

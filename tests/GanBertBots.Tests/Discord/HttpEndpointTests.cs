@@ -3,12 +3,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using GanBertBots.Bots.Discord.Http;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using NSec.Cryptography;
 
 namespace GanBertBots.Tests.Discord;
@@ -52,13 +46,24 @@ public sealed class HttpEndpointTests
         Assert.Contains("Discord:PublicKey", error.Message);
     }
 
-    sealed class Endpoint : IAsyncDisposable
+    /// <summary>The interactions endpoint on a local Kestrel, in front of the interaction rig, verifying a test-made key.</summary>
+    sealed class Endpoint : LocalServer
     {
-        public required WebApplication App { get; init; }
         public required InteractionTests.Rig Rig { get; init; }
         public required Key Key { get; init; }
-        public required HttpClient Http { get; init; }
-        public string Url { get; set; } = "";
+        public HttpClient Http { get; } = new();
+        public string Url => BaseUrl + "/discord/interactions";
+
+        public static async Task<Endpoint> StartAsync()
+        {
+            var rig = await InteractionTests.RigAsync();
+            var key = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+            string publicHex = Convert.ToHexStringLower(key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
+            var endpoint = new Endpoint { Rig = rig, Key = key };
+            endpoint.App.MapDiscordInteractions("/discord/interactions", rig.Handler, new InteractionSignatureVerifier(publicHex, TimeSpan.FromMinutes(5)));
+            await endpoint.StartAppAsync();
+            return endpoint;
+        }
 
         public async Task<HttpResponseMessage> PostAsync(string body, Key? signWith = null, string? timestamp = null, bool sign = true)
         {
@@ -73,35 +78,19 @@ public sealed class HttpEndpointTests
             return await Http.SendAsync(request);
         }
 
-        public async ValueTask DisposeAsync()
+        public override async ValueTask DisposeAsync()
         {
             Http.Dispose();
-            await App.StopAsync(CancellationToken.None);
-            await App.DisposeAsync();
+            await base.DisposeAsync();
             await Rig.DisposeAsync();
             Key.Dispose();
         }
     }
 
-    static async Task<Endpoint> StartAsync()
-    {
-        var rig = await InteractionTests.RigAsync();
-        var key = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
-        string publicHex = Convert.ToHexStringLower(key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.MapDiscordInteractions("/discord/interactions", rig.Handler, new InteractionSignatureVerifier(publicHex, TimeSpan.FromMinutes(5)));
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Endpoint { App = app, Rig = rig, Key = key, Http = new HttpClient(), Url = address + "/discord/interactions" };
-    }
-
     [Fact]
     public async Task Ping_with_a_good_signature_gets_pong()
     {
-        await using var endpoint = await StartAsync();
+        await using var endpoint = await Endpoint.StartAsync();
         var response = await endpoint.PostAsync(Payloads.Ping().ToJsonString());
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
@@ -111,7 +100,7 @@ public sealed class HttpEndpointTests
     [Fact]
     public async Task Bad_missing_or_stale_signatures_get_401_and_nothing_runs()
     {
-        await using var endpoint = await StartAsync();
+        await using var endpoint = await Endpoint.StartAsync();
         using var stranger = Key.Create(SignatureAlgorithm.Ed25519);
         string command = Payloads.Slash("detect", null, ("text", "hello")).ToJsonString();
         var wrongKey = await endpoint.PostAsync(command, signWith: stranger);
@@ -134,7 +123,7 @@ public sealed class HttpEndpointTests
     [Fact]
     public async Task Signed_command_is_deferred_in_the_http_answer_and_completed_by_webhook()
     {
-        await using var endpoint = await StartAsync();
+        await using var endpoint = await Endpoint.StartAsync();
         var payload = Payloads.Slash("detect", null, ("text", "Forest fire near La Ronge"));
         var response = await endpoint.PostAsync(payload.ToJsonString());
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -147,7 +136,7 @@ public sealed class HttpEndpointTests
     [Fact]
     public async Task Signed_but_malformed_interaction_gets_400()
     {
-        await using var endpoint = await StartAsync();
+        await using var endpoint = await Endpoint.StartAsync();
         Assert.Equal(HttpStatusCode.BadRequest, (await endpoint.PostAsync("{not json")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await endpoint.PostAsync("""{"type":2,"id":"1"}""")).StatusCode);
     }
