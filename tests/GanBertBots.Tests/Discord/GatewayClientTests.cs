@@ -50,7 +50,7 @@ public sealed class GatewayClientTests
     }
 
     /// <summary>Connects, identifies and becomes READY with session "s1" at sequence <paramref name="seq"/>.</summary>
-    static async Task<FakeGatewayConnection> IdentifiedAsync(Run run, long seq = 1, int heartbeatMs = 100)
+    static async Task<FakeGatewayConnection> IdentifiedAsync(Run run, long seq = 1, int heartbeatMs = 1000)
     {
         var connection = await run.Gateway.NextConnectionAsync();
         await connection.HelloAsync(heartbeatMs);
@@ -68,7 +68,7 @@ public sealed class GatewayClientTests
         Assert.Contains("v=10", connection.Query);
         Assert.Contains("encoding=json", connection.Query);
 
-        await connection.HelloAsync(100);
+        await connection.HelloAsync(250);
         var identify = await connection.ExpectAsync(2);
         Assert.Equal("test-token", (string)identify["d"]!["token"]!);
         Assert.Equal(513, (int)identify["d"]!["intents"]!);
@@ -111,7 +111,7 @@ public sealed class GatewayClientTests
     public async Task Missing_heartbeat_ack_closes_with_non_1000_and_resumes_with_the_last_sequence()
     {
         await using var run = await StartAsync();
-        var connection = await IdentifiedAsync(run, seq: 1);
+        var connection = await IdentifiedAsync(run, seq: 1, heartbeatMs: 100);
         await connection.SendAsync(0, new JsonObject { ["id"] = "a" }, 2, "MESSAGE_CREATE");
         await connection.SendAsync(0, new JsonObject { ["id"] = "b" }, 5, "MESSAGE_CREATE");
         // Never acknowledge: the client must call this connection a zombie.
@@ -124,7 +124,7 @@ public sealed class GatewayClientTests
         var resumed = await run.Gateway.NextConnectionAsync();
         Assert.Equal("resume", resumed.Kind);
         Assert.Contains("v=10", resumed.Query);
-        await resumed.HelloAsync(100);
+        await resumed.HelloAsync(1000);
         var resume = await resumed.ExpectAsync(6);
         Assert.Equal("test-token", (string)resume["d"]!["token"]!);
         Assert.Equal("s1", (string)resume["d"]!["session_id"]!);
@@ -141,7 +141,7 @@ public sealed class GatewayClientTests
 
         var next = await run.Gateway.NextConnectionAsync();
         Assert.Equal("resume", next.Kind);
-        await next.HelloAsync(100);
+        await next.HelloAsync(1000);
         var resume = await next.ExpectAsync(6);
         Assert.Equal(3, (long)resume["d"]!["seq"]!);
     }
@@ -156,14 +156,14 @@ public sealed class GatewayClientTests
 
         var second = await run.Gateway.NextConnectionAsync();
         Assert.Equal("resume", second.Kind);
-        await second.HelloAsync(100);
+        await second.HelloAsync(1000);
         Assert.Equal(4, (long)(await second.ExpectAsync(6))["d"]!["seq"]!);
         await second.SendAsync(9, JsonValue.Create(false));
         await second.ExpectCloseAsync();
 
         var third = await run.Gateway.NextConnectionAsync();
         Assert.Equal("gateway", third.Kind); // the cached gateway URL, not resume_gateway_url
-        await third.HelloAsync(100);
+        await third.HelloAsync(1000);
         var identify = await third.ExpectAsync(2);
         Assert.Equal("test-token", (string)identify["d"]!["token"]!);
         Assert.Null(run.Client.Session.SessionId);
@@ -185,7 +185,7 @@ public sealed class GatewayClientTests
 
         var next = await run.Gateway.NextConnectionAsync();
         Assert.Equal(expectedOp == 6 ? "resume" : "gateway", next.Kind);
-        await next.HelloAsync(100);
+        await next.HelloAsync(1000);
         var first = await next.ExpectAsync(expectedOp);
         if (expectedOp == 6) Assert.Equal(9, (long)first["d"]!["seq"]!);
     }
@@ -201,7 +201,7 @@ public sealed class GatewayClientTests
     {
         await using var run = await StartAsync();
         var connection = await run.Gateway.NextConnectionAsync();
-        await connection.HelloAsync(100);
+        await connection.HelloAsync(1000);
         await connection.ExpectAsync(2);
         await connection.CloseAsync(closeCode, "nope");
 
