@@ -78,6 +78,8 @@ public sealed record DiscordInteraction
     public string? CustomId { get; init; }
     public string? SourceMessageId { get; init; }
     public string? SourceMessageText { get; init; }
+    /// <summary>True when the button sits on an ephemeral message (a moderator screen): its follow-ups stay private too.</summary>
+    public bool SourceMessageEphemeral { get; init; }
 
     public static DiscordInteraction Parse(JsonNode? json)
     {
@@ -126,6 +128,8 @@ public sealed record DiscordInteraction
                     CustomId = RequiredString(data, "custom_id"),
                     SourceMessageId = Str(o["message"], "id"),
                     SourceMessageText = Str(o["message"], "content"),
+                    SourceMessageEphemeral = o["message"]?["flags"] is JsonValue f && f.TryGetValue<int>(out var flags)
+                                             && (flags & (int)MessageFlags.Ephemeral) != 0,
                 };
             default:
                 return interaction;

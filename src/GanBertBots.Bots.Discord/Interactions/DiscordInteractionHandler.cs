@@ -103,7 +103,7 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
                     return new(i, Refusal("Only moderators can label texts. Nothing was recorded."), null);
                 }
                 var press = new ButtonPress { User = User(i), Chat = chat, Payload = i.CustomId!, MessageId = i.SourceMessageId, IsChatAdmin = moderator };
-                var output = new InteractionChatOutput(_rest, i, ephemeral: false);
+                var output = new InteractionChatOutput(_rest, i, ephemeral: i.SourceMessageEphemeral);
                 return new(i, Callback(InteractionCallbackType.DeferredUpdateMessage), ct => _conversation.HandleButtonAsync(press, output, ct));
             }
 

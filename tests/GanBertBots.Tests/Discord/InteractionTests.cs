@@ -255,6 +255,18 @@ public sealed class InteractionTests
     }
 
     [Fact]
+    public async Task Replies_to_a_button_on_an_ephemeral_moderator_screen_stay_private()
+    {
+        await using var rig = await RigAsync();
+        rig.Conversation.OnPress = (p, output) => output.SendAsync(Reply.Plain("Next text to review: …"), CancellationToken.None);
+        var payload = Payloads.Button(rig.Codec.Encode(new ButtonAction(ButtonKind.ReviewSkip, 12), GuildChannel), Payloads.Member("7", "0", "55"));
+        payload["message"]!["flags"] = 64;
+        rig.Handler.Start(rig.Handler.Accept(payload));
+        await Wait.Until(() => rig.Rest.Requests.Count == 1, "the next review item");
+        Assert.Equal(64, (int)rig.Rest.Requests.Single().Json!["flags"]!);
+    }
+
+    [Fact]
     public async Task Forged_altered_or_misplaced_custom_ids_are_refused_and_never_reach_the_conversation()
     {
         await using var rig = await RigAsync();
