@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using GanBertBots.Host.Cli;
+using GanBertBots.Models.Generation;
+using GanBertBots.Models.Gpt2;
+using static TorchSharp.torch;
+
+namespace GanBertBots.Host.Bench;
+
+/// <summary>
+/// <c>bench generate</c>: decoding speed of GPT-2 small at several batch sizes against this
+/// machine's bounds, and resident-memory growth over many generations (leaked tensors show there).
+/// </summary>
+public sealed class GenerateBenchmark : IBenchmark
+{
+    public string Name => "generate";
+    public string Summary => "GPT-2 decoding: ms/token and tokens/s at batch 1, 8, 32 vs bandwidth and matmul bounds; memory growth";
+    public string Usage => """
+        [--model DIR]            a GPT-2 checkpoint (default: GPT-2 small, 124M, random weights: timing only)
+        [--batches 1,8,32]       batch sizes
+        [--prompt-tokens 32]     prompt length
+        [--new-tokens 32]        tokens generated per run
+        [--leak-generations 1000] generations for the memory check (0: skip)
+        [--quick]                fewer tokens and 200 generations (a smoke run)
+        """;
+
+    public Task<int> RunAsync(CliArgs a, CliContext context)
+    {
+        var w = context.Out;
+        string? modelDir = a.Get("model");
+        bool quick = a.Flag("quick");
+        int[] batches = (a.Get("batches") ?? "1,8,32").Split(',').Select(int.Parse).ToArray();
+        int promptTokens = a.GetInt("prompt-tokens", quick ? 16 : 32);
+        int newTokens = a.GetInt("new-tokens", quick ? 8 : 32);
+        int leakRuns = a.GetInt("leak-generations", quick ? 200 : 1000);
+        a.RejectUnknown();
+        if (newTokens < 2) throw new CliUsageException("--new-tokens must be at least 2");
+
+        w.WriteLine("Measuring this machine's bounds...");
+        var bounds = MachineBounds.Measure();
+        w.WriteLine(bounds.ToString());
+
+        manual_seed(0);
+        using var model = modelDir is null ? new Gpt2LMHeadModel(Gpt2Config.Small) : Gpt2Checkpoint.Load(modelDir);
+        model.eval();
+        string label = modelDir is null ? "GPT-2 small 124M, random weights (timing only)" : modelDir;
+        var cfg = model.Config;
+        long paramBytes = model.ParameterBytes;
+        // A decoding step reads every weight once, except the position table (one row); wte is read whole as the head.
+        long bytesPerStep = paramBytes - model.wpe.weight!.numel() * 4;
+        long nonEmbedding = model.parameters().Sum(p => p.numel()) - model.wte.weight!.numel() - model.wpe.weight!.numel();
+        long headParams = model.wte.weight!.numel();
+        w.WriteLine($"Model: {label}; {paramBytes / 1e6:F0} MB of fp32 weights; prompt {promptTokens} tokens, {newTokens} new tokens, greedy.");
+        w.WriteLine();
+
+        var generator = new Gpt2Generator(model);
+        var rng = new Random(1);
+        int[][] Prompts(int n) => Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, promptTokens).Select(_ => rng.Next(cfg.VocabSize)).ToArray()).ToArray();
+        double Time(int[][] prompts, int tokens)
+        {
+            var o = new GenerationOptions { Temperature = 0, MaxNewTokens = tokens, StopAtEndOfText = false };
+            var sw = Stopwatch.StartNew();
+            generator.Generate(prompts, o);
+            return sw.Elapsed.TotalSeconds;
+        }
+
+        w.WriteLine("| batch | ms/token step | tokens/s | bandwidth bound ms | % of bandwidth bound | GFLOP/s | % of matmul bound |");
+        w.WriteLine("|------:|--------------:|---------:|-------------------:|---------------------:|--------:|------------------:|");
+        foreach (int batch in batches)
+        {
+            var prompts = Prompts(batch);
+            Time(prompts, 2);                                           // warm-up
+            // Decode step time = (time for N tokens - time for 1 token) / (N - 1): the prompt's prefill cancels out.
+            double best = double.MaxValue;
+            for (int rep = 0; rep < (quick ? 1 : 3); rep++)
+                best = Math.Min(best, (Time(prompts, newTokens) - Time(prompts, 1)) / (newTokens - 1));
+            double stepMs = best * 1000;
+            double tokensPerSecond = batch / best;
+            double boundMs = bytesPerStep / bounds.BandwidthBytesPerSecond * 1000;
+            int contextLength = promptTokens + newTokens / 2;
+            double flops = batch * (2.0 * (nonEmbedding + headParams) + 4.0 * cfg.Layers * contextLength * cfg.Embedding);
+            double gflops = flops / best / 1e9;
+            w.WriteLine($"| {batch,5} | {stepMs,13:F2} | {tokensPerSecond,8:F1} | {boundMs,18:F2} | {boundMs / stepMs * 100,19:F0}% | {gflops,7:F1} | {gflops * 1e9 / bounds.MatmulFlopsPerSecond * 100,16:F0}% |");
+        }
+        w.WriteLine();
+        w.WriteLine("bandwidth bound = weight bytes read per step / measured bandwidth (batch 1 target: >= 80%);");
+        w.WriteLine("matmul bound = model FLOPs per step / measured fp32 matmul rate (batch 32 target: >= 50%).");
+
+        if (leakRuns > 0)
+        {
+            w.WriteLine();
+            var prompt = Prompts(1);
+            var o = new GenerationOptions { Temperature = 0.8, TopK = 40, MaxNewTokens = 2, StopAtEndOfText = false, Seed = 1 };
+            for (int i = 0; i < 20; i++) generator.Generate(prompt, o);
+            GC.Collect(); GC.WaitForPendingFinalizers();
+            long before = Process.GetCurrentProcess().WorkingSet64;
+            for (int i = 0; i < leakRuns; i++) generator.Generate(prompt, o with { Seed = i });
+            GC.Collect(); GC.WaitForPendingFinalizers();
+            long after = Process.GetCurrentProcess().WorkingSet64;
+            double growth = (after - before) * 100.0 / before;
+            w.WriteLine($"Resident memory over {leakRuns} generations (sampling, batch 1): {before / 1e6:F0} MB -> {after / 1e6:F0} MB, growth {growth:F2}% (target < 5%).");
+        }
+        return Task.FromResult(0);
+    }
+}
