@@ -71,7 +71,15 @@ public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestCli
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var info = await rest.GetGatewayBotAsync(stoppingToken).ConfigureAwait(false);
+        GatewayBotInfo info;
+        try
+        {
+            info = await rest.GetGatewayBotAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (DiscordApiException e) when (e.Status == System.Net.HttpStatusCode.Unauthorized)
+        {
+            throw new InvalidOperationException("Discord refused Discord:BotToken (HTTP 401 on GET /gateway/bot). Copy the token again from the Developer Portal (Bot page).", e);
+        }
         string url = options.GatewayUrl.Length > 0 ? options.GatewayUrl : info.Url;
         int count = options.ShardCount ?? Math.Max(1, info.Shards);
         int first = options.ShardId ?? 0;

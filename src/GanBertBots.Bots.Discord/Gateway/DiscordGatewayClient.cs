@@ -41,6 +41,7 @@ public sealed class DiscordGatewayClient
     bool _resumeUrlFailed;
     Connection? _current;
     int _connections;
+    int _started;
 
     public DiscordGatewayClient(DiscordOptions options, string gatewayUrl, int shardId, int shardCount,
         Func<GatewayDispatch, CancellationToken, Task> onDispatch, ILogger? log = null, TimeProvider? time = null,
@@ -83,6 +84,8 @@ public sealed class DiscordGatewayClient
     /// </summary>
     public async Task RunAsync(CancellationToken cancellation)
     {
+        if (Interlocked.Exchange(ref _started, 1) == 1)
+            throw new InvalidOperationException("A DiscordGatewayClient runs once; create a new one to connect again.");
         var consumer = Task.Run(() => ConsumeDispatchesAsync(cancellation), CancellationToken.None);
         int failures = 0;
         try

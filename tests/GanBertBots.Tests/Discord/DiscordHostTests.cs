@@ -55,6 +55,19 @@ public sealed class DiscordHostTests
     }
 
     [Fact]
+    public async Task A_rejected_token_stops_the_gateway_service_with_the_setting_named()
+    {
+        await using var rest = await FakeRest.StartAsync();
+        rest.Respond = _ => new FakeResponse(401, """{"message":"401: Unauthorized","code":0}""");
+        await using var services = Services(Config(rest, "gateway"));
+        var service = (BackgroundService)Assert.Single(services.GetServices<IHostedService>());
+        await service.StartAsync(CancellationToken.None);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => service.ExecuteTask!.WaitAsync(Wait.Long));
+        Assert.Contains("Discord:BotToken", error.Message);
+        Assert.Single(rest.Requests); // a 401 is not retried
+    }
+
+    [Fact]
     public async Task Gateway_service_asks_for_the_gateway_registers_commands_and_answers_an_interaction()
     {
         await using var gateway = await FakeGateway.StartAsync();
