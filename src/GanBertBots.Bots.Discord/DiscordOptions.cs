@@ -68,7 +68,7 @@ public sealed class DiscordOptions
     public string ButtonSigningKey { get; set; } = "";
 
     /// <summary>Where the HTTP interactions endpoint listens (Mode = Http), e.g. http://0.0.0.0:8080.</summary>
-    public string HttpListenUrl { get; set; } = "http://127.0.0.1:8080";
+    public string HttpListenUrl { get; set; } = "http://127.0.0.1:8081"; // Telegram's webhook defaults to 8080
 
     /// <summary>Path of the HTTP interactions endpoint (the Interactions Endpoint URL's path in the portal).</summary>
     public string HttpPath { get; set; } = "/discord/interactions";

@@ -1,4 +1,3 @@
-// PENDING: rename to .cs once ConversationService (branch bots) is on main. Verified passing on a trial merge of bots (a5f9f9a) into discord.
 using GanBertBots.Bots.Discord.Gateway;
 using GanBertBots.Conversation;
 using GanBertBots.Inference;
