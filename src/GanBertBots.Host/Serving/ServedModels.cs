@@ -15,7 +15,7 @@ public static class ServedModels
         $"The tweet generator is not installed (no checkpoint in '{dir}'). Run `ganbertbots models pull gpt2` (or set Models:Generator) and restart.";
 
     public static string DetectorMissing(string dir) =>
-        $"The detector is not installed (no trained detector in '{dir}'). Train one with `ganbertbots train detector` (or set Models:Detector) and restart.";
+        $"The detector is not installed (no trained detector in '{dir}'). Train one with `ganbertbots train-detector --data FILE --backbone small --out DIR` (or set Models:Detector) and restart.";
 
     /// <summary>Loads what is there and swaps it in; returns once both are settled.</summary>
     public static async Task LoadAsync(InferenceService service, ModelsOptions models, InferenceOptions inference, ILogger log)
@@ -52,6 +52,5 @@ public static class ServedModels
         }
     }
 
-    static IDetectorModel LoadDetector(string dir, TorchPlacement placement) =>
-        throw new UserFacingException("this build has no detector loader yet (the GAN-BERT detector lands with the detector branch)");
+    static IDetectorModel LoadDetector(string dir, TorchPlacement placement) => GanBertDetectorModel.Load(dir, placement);
 }
