@@ -1,4 +1,5 @@
 using GanBertBots.Bots.Console;
+using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Telegram;
 using GanBertBots.Conversation;
 using GanBertBots.Host.Serving;
@@ -20,12 +21,14 @@ namespace GanBertBots.Host.Cli;
 public sealed class RunVerb : ICliVerb
 {
     public string Name => "run";
-    public string Summary => "Run the bot service (Telegram when configured; otherwise a console chat)";
+    public string Summary => "Run the bot service (Telegram and/or Discord when configured; otherwise a console chat)";
     public string Usage => """
         Usage: ganbertbots run [--console]
           --console   open the console chat even when a bot token is configured
         Configuration (appsettings.json or environment, e.g. Telegram__BotToken):
           Telegram:BotToken, Telegram:Mode (polling|webhook), Telegram:WebhookSecret, Telegram:ApiBaseUrl
+          Discord:Enabled, Discord:Mode (gateway|http), Discord:BotToken, Discord:ApplicationId, Discord:PublicKey,
+          Discord:ModeratorRoleIds (see docs/discord.md)
           Bots:Moderators (e.g. ["telegram:12345"]), Bots:CallbackSecret, Bots:MessagesPerMinute, Bots:MaxInputChars
           Models:Generator, Models:Detector (checkpoint folders), Inference:Device, Inference:Generation/Detection batching
           Storage:Provider (sqlite|postgres), Storage:ConnectionString
@@ -48,8 +51,7 @@ public sealed class RunVerb : ICliVerb
         var telegramOptions = Bind<TelegramOptions>(context.Configuration, TelegramOptions.Section);
         var storageOptions = StorageCli.Options(context);
         bool telegram = !string.IsNullOrWhiteSpace(telegramOptions.BotToken);
-        bool discord = !string.IsNullOrWhiteSpace(context.Configuration["Discord:BotToken"]) ||
-                       !string.IsNullOrWhiteSpace(context.Configuration["Discord:ApplicationPublicKey"]);
+        bool discord = string.Equals(context.Configuration["Discord:Enabled"], "true", StringComparison.OrdinalIgnoreCase);
         bool console = forceConsole || (!telegram && !discord);
 
         builder.Logging.AddConfiguration(context.Configuration.GetSection("Logging"));
@@ -97,13 +99,24 @@ public sealed class RunVerb : ICliVerb
             builder.Services.AddHostedService(sp => new TelegramBotService(telegramOptions, sp.GetRequiredService<IConversation>(),
                 sp.GetRequiredService<ILogger<TelegramBotService>>()));
         }
+        if (discord)
+        {
+            // The adapter checks buttons with the core's own codec (the key that signed them).
+            builder.Services.AddSingleton(sp => sp.GetRequiredService<ConversationService>().Codec);
+            try { builder.Services.AddDiscordBot(context.Configuration); }
+            catch (InvalidOperationException e)
+            {
+                context.Error.WriteLine($"run: configuration: {e.Message}");
+                return 1;
+            }
+        }
         if (console) builder.Services.AddHostedService<ConsoleChatService>();
 
         using var host = builder.Build();
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GanBertBots");
         await ServedModels.LoadAsync(inference, modelsOptions, inferenceOptions, log);
         log.LogInformation("Serving with {Store}; adapters: {Adapters}", StorageCli.Describe(storageOptions),
-            string.Join(", ", new[] { telegram ? "telegram" : null, console ? "console" : null }.Where(x => x != null)));
+            string.Join(", ", new[] { telegram ? "telegram" : null, discord ? "discord" : null, console ? "console" : null }.Where(x => x != null)));
         await host.RunAsync(context.Cancellation);
         return 0;
     }

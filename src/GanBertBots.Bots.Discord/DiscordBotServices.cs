@@ -1,0 +1,149 @@
+using GanBertBots.Bots.Discord.Gateway;
+using GanBertBots.Bots.Discord.Http;
+using GanBertBots.Bots.Discord.Interactions;
+using GanBertBots.Bots.Discord.Rest;
+using GanBertBots.Conversation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GanBertBots.Bots.Discord;
+
+/// <summary>Composition of the Discord adapter for the generic host.</summary>
+public static class DiscordBotServices
+{
+    /// <summary>
+    /// Adds the Discord adapter when <c>Discord:Enabled</c> is true: the REST client, the interaction handler and
+    /// either the gateway shards or the HTTP interactions endpoint (<c>Discord:Mode</c>). The host must already have
+    /// registered the conversation core as <see cref="IConversation"/> and its <see cref="ButtonPayloadCodec"/>.
+    /// Telegram and Discord can run in one host: they share only the core.
+    /// </summary>
+    public static IServiceCollection AddDiscordBot(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(DiscordOptions.Section).Get<DiscordOptions>() ?? new DiscordOptions();
+        if (!options.Enabled) return services;
+        options.Validate();
+        var coreModerators = configuration.GetSection("Bots:Moderators").Get<List<string>>() ?? [];
+
+        services.AddSingleton(options);
+        services.AddHttpClient("discord", http => http.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton(sp => new DiscordRestClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient("discord"), options,
+            sp.GetService<ILogger<DiscordRestClient>>()));
+        services.AddSingleton(new DiscordCommandCatalog(options.RegisterModelCommands));
+        services.AddSingleton(new ModeratorPolicy(options, coreModerators));
+        services.AddSingleton(sp => new DiscordInteractionHandler(sp.GetRequiredService<DiscordRestClient>(), sp.GetRequiredService<IConversation>(),
+            sp.GetRequiredService<ButtonPayloadCodec>(), sp.GetRequiredService<DiscordCommandCatalog>(), sp.GetRequiredService<ModeratorPolicy>(),
+            sp.GetService<ILogger<DiscordInteractionHandler>>()));
+        if (options.Mode == DiscordMode.Gateway) services.AddHostedService<DiscordGatewayService>();
+        else services.AddHostedService<DiscordHttpInteractionsService>();
+        return services;
+    }
+
+    /// <summary>Registers the commands by bulk overwrite; a failure is logged and the bot keeps running with the old set.</summary>
+    internal static async Task RegisterCommandsAsync(DiscordOptions options, DiscordRestClient rest, DiscordCommandCatalog catalog, ILogger log, CancellationToken ct)
+    {
+        if (!options.RegisterCommands) return;
+        try
+        {
+            await rest.BulkOverwriteGlobalCommandsAsync(catalog.ToJson(), ct).ConfigureAwait(false);
+            log.LogInformation("Discord: registered {Count} application commands", catalog.Commands.Count);
+        }
+        catch (DiscordApiException e)
+        {
+            log.LogError("Discord: command registration failed, the previous commands stay in place: {Error}", e.Message);
+        }
+    }
+}
+
+/// <summary>
+/// Gateway mode: asks <c>GET /gateway/bot</c> for the URL, the recommended shard count and the session start limit,
+/// registers the commands, and runs this process's shards (identify concurrency honoured). A fatal close (bad
+/// token, shard or intents) stops the host with the documented reason.
+/// </summary>
+public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestClient rest, DiscordInteractionHandler handler,
+    DiscordCommandCatalog catalog, ILoggerFactory logs) : BackgroundService
+{
+    readonly ILogger _log = logs.CreateLogger<DiscordGatewayService>();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        GatewayBotInfo info;
+        try
+        {
+            info = await rest.GetGatewayBotAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (DiscordApiException e) when (e.Status == System.Net.HttpStatusCode.Unauthorized)
+        {
+            throw new InvalidOperationException("Discord refused Discord:BotToken (HTTP 401 on GET /gateway/bot). Copy the token again from the Developer Portal (Bot page).", e);
+        }
+        string url = options.GatewayUrl.Length > 0 ? options.GatewayUrl : info.Url;
+        int count = options.ShardCount ?? Math.Max(1, info.Shards);
+        int first = options.ShardId ?? 0;
+        int inProcess = options.ShardsInProcess ?? (options.ShardId is null ? count : 1);
+        var shards = Enumerable.Range(first, Math.Max(1, Math.Min(inProcess, count - first))).ToArray();
+
+        if (info.SessionStartLimit.Remaining < shards.Length)
+        {
+            _log.LogError("Discord: only {Remaining} session starts left today for {Shards} shards; waiting {Wait} until the limit resets",
+                info.SessionStartLimit.Remaining, shards.Length, info.SessionStartLimit.ResetAfter);
+            await Task.Delay(info.SessionStartLimit.ResetAfter, stoppingToken).ConfigureAwait(false);
+        }
+        await DiscordBotServices.RegisterCommandsAsync(options, rest, catalog, _log, stoppingToken).ConfigureAwait(false);
+
+        var gate = new IdentifyGate(info.SessionStartLimit.MaxConcurrency, options.IdentifyWindow);
+        _log.LogInformation("Discord: running shards [{First}..{Last}] of {Count} on {Url}", shards[0], shards[^1], count, url);
+        var runs = shards.Select(id => new DiscordGatewayClient(options, url, id, count, handler.OnGatewayDispatchAsync,
+            logs.CreateLogger<DiscordGatewayClient>(), identifyGate: gate).RunAsync(stoppingToken)).ToList();
+        try
+        {
+            // The first shard to fail fatally stops the service (and, by default, the host) with its reason.
+            while (runs.Count > 0)
+            {
+                var done = await Task.WhenAny(runs).ConfigureAwait(false);
+                runs.Remove(done);
+                await done.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await handler.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>
+/// HTTP mode: a Kestrel endpoint at <c>Discord:HttpListenUrl</c> + <c>Discord:HttpPath</c> that Discord POSTs
+/// interactions to (set it as the Interactions Endpoint URL, behind TLS). Stateless: any replica can answer.
+/// </summary>
+public sealed class DiscordHttpInteractionsService(DiscordOptions options, DiscordRestClient rest, DiscordInteractionHandler handler,
+    DiscordCommandCatalog catalog, ILoggerFactory logs) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var log = logs.CreateLogger<DiscordHttpInteractionsService>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(options.HttpListenUrl);
+        builder.Services.AddSingleton(logs);
+        var app = builder.Build();
+        var verifier = new InteractionSignatureVerifier(options.PublicKey, options.SignatureMaxAge);
+        app.MapDiscordInteractions(options.HttpPath, handler, verifier, log);
+        if (options.BotToken.Length > 0) await DiscordBotServices.RegisterCommandsAsync(options, rest, catalog, log, stoppingToken).ConfigureAwait(false);
+        await app.StartAsync(stoppingToken).ConfigureAwait(false);
+        log.LogInformation("Discord: interactions endpoint listening on {Url}{Path}", options.HttpListenUrl, options.HttpPath);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            await handler.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
