@@ -19,6 +19,8 @@ public sealed class RetrainingOptions
     public string TablePrefix { get; set; } = "qrtz_";
     /// <summary>The scheduler's name: every replica of one deployment must use the same one.</summary>
     public string SchedulerName { get; set; } = "ganbertbots";
+    /// <summary>This node's id in a cluster; empty generates one (host name + time). Must differ between replicas.</summary>
+    public string NodeId { get; set; } = "";
     /// <summary>Clustered (postgres) nodes check in this often; a node silent for longer plus the threshold is presumed dead.</summary>
     public TimeSpan ClusterCheckinInterval { get; set; } = TimeSpan.FromSeconds(15);
 

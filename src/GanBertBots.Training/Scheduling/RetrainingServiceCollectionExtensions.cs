@@ -65,6 +65,7 @@ public static class RetrainingServiceCollectionExtensions
         {
             s.InstanceName = options.SchedulerName;
             s.ShutdownJobInterruption = ShutdownJobInterruption.Always;
+            if (!string.IsNullOrWhiteSpace(options.NodeId)) s.InstanceId = options.NodeId;
         });
         switch (options.Store.ToLowerInvariant())
         {

@@ -58,6 +58,8 @@ sealed class FakeSteps : IGeneratorSampler, IDetectorTrainer, IGeneratorTrainer,
     /// <summary>When set, step 2 signals <see cref="DetectorTrainingEntered"/> and waits for cancellation.</summary>
     public bool BlockDetectorTraining { get; set; }
     public TaskCompletionSource DetectorTrainingEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Lets a blocked step 2 go on.</summary>
+    public TaskCompletionSource DetectorTrainingRelease { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     /// <summary>When set, the detector trainer writes this text as weights.bin (empty = a corrupt candidate).</summary>
     public string? CandidateDetectorWeights { get; set; }
 
@@ -89,7 +91,7 @@ sealed class FakeSteps : IGeneratorSampler, IDetectorTrainer, IGeneratorTrainer,
         if (BlockDetectorTraining)
         {
             DetectorTrainingEntered.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellation);
+            await DetectorTrainingRelease.Task.WaitAsync(cancellation);
         }
     }
 
