@@ -31,7 +31,8 @@ public static class RetrainingServiceCollectionExtensions
         options.Validate();
         services.AddSingleton(options);
 
-        services.TryAddSingleton(sp => new ModelRegistry(options.RegistryRoot, sp.GetService<CheckpointValidator>()));
+        services.TryAddSingleton(sp => new ModelRegistry(options.RegistryRoot,
+            sp.GetService<CheckpointValidator>() ?? CheckpointValidators.Default().Validator));
         services.TryAddSingleton<IRoundDataSource>(sp =>
             new LabelStoreRoundData(sp.GetRequiredService<ILabelStore>(), options.HeldOutFraction, options.MaxUnlabelled));
         services.TryAddSingleton<StepsNotConfigured>();
@@ -58,8 +59,29 @@ public static class RetrainingServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The scheduler: store, job and nightly trigger (shared by the host and the CLI's <c>retrain --now</c>).</summary>
+    /// <summary>The scheduler: its store, the job and the nightly trigger.</summary>
     public static void ConfigureScheduler(IQuartzBuilder q, RetrainingOptions options)
+    {
+        ConfigureStore(q, options);
+        q.AddJob<RetrainingJob>(job => job.WithIdentity(RetrainingJob.Key).StoreDurably().WithDescription("adversarial retraining round"));
+        if (options.Enabled)
+        {
+            var zone = string.IsNullOrWhiteSpace(options.TimeZone) ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone);
+            q.AddTrigger(trigger => trigger
+                .WithIdentity(NightlyKey)
+                .ForJob(RetrainingJob.Key)
+                .WithDescription("nightly adversarial round")
+                .WithCronSchedule(options.Cron, cron => cron
+                    .InTimeZone(zone)
+                    .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
+        }
+    }
+
+    /// <summary>
+    /// Only the scheduler's name and store: what the CLI's <c>retrain --now</c> needs to put a trigger into the store a
+    /// running service reads (it never starts this scheduler, and runs no job itself).
+    /// </summary>
+    public static void ConfigureStore(IQuartzBuilder q, RetrainingOptions options)
     {
         q.ConfigureScheduler(s =>
         {
@@ -93,18 +115,6 @@ public static class RetrainingServiceCollectionExtensions
                     });
                 });
                 break;
-        }
-        q.AddJob<RetrainingJob>(job => job.WithIdentity(RetrainingJob.Key).StoreDurably().WithDescription("adversarial retraining round"));
-        if (options.Enabled)
-        {
-            var zone = string.IsNullOrWhiteSpace(options.TimeZone) ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone);
-            q.AddTrigger(trigger => trigger
-                .WithIdentity(NightlyKey)
-                .ForJob(RetrainingJob.Key)
-                .WithDescription("nightly adversarial round")
-                .WithCronSchedule(options.Cron, cron => cron
-                    .InTimeZone(zone)
-                    .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
         }
     }
 }

@@ -3,6 +3,8 @@ using System.Text.Json;
 using GanBertBots.Training.Registry;
 using GanBertBots.Training.Rounds;
 using GanBertBots.Training.Scheduling;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GanBertBots.Tests.Retraining;
 
@@ -151,6 +153,27 @@ sealed class RoundFixture : IDisposable
             FakeCheckpoint.Write(source, 1);
             Registry.Promote(name, Registry.Register(name, source).Version);
         }
+    }
+
+    /// <summary>A host with AddRetraining over <see cref="Steps"/>; <paramref name="settings"/> are full configuration keys.</summary>
+    public Microsoft.Extensions.Hosting.IHost BuildHost(IDictionary<string, string?> settings)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Retraining:RegistryRoot"] = Options.RegistryRoot, ["Retraining:ScratchRoot"] = Options.ScratchRoot, ["Retraining:Samples"] = "8",
+        });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddLogging();
+        builder.Services.AddSingleton(FakeCheckpoint.Validate);
+        builder.Services.AddSingleton<IRoundDataSource>(Steps);
+        builder.Services.AddSingleton<IGeneratorSampler>(Steps);
+        builder.Services.AddSingleton<IDetectorTrainer>(Steps);
+        builder.Services.AddSingleton<IGeneratorTrainer>(Steps);
+        builder.Services.AddSingleton<IModelHotSwap>(Steps);
+        builder.Services.AddSingleton<IRoundNotifier>(Steps);
+        builder.Services.AddRetraining(builder.Configuration);
+        return builder.Build();
     }
 
     public AdversarialRound Round() => new(Registry, Options, Steps, Steps, Steps, Steps, Steps, Steps);

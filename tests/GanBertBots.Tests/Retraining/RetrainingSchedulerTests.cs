@@ -16,29 +16,8 @@ public sealed class RetrainingSchedulerTests : IDisposable
 
     public void Dispose() => _f.Dispose();
 
-    IHost BuildHost(Dictionary<string, string?> settings, FakeSteps? steps = null)
-    {
-        steps ??= _f.Steps;
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        var all = new Dictionary<string, string?>
-        {
-            ["Retraining:RegistryRoot"] = _f.Options.RegistryRoot,
-            ["Retraining:ScratchRoot"] = _f.Options.ScratchRoot,
-            ["Retraining:Samples"] = "8",
-        };
-        foreach (var (k, v) in settings) all["Retraining:" + k] = v;
-        builder.Configuration.AddInMemoryCollection(all);
-        builder.Services.AddLogging();
-        builder.Services.AddSingleton(FakeCheckpoint.Validate);
-        builder.Services.AddSingleton<IRoundDataSource>(steps);
-        builder.Services.AddSingleton<IGeneratorSampler>(steps);
-        builder.Services.AddSingleton<IDetectorTrainer>(steps);
-        builder.Services.AddSingleton<IGeneratorTrainer>(steps);
-        builder.Services.AddSingleton<IModelHotSwap>(steps);
-        builder.Services.AddSingleton<IRoundNotifier>(steps);
-        builder.Services.AddRetraining(builder.Configuration);
-        return builder.Build();
-    }
+    IHost BuildHost(Dictionary<string, string?> settings) =>
+        _f.BuildHost(settings.ToDictionary(kv => "Retraining:" + kv.Key, kv => kv.Value));
 
     static async Task WaitForAsync(Func<bool> condition, int seconds = 20)
     {
