@@ -24,7 +24,7 @@ public sealed class AdversarialRound(
     IGeneratorSampler sampler,
     IDetectorTrainer detectorTrainer,
     IGeneratorTrainer generatorTrainer,
-    IModelHotSwap hotSwap,
+    LiveModelSync liveModels,
     IRoundNotifier notifier,
     ILogger<AdversarialRound>? log = null,
     TimeProvider? clock = null)
@@ -146,11 +146,7 @@ public sealed class AdversarialRound(
                 Plots = report.Plots.Select(p => Path.Combine(candidateGenerator.ReportDirectory, Path.GetFileName(p))).ToList(),
             };
 
-            if (outcome == RoundOutcome.Promoted)
-            {
-                await SwapAsync(ModelNames.Detector, candidateDetector);
-                await SwapAsync(ModelNames.Generator, candidateGenerator);
-            }
+            if (outcome == RoundOutcome.Promoted) await liveModels.SyncAsync(CancellationToken.None);
             await NotifyAsync(report, CancellationToken.None);
             return report;
         }
@@ -197,16 +193,6 @@ public sealed class AdversarialRound(
         {
             registry.Rollback(ModelNames.Detector, by);
             throw;
-        }
-    }
-
-    async Task SwapAsync(string name, RegisteredVersion version)
-    {
-        try { await hotSwap.SwapAsync(name, version.Version, version.Directory, CancellationToken.None); }
-        catch (Exception e)
-        {
-            // The registry says what is live; a service that failed to load it keeps its old handle and loads at restart.
-            _log.LogError(e, "Hot swap of {Name} {Version} failed; the service keeps its previous model until restarted", name, version.Version);
         }
     }
 

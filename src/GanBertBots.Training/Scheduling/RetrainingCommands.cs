@@ -9,7 +9,7 @@ namespace GanBertBots.Training.Scheduling;
 /// sentences to send back. The host adapts this to the conversation core's <c>IModelOperations</c>.
 /// Promotions and rollbacks are hot-swapped into the running service.
 /// </summary>
-public sealed class RetrainingCommands(ModelRegistry registry, RetrainingTrigger trigger, IModelHotSwap hotSwap)
+public sealed class RetrainingCommands(ModelRegistry registry, RetrainingTrigger trigger, LiveModelSync liveModels)
 {
     static readonly string[] Names = [ModelNames.Detector, ModelNames.Generator];
 
@@ -54,9 +54,9 @@ public sealed class RetrainingCommands(ModelRegistry registry, RetrainingTrigger
             foreach (var (name, version) in targets)
             {
                 var promoted = registry.Promote(name, version, requestedBy);
-                await hotSwap.SwapAsync(name, promoted.Version, promoted.Directory, cancellation);
                 done.Add($"{name} {promoted.Version}");
             }
+            await liveModels.SyncAsync(cancellation);
             return "Live now: " + string.Join(", ", done) + ".";
         }
         catch (RegistryException e)
@@ -76,11 +76,11 @@ public sealed class RetrainingCommands(ModelRegistry registry, RetrainingTrigger
             try
             {
                 var back = registry.Rollback(model, requestedBy);
-                await hotSwap.SwapAsync(model, back.Version, back.Directory, cancellation);
                 done.Add($"{model} {back.Version}");
             }
             catch (RegistryException e) { refused.Add(e.Message); }
         }
+        if (done.Count > 0) await liveModels.SyncAsync(cancellation);
         string answer = done.Count > 0 ? "Rolled back; live now: " + string.Join(", ", done) + "." : "Nothing rolled back.";
         return refused.Count > 0 ? answer + " (" + string.Join("; ", refused) + ")" : answer;
     }

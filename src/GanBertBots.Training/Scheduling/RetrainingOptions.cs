@@ -29,6 +29,9 @@ public sealed class RetrainingOptions
     /// <summary>Where candidates are trained, off the serving path; each round's folder is removed when it ends.</summary>
     public string ScratchRoot { get; set; } = "models/scratch";
 
+    /// <summary>How often the service checks the registry's live pointers and hot-swaps what changed elsewhere (0 = never).</summary>
+    public TimeSpan FollowInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Step 1: tweets sampled from the live generator for the detector's generator class.</summary>
     public int Samples { get; set; } = 512;
     /// <summary>The class name of our generator's texts in the detector.</summary>

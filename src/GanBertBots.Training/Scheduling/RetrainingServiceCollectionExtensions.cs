@@ -41,10 +41,12 @@ public static class RetrainingServiceCollectionExtensions
         services.TryAddSingleton<IGeneratorTrainer>(sp => sp.GetRequiredService<StepsNotConfigured>());
         services.TryAddSingleton<IModelHotSwap, LoggingHotSwap>();
         services.TryAddSingleton<IRoundNotifier, LoggingRoundNotifier>();
+        services.TryAddSingleton(sp => new LiveModelSync(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<IModelHotSwap>(),
+            sp.GetService<ILogger<LiveModelSync>>()));
         services.TryAddSingleton(sp => new AdversarialRound(
             sp.GetRequiredService<ModelRegistry>(), options, sp.GetRequiredService<IRoundDataSource>(),
             sp.GetRequiredService<IGeneratorSampler>(), sp.GetRequiredService<IDetectorTrainer>(),
-            sp.GetRequiredService<IGeneratorTrainer>(), sp.GetRequiredService<IModelHotSwap>(),
+            sp.GetRequiredService<IGeneratorTrainer>(), sp.GetRequiredService<LiveModelSync>(),
             sp.GetRequiredService<IRoundNotifier>(), sp.GetService<ILogger<AdversarialRound>>()));
         services.TryAddSingleton<RetrainingTrigger>();
         services.TryAddSingleton<RetrainingCommands>();
@@ -52,6 +54,7 @@ public static class RetrainingServiceCollectionExtensions
         // The schema first: hosted services start in registration order, and Quartz validates the tables when it starts.
         services.AddHostedService<QuartzSchemaInstaller>();
         services.AddQuartz(q => ConfigureScheduler(q, options));
+        services.AddHostedService<LiveModelFollower>();
         services.AddQuartzHostedService(q =>
         {
             q.WaitForJobsToComplete = true; // together with ShutdownJobInterruption: cancel the round, then wait for it to unwind

@@ -175,7 +175,7 @@ public sealed class AdversarialRoundTests : IDisposable
     {
         using var empty = new Hub.ScratchDirectory();
         var registry = new Training.Registry.ModelRegistry(Path.Combine(empty.Path, "r"));
-        var round = new AdversarialRound(registry, _f.Options, _f.Steps, _f.Steps, _f.Steps, _f.Steps, _f.Steps, _f.Steps);
+        var round = new AdversarialRound(registry, _f.Options, _f.Steps, _f.Steps, _f.Steps, _f.Steps, new LiveModelSync(registry, _f.Steps), _f.Steps);
         var report = await round.RunAsync("schedule", CancellationToken.None);
         Assert.Equal(RoundOutcome.Failed, report.Outcome);
         Assert.Contains("there is no live generator", report.Reason);

@@ -115,8 +115,12 @@ sealed class FakeSteps : IGeneratorSampler, IDetectorTrainer, IGeneratorTrainer,
             ? new GeneratorEvaluation(CandidatePerplexity, CandidateFoolRate)
             : new GeneratorEvaluation(LivePerplexity, LiveFoolRate));
 
+    /// <summary>Thrown by the next hot swap when set (once).</summary>
+    public Exception? FailSwap { get; set; }
+
     public Task SwapAsync(string modelName, string version, string directory, CancellationToken cancellation)
     {
+        if (FailSwap is { } e) { FailSwap = null; throw e; }
         Swaps.Enqueue((modelName, version));
         return Task.CompletedTask;
     }
@@ -176,7 +180,7 @@ sealed class RoundFixture : IDisposable
         return builder.Build();
     }
 
-    public AdversarialRound Round() => new(Registry, Options, Steps, Steps, Steps, Steps, Steps, Steps);
+    public AdversarialRound Round() => new(Registry, Options, Steps, Steps, Steps, Steps, new LiveModelSync(Registry, Steps), Steps);
 
     /// <summary>Folders left in the scratch root (a finished round leaves none).</summary>
     public string[] ScratchLeftovers() =>
