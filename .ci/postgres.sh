@@ -6,7 +6,7 @@
 # created only when missing. Needs root (apt-get, running as the postgres user).
 set -euo pipefail
 
-PORT=5432
+PORT=${GANBERTBOTS_PG_PORT:-5432}   # another port only to try the script beside a running server
 ROLE=ganbert
 PASSWORD=ganbert
 DATABASE=ganbert_test
@@ -28,8 +28,11 @@ say "PostgreSQL $VERSION ($BIN)"
 
 # 2. Start a server unless one already answers on 127.0.0.1:$PORT.
 SOCKET_DIR=/var/run/postgresql
+FALLBACK_DIR=${TMPDIR:-/tmp}/ganbertbots-postgres
 if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
   say "a server already answers on 127.0.0.1:$PORT"
+  # Started by an earlier run of the fallback below? Then its socket is there.
+  if [ ! -S "$SOCKET_DIR/.s.PGSQL.$PORT" ] && [ -S "$FALLBACK_DIR/socket/.s.PGSQL.$PORT" ]; then SOCKET_DIR=$FALLBACK_DIR/socket; fi
 else
   started=no
   # The Debian way: the packaged cluster (created by the package's postinst; created here if missing).
@@ -41,7 +44,7 @@ else
   fi
   # Fallback: a throw-away cluster in a temp dir, run as the postgres user.
   if [ "$started" = no ]; then
-    DATA=${TMPDIR:-/tmp}/ganbertbots-postgres
+    DATA=$FALLBACK_DIR
     SOCKET_DIR=$DATA/socket
     say "pg_ctlcluster did not start a server on $PORT; using initdb + pg_ctl in $DATA"
     mkdir -p "$DATA" && chown postgres:postgres "$DATA"

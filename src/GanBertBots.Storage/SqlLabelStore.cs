@@ -125,28 +125,52 @@ public abstract class SqlLabelStore : ILabelStore
         return WriteAsync("keep texts", async (c, tx) =>
         {
             int added = 0;
-            for (int i = 0; i < texts.Count; i++)
-                if ((await InsertTextAsync(c, tx, texts[i], contents[i], cancellation)).IsNew) added++;
+            for (int start = 0; start < texts.Count; start += RowsPerInsert)
+                added += (await InsertTextRowsAsync(c, tx, texts, contents, start, Math.Min(RowsPerInsert, texts.Count - start), cancellation)).Count;
             return new TextsKept(added, texts.Count - added);
         }, cancellation);
     }
 
+    /// <summary>Rows per multi-row INSERT (12 parameters each; both databases allow thousands per statement).</summary>
+    const int RowsPerInsert = 100;
+
     async Task<TextKept> InsertTextAsync(DbConnection c, DbTransaction tx, NewText text, string content, CancellationToken ct)
     {
-        string hash = ContentHash.Of(content);
-        long? submittedBy = text.SubmittedBy is { } who ? (await UpsertUserAsync(c, tx, who, null, null, ct)).Id : null;
-        object? id = await Command(c, tx,
-            "INSERT INTO texts (content, content_hash, origin, message_platform, chat_id, message_id, submitted_by, " +
-            "model_version, generation_settings, corpus_name, corpus_label, created_at) " +
-            "VALUES (@content, @hash, @origin, @mp, @chat, @msg, @by, @mv, @gs, @cn, @cl, @t) " +
-            "ON CONFLICT (content_hash) DO NOTHING RETURNING id",
-            ("content", content), ("hash", hash), ("origin", DbNames.Of(text.Origin)),
-            ("mp", text.Message?.Platform), ("chat", text.Message?.ChatId), ("msg", text.Message?.MessageId), ("by", submittedBy is { } by ? by : TypedNull.Int64),
-            ("mv", text.ModelVersion), ("gs", text.GenerationSettingsJson), ("cn", text.CorpusName), ("cl", text.CorpusLabel),
-            ("t", TimeValue(Clock.GetUtcNow()))).ExecuteScalarAsync(ct);
-        if (id is not null and not DBNull) return new TextKept(Convert.ToInt64(id), true);
-        object? existing = await Command(c, tx, "SELECT id FROM texts WHERE content_hash = @hash", ("hash", hash)).ExecuteScalarAsync(ct);
+        var inserted = await InsertTextRowsAsync(c, tx, [text], [content], 0, 1, ct);
+        if (inserted.Count == 1) return new TextKept(inserted[0], true);
+        object? existing = await Command(c, tx, "SELECT id FROM texts WHERE content_hash = @hash", ("hash", ContentHash.Of(content))).ExecuteScalarAsync(ct);
         return new TextKept(Convert.ToInt64(existing), false);
+    }
+
+    /// <summary>
+    /// Inserts texts[start..start+count) in one statement; a text whose hash is already stored (or repeated in the
+    /// batch) is left alone. Returns the ids of the rows actually inserted.
+    /// </summary>
+    async Task<List<long>> InsertTextRowsAsync(DbConnection c, DbTransaction tx, IReadOnlyList<NewText> texts, IReadOnlyList<string> contents,
+        int start, int count, CancellationToken ct)
+    {
+        var values = new StringBuilder();
+        var args = new List<(string, object?)> { ("t", TimeValue(Clock.GetUtcNow())) };
+        for (int k = 0; k < count; k++)
+        {
+            var text = texts[start + k];
+            long? submittedBy = text.SubmittedBy is { } who ? (await UpsertUserAsync(c, tx, who, null, null, ct)).Id : null;
+            string p = $"r{k}_";
+            values.Append(k == 0 ? "" : ", ")
+                .Append($"(@{p}c, @{p}h, @{p}o, @{p}mp, @{p}chat, @{p}msg, @{p}by, @{p}mv, @{p}gs, @{p}cn, @{p}cl, @t)");
+            args.AddRange([
+                (p + "c", contents[start + k]), (p + "h", ContentHash.Of(contents[start + k])), (p + "o", DbNames.Of(text.Origin)),
+                (p + "mp", text.Message?.Platform), (p + "chat", text.Message?.ChatId), (p + "msg", text.Message?.MessageId),
+                (p + "by", submittedBy is { } by ? by : TypedNull.Int64), (p + "mv", text.ModelVersion), (p + "gs", text.GenerationSettingsJson),
+                (p + "cn", text.CorpusName), (p + "cl", text.CorpusLabel)]);
+        }
+        var ids = new List<long>(count);
+        await using var r = await Command(c, tx,
+            "INSERT INTO texts (content, content_hash, origin, message_platform, chat_id, message_id, submitted_by, " +
+            $"model_version, generation_settings, corpus_name, corpus_label, created_at) VALUES {values} " +
+            "ON CONFLICT (content_hash) DO NOTHING RETURNING id", args.ToArray()).ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) ids.Add(r.GetInt64(0));
+        return ids;
     }
 
     /// <summary>Trims the text and refuses what no database should keep. Returns the content to store.</summary>

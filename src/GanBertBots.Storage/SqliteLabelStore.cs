@@ -43,17 +43,17 @@ public sealed class SqliteLabelStore : SqlLabelStore
         if (string.IsNullOrWhiteSpace(builder.DataSource))
             throw new StorageException("Storage:ConnectionString names no SQLite file (Data Source=...)");
         builder.ForeignKeys = true;
-        builder.DefaultTimeout = Math.Max(builder.DefaultTimeout, (options.BusyTimeoutMs + 999) / 1000);
-        if (builder.DataSource != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
+        // The driver itself retries a busy statement until its command timeout (whole seconds): keep that in step with the busy timeout.
+        builder.DefaultTimeout = Math.Max(1, (options.BusyTimeoutMs + 999) / 1000);
+        if (builder.DataSource == ":memory:" || builder.Mode == SqliteOpenMode.Memory)
+            throw new StorageException("an in-memory SQLite database is not supported (every connection would see its own empty database); name a file");
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+        if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
         {
-            string? folder = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
-            if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
+            try { Directory.CreateDirectory(folder); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                try { Directory.CreateDirectory(folder); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new StorageException($"database unavailable: cannot create the data directory '{folder}': {e.Message}", e);
-                }
+                throw new StorageException($"database unavailable: cannot create the data directory '{folder}': {e.Message}", e);
             }
         }
         return builder.ToString();

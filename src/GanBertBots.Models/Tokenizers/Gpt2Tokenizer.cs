@@ -169,6 +169,9 @@ public sealed class Gpt2Tokenizer
                 ?? throw new CheckpointException($"{vocabSource}: token {Quote(token)} (id {id}) is not in GPT-2's byte-level alphabet");
         }
 
+        int unused = Array.IndexOf(bytesById, null);
+        if (unused >= 0) throw new CheckpointException($"{vocabSource}: no token has id {unused} (two tokens share an id)");
+
         CheckIdsFollowMerges(vocab, merges, vocabSource, mergesSource);
 
         // The rank table TiktokenTokenizer reads: "base64(bytes) rank" per line, every token but the special one.

@@ -32,3 +32,17 @@ public static class TinyGpt2
         return dir;
     }
 }
+
+/// <summary>A byte-level GPT-2 tokenizer: 256 byte tokens, two merges ("Ġt" = 256, "he" = 257) and &lt;|endoftext|&gt; = 258.</summary>
+public static class ByteTokenizer
+{
+    public static string Write(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var vocab = Enumerable.Range(0, 256).ToDictionary(b => GanBertBots.Models.Tokenizers.ByteLevel.ToToken(new[] { (byte)b }), b => b);
+        vocab["Ġt"] = 256; vocab["he"] = 257; vocab["<|endoftext|>"] = 258;
+        File.WriteAllText(Path.Combine(dir, "vocab.json"), System.Text.Json.JsonSerializer.Serialize(vocab));
+        File.WriteAllText(Path.Combine(dir, "merges.txt"), "#version: 0.2\nĠ t\nh e\n");
+        return dir;
+    }
+}

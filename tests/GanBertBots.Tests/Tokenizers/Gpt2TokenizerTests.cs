@@ -185,7 +185,11 @@ public class Gpt2TokenizerTests
         Assert.Contains("vocab.json", e.Message);
         Assert.Contains("not valid JSON", e.Message);
 
-        // Well-formed but incomplete: no byte tokens, no <|endoftext|>.
+        File.WriteAllText(vocab, "{\"a\": 0, \"b\": 0, \"<|endoftext|>\": 2}"); // ids 0, 0, 2: nothing has id 1
+        e = Assert.Throws<CheckpointException>(() => Gpt2Tokenizer.Load(dir.Path));
+        Assert.Contains("no token has id 1", e.Message);
+
+        // Well-formed but incomplete: no byte tokens.
         File.WriteAllText(vocab, "{\"a\": 0, \"<|endoftext|>\": 1}");
         e = Assert.Throws<CheckpointException>(() => Gpt2Tokenizer.Load(dir.Path));
         Assert.Contains("vocab.json", e.Message);

@@ -1,0 +1,55 @@
+using GanBertBots.Models.Hub;
+
+namespace GanBertBots.Host.Cli;
+
+/// <summary><c>models list</c>: the model directories under the models folder.</summary>
+public sealed class ModelsListCommand : IModelsCommand
+{
+    public string Name => "list";
+    public string Summary => "List local model directories (name, kind from config.json, size, missing files)";
+    public string Usage => """
+          ganbertbots models list [--dest DIR]
+            --dest DIR   models folder (default: Hub:ModelsDirectory, "models")
+        """;
+
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
+    {
+        var a = CliArgs.Parse(args);
+        var options = HubSettings.Read(context.Configuration);
+        string dest = a.Get("dest") ?? options.ModelsDirectory;
+        a.RejectUnknown();
+        if (a.Positional.Count > 0) throw new CliUsageException($"unexpected argument '{a.Positional[0]}'");
+
+        var models = LocalCheckpoint.List(dest);
+        var partials = LocalCheckpoint.PartialDownloads(dest);
+        var w = context.Out;
+        if (models.Count == 0) w.WriteLine($"No models in {Path.GetFullPath(dest)}. Get one with: ganbertbots models pull gpt2");
+        else
+        {
+            int width = Math.Max(4, models.Max(m => m.Name.Length));
+            w.WriteLine($"{"NAME".PadRight(width)}  {"KIND",-12} {"SIZE",10}  STATUS");
+            foreach (var m in models)
+            {
+                string status = m.IsComplete ? "ok"
+                    : m.Family is null ? (m.ModelType is null ? "no readable config.json" : $"model_type '{m.ModelType}' not supported")
+                    : "missing " + string.Join(", ", m.MissingFiles);
+                w.WriteLine($"{m.Name.PadRight(width)}  {m.ModelType ?? "?",-12} {Bytes.Format(m.SizeBytes),10}  {status}");
+            }
+        }
+        foreach (var (name, bytes) in partials)
+            w.WriteLine($"(interrupted download of {name}: {Bytes.Format(bytes)} so far; 'ganbertbots models pull {name}' resumes it)");
+        return Task.FromResult(0);
+    }
+}
+
+/// <summary>Human-readable byte counts.</summary>
+static class Bytes
+{
+    public static string Format(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.0} KiB",
+        < 1024L * 1024 * 1024 => $"{bytes / (1024.0 * 1024):0.0} MiB",
+        _ => $"{bytes / (1024.0 * 1024 * 1024):0.00} GiB",
+    };
+}
