@@ -174,7 +174,7 @@ public sealed class AdversarialRoundTests : IDisposable
     public async Task Without_a_live_model_the_round_says_what_to_do()
     {
         using var empty = new Hub.ScratchDirectory();
-        var registry = new Training.Registry.ModelRegistry(Path.Combine(empty.Path, "r"));
+        var registry = new global::GanBertBots.Training.Registry.ModelRegistry(Path.Combine(empty.Path, "r"));
         var round = new AdversarialRound(registry, _f.Options, _f.Steps, _f.Steps, _f.Steps, _f.Steps, new LiveModelSync(registry, _f.Steps), _f.Steps);
         var report = await round.RunAsync("schedule", CancellationToken.None);
         Assert.Equal(RoundOutcome.Failed, report.Outcome);

@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using GanBertBots.Tests.Storage;
 using Quartz;
 
 namespace GanBertBots.Tests.Retraining;
@@ -131,10 +132,10 @@ public sealed class RetrainingSchedulerTests : IDisposable
         Assert.Equal(1L, await command.ExecuteScalarAsync()); // the nightly trigger once; manual triggers removed after their runs
     }
 
-    [RetrainingPostgresFact]
+    [PostgresFact]
     public async Task Two_clustered_nodes_on_one_postgres_database_run_a_requested_round_once()
     {
-        var (schema, connectionString) = await RetrainingPostgres.CreateSchemaAsync();
+        var (schema, connectionString) = await PostgresTestServer.CreateSchemaAsync();
         try
         {
             using var nodeA = BuildHost(Clustered(connectionString, "node-a"));
@@ -157,13 +158,13 @@ public sealed class RetrainingSchedulerTests : IDisposable
             }
             finally { await Task.WhenAll(nodeA.StopAsync(), nodeB.StopAsync()); }
         }
-        finally { await RetrainingPostgres.DropSchemaAsync(schema); }
+        finally { await PostgresTestServer.DropSchemaAsync(schema); }
     }
 
-    [RetrainingPostgresFact]
+    [PostgresFact]
     public async Task Two_clustered_nodes_with_the_same_nightly_schedule_run_the_night_once()
     {
-        var (schema, connectionString) = await RetrainingPostgres.CreateSchemaAsync();
+        var (schema, connectionString) = await PostgresTestServer.CreateSchemaAsync();
         try
         {
             // "The night" is a few seconds from now: a cron naming one second of one minute of one hour.
@@ -181,7 +182,7 @@ public sealed class RetrainingSchedulerTests : IDisposable
             }
             finally { await Task.WhenAll(nodeA.StopAsync(), nodeB.StopAsync()); }
         }
-        finally { await RetrainingPostgres.DropSchemaAsync(schema); }
+        finally { await PostgresTestServer.DropSchemaAsync(schema); }
     }
 
     static Dictionary<string, string?> Clustered(string connectionString, string node, string cron = "0 0 3 * * ?") => new()
