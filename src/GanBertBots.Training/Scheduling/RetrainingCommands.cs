@@ -13,8 +13,11 @@ public sealed class RetrainingCommands(ModelRegistry registry, RetrainingTrigger
 {
     static readonly string[] Names = [ModelNames.Detector, ModelNames.Generator];
 
-    public async Task<string> RetrainAsync(string requestedBy, CancellationToken cancellation) =>
-        RetrainingTrigger.Describe(await trigger.RequestAsync(requestedBy, cancellation));
+    public async Task<string> RetrainAsync(string requestedBy, CancellationToken cancellation)
+    {
+        try { return RetrainingTrigger.Describe(await trigger.RequestAsync(requestedBy, cancellation)); }
+        catch (Quartz.SchedulerException e) { return "Could not start a retraining round: " + e.Message; }
+    }
 
     /// <summary>
     /// No argument: make the newest registered version of each model live (the last round's candidates, e.g. ones

@@ -59,6 +59,14 @@ public sealed class RetrainingOptions
         {
             throw new ArgumentException($"Retraining:Cron '{Cron}' is not a valid Quartz cron expression (e.g. \"0 0 3 * * ?\"): {e.Message}");
         }
+        if (!string.IsNullOrWhiteSpace(TimeZone))
+        {
+            try { TimeZoneInfo.FindSystemTimeZoneById(TimeZone); }
+            catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+            {
+                throw new ArgumentException($"Retraining:TimeZone '{TimeZone}' is not a known time zone id (e.g. Europe/Berlin)");
+            }
+        }
         if (Samples < 1) throw new ArgumentException("Retraining:Samples must be at least 1");
         if (HeldOutFraction is <= 0 or >= 1) throw new ArgumentException("Retraining:HeldOutFraction must be between 0 and 1");
         if (MaxMacroF1Drop is < 0 or > 1) throw new ArgumentException("Retraining:MaxMacroF1Drop must be between 0 and 1");

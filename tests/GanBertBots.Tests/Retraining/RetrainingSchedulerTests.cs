@@ -99,6 +99,7 @@ public sealed class RetrainingSchedulerTests : IDisposable
     public void Bad_configuration_is_refused_with_the_key_named()
     {
         Assert.Contains("Retraining:Cron", Assert.Throws<ArgumentException>(() => BuildHost(new() { ["Cron"] = "every night" })).Message);
+        Assert.Contains("Retraining:TimeZone", Assert.Throws<ArgumentException>(() => BuildHost(new() { ["TimeZone"] = "Mars/Olympus" })).Message);
         Assert.Contains("Retraining:Store", Assert.Throws<ArgumentException>(() => BuildHost(new() { ["Store"] = "redis" })).Message);
         Assert.Contains("Retraining:ConnectionString", Assert.Throws<ArgumentException>(() => BuildHost(new() { ["Store"] = "postgres" })).Message);
         Assert.Contains("Retraining:TablePrefix", Assert.Throws<ArgumentException>(() => QuartzSchema.Statements("sqlite", "x; DROP")).Message);
