@@ -16,7 +16,6 @@ namespace GanBertBots.Training.Generator;
 /// </summary>
 public sealed class GeneratorTrainer
 {
-    const long IgnoreIndex = -100;
     public const string StateFile = "trainer_state.json";
     public const string OptimizerFile = "optimizer.bin";
 
@@ -38,14 +37,8 @@ public sealed class GeneratorTrainer
     }
 
     /// <summary>Token ids of one training example: end-of-text, "keyword: text", end-of-text; cut to the block size + 1.</summary>
-    public int[] Encode(TweetExample e)
-    {
-        var ids = new List<int> { _tokenizer.EndOfTextId };
-        ids.AddRange(_tokenizer.Encode(TweetComposer.TrainingText(e.Keyword, e.Text)));
-        ids.Add(_tokenizer.EndOfTextId);
-        int max = Math.Min(_options.BlockSize, _model.Config.MaxPositions) + 1;
-        return ids.Count > max ? ids.Take(max).ToArray() : ids.ToArray();
-    }
+    public int[] Encode(TweetExample e) =>
+        CausalLm.Encode(_tokenizer, e, Math.Min(_options.BlockSize, _model.Config.MaxPositions) + 1);
 
     /// <summary>Trains, writing a checkpoint into <paramref name="outDir"/> after every epoch. Returns the per-epoch history.</summary>
     public IReadOnlyList<GeneratorEpochRecord> Train(IReadOnlyList<TweetExample> train, IReadOnlyList<TweetExample> heldOut, string outDir,
@@ -115,9 +108,7 @@ public sealed class GeneratorTrainer
     double ForwardBackward(IReadOnlyList<int[]> rows, double scale)
     {
         using var scope = NewDisposeScope();
-        var (inputs, targets) = Batch(rows, _tokenizer.EndOfTextId, _model.wte.weight!.device);
-        var logits = _model.forward(inputs);                                                   // [B, T, V]
-        var loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: IgnoreIndex);
+        var loss = CausalLm.Loss(_model, rows, _tokenizer.EndOfTextId);
         (loss * scale).backward();
         return loss.item<float>();
     }
@@ -133,11 +124,8 @@ public sealed class GeneratorTrainer
             {
                 using var scope = NewDisposeScope();
                 var rows = examples.Skip(i).Take(batchSize).ToList();
-                var (inputs, targets) = Batch(rows, padId, model.wte.weight!.device);
-                var logits = model.forward(inputs);
-                var sum = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: IgnoreIndex, reduction: nn.Reduction.Sum);
-                nll += sum.item<float>();
-                tokens += targets.ne(IgnoreIndex).sum().item<long>();
+                nll += CausalLm.Loss(model, rows, padId, nn.Reduction.Sum).item<float>();
+                tokens += CausalLm.PredictedTokens(rows);
             }
         if (wasTraining) model.train();
         return tokens == 0 ? double.NaN : Math.Exp(nll / tokens);
@@ -145,22 +133,6 @@ public sealed class GeneratorTrainer
 
     public double Perplexity(IReadOnlyList<TweetExample> examples) =>
         Perplexity(_model, examples.Select(Encode).ToList(), _options.BatchSize, _tokenizer.EndOfTextId);
-
-    /// <summary>Right-padded inputs [B, T] and next-token targets [B, T] (-100 where there is nothing to predict).</summary>
-    static (Tensor Inputs, Tensor Targets) Batch(IReadOnlyList<int[]> rows, int padId, Device device)
-    {
-        int t = rows.Max(r => r.Length) - 1;
-        var inputs = new long[rows.Count * t];
-        var targets = new long[rows.Count * t];
-        for (int r = 0; r < rows.Count; r++)
-            for (int j = 0; j < t; j++)
-            {
-                bool real = j + 1 < rows[r].Length;
-                inputs[r * t + j] = j < rows[r].Length ? rows[r][j] : padId;
-                targets[r * t + j] = real ? rows[r][j + 1] : IgnoreIndex;
-            }
-        return (tensor(inputs, new long[] { rows.Count, t }, device: device), tensor(targets, new long[] { rows.Count, t }, device: device));
-    }
 
     static readonly string[] TokenizerFileNames =
         { "vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json" };

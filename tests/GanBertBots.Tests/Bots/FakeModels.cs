@@ -18,6 +18,8 @@ public sealed class FakeTweetModel(string version = "fake-gpt2-v1") : ITweetMode
     public int? DisposedOnThread;
     public CancellationToken LastToken;
     public Exception? Throw { get; set; }
+    /// <summary>Pause after each word, so streaming can be watched.</summary>
+    public TimeSpan WordDelay { get; set; }
 
     public static string TweetFor(string? topic) => $"Breaking: {(string.IsNullOrEmpty(topic) ? "something" : topic)} reported downtown #news";
 
@@ -35,7 +37,11 @@ public sealed class FakeTweetModel(string version = "fake-gpt2-v1") : ITweetMode
         {
             string text = TweetFor(topics[i]);
             var words = text.Split(' ');
-            for (int w = 1; w <= words.Length; w++) onPartialText?.Invoke(i, string.Join(' ', words.Take(w)));
+            for (int w = 1; w <= words.Length; w++)
+            {
+                onPartialText?.Invoke(i, string.Join(' ', words.Take(w)));
+                if (WordDelay > TimeSpan.Zero) Thread.Sleep(WordDelay);
+            }
             result.Add(new GeneratedTweet(text, "prompt: " + topics[i], "eos", words.Length));
         }
         return result;

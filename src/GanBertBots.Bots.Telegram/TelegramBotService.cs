@@ -1,0 +1,152 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using GanBertBots.Conversation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Telegram.Bot;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
+
+namespace GanBertBots.Bots.Telegram;
+
+/// <summary>
+/// The Telegram bot as a hosted service: long polling (default) or a webhook endpoint (ASP.NET Core, checking
+/// X-Telegram-Bot-Api-Secret-Token). Either way every update goes through <see cref="TelegramUpdateRouter"/>.
+/// </summary>
+public sealed class TelegramBotService : BackgroundService
+{
+    readonly TelegramOptions _options;
+    readonly IConversation _conversation;
+    readonly ILogger _log;
+    readonly HttpClient _http;
+    readonly TaskCompletionSource<TelegramUpdateRouter> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    WebApplication? _webhook;
+
+    public TelegramBotService(TelegramOptions options, IConversation conversation, ILogger<TelegramBotService> log, HttpClient? http = null)
+    {
+        options.Validate();
+        _options = options;
+        _conversation = conversation;
+        _log = log;
+        _http = http ?? new HttpClient { Timeout = TimeSpan.FromSeconds(options.PollingTimeoutSeconds + 30) };
+        Client = new TelegramBotClient(new TelegramBotClientOptions(options.BotToken, options.ApiBaseUrl) { RetryCount = 0 }, _http);
+        Outbox = new TelegramOutbox(options, log);
+    }
+
+    public ITelegramBotClient Client { get; }
+    public TelegramOutbox Outbox { get; }
+    /// <summary>Completes once getMe answered and updates are being received.</summary>
+    public Task<TelegramUpdateRouter> Ready => _ready.Task;
+    /// <summary>Webhook mode: the address the endpoint listens on (after start).</summary>
+    public string? WebhookAddress => _webhook?.Urls.FirstOrDefault();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        User me;
+        while (true)
+        {
+            try { me = await Client.GetMe(stoppingToken); break; }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                _log.LogError("Telegram getMe failed ({Message}); is Telegram:BotToken right? Retrying in 10 s", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
+            }
+        }
+        var router = new TelegramUpdateRouter(Client, _conversation, Outbox, _options, me.Username ?? "", _log);
+        _log.LogInformation("Telegram bot @{Name} started ({Mode})", me.Username, _options.IsWebhook ? "webhook" : "long polling");
+        if (_options.IsWebhook) await RunWebhookAsync(router, stoppingToken);
+        else await PollAsync(router, stoppingToken);
+    }
+
+    async Task PollAsync(TelegramUpdateRouter router, CancellationToken ct)
+    {
+        // A webhook left over from webhook mode would make getUpdates fail.
+        await Client.DeleteWebhook(cancellationToken: ct);
+        _ready.TrySetResult(router);
+        int offset = 0;
+        var backoff = TimeSpan.FromSeconds(1);
+        while (!ct.IsCancellationRequested)
+        {
+            Update[] updates;
+            try
+            {
+                updates = await Client.GetUpdates(offset, limit: 100, timeout: _options.PollingTimeoutSeconds,
+                    allowedUpdates: [UpdateType.Message, UpdateType.CallbackQuery], cancellationToken: ct);
+                backoff = TimeSpan.FromSeconds(1);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
+            catch (Exception e)
+            {
+                int retryAfter = (e as global::Telegram.Bot.Exceptions.ApiRequestException)?.Parameters?.RetryAfter ?? 0;
+                var wait = retryAfter > 0 ? TimeSpan.FromSeconds(retryAfter) : backoff;
+                _log.LogWarning("getUpdates failed ({Message}); retrying in {Seconds} s", e.Message, wait.TotalSeconds);
+                await Task.Delay(wait, ct);
+                backoff = TimeSpan.FromSeconds(Math.Min(60, backoff.TotalSeconds * 2));
+                continue;
+            }
+            foreach (var update in updates)
+            {
+                _ = router.DispatchAsync(update, ct);
+                offset = update.Id + 1;
+            }
+        }
+    }
+
+    async Task RunWebhookAsync(TelegramUpdateRouter router, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(_options.WebhookListenUrl);
+        builder.Logging.ClearProviders();
+        _webhook = builder.Build();
+        MapWebhook(_webhook, _options.WebhookPath, _options.WebhookSecret, router, _log, ct);
+        await _webhook.StartAsync(ct);
+        if (!string.IsNullOrWhiteSpace(_options.WebhookUrl))
+            await Client.SetWebhook(_options.WebhookUrl, secretToken: _options.WebhookSecret,
+                allowedUpdates: [UpdateType.Message, UpdateType.CallbackQuery], cancellationToken: ct);
+        else _log.LogWarning("Telegram:WebhookUrl is empty: the endpoint listens, but Telegram was not told where it is (setWebhook)");
+        _ready.TrySetResult(router);
+        try { await Task.Delay(Timeout.Infinite, ct); }
+        catch (OperationCanceledException) { }
+        await _webhook.StopAsync(CancellationToken.None);
+        await _webhook.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The webhook endpoint: refuses (401) a request without the right X-Telegram-Bot-Api-Secret-Token, 400 for a body
+    /// that is not an update, otherwise queues the update and answers 200 at once.
+    /// </summary>
+    public static void MapWebhook(IEndpointRouteBuilder app, string path, string secret, TelegramUpdateRouter router, ILogger log, CancellationToken ct)
+    {
+        var expected = Encoding.UTF8.GetBytes(secret);
+        app.MapPost(path, async (HttpContext http) =>
+        {
+            var given = Encoding.UTF8.GetBytes(http.Request.Headers["X-Telegram-Bot-Api-Secret-Token"].ToString());
+            if (!CryptographicOperations.FixedTimeEquals(given, expected))
+            {
+                log.LogWarning("Webhook call from {Address} without the right secret token refused", http.Connection.RemoteIpAddress);
+                return Results.Unauthorized();
+            }
+            Update? update;
+            try { update = await JsonSerializer.DeserializeAsync<Update>(http.Request.Body, JsonBotAPI.Options, http.RequestAborted); }
+            catch (JsonException e)
+            {
+                log.LogWarning("Webhook body is not an update: {Message}", e.Message);
+                return Results.BadRequest();
+            }
+            if (update is null) return Results.BadRequest();
+            _ = router.DispatchAsync(update, ct);
+            return Results.Ok();
+        });
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _http.Dispose();
+    }
+}

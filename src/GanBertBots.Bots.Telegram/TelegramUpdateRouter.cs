@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using GanBertBots.Conversation;
+using Microsoft.Extensions.Logging;
+using Telegram.Bot;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
+
+namespace GanBertBots.Bots.Telegram;
+
+/// <summary>
+/// Turns Telegram updates into the conversation core's neutral messages and button presses. Updates of one chat are
+/// handled in order; different chats run concurrently (so their model requests can share batches).
+/// </summary>
+public sealed class TelegramUpdateRouter
+{
+    public const string Platform = "telegram";
+    readonly ITelegramBotClient _bot;
+    readonly IConversation _conversation;
+    readonly TelegramOutbox _outbox;
+    readonly TelegramOptions _options;
+    readonly ILogger _log;
+    readonly SemaphoreSlim _concurrency;
+    readonly Dictionary<long, Task> _chatTails = [];
+    readonly ConcurrentDictionary<(long Chat, long User), (bool Admin, DateTimeOffset Until)> _admins = new();
+    long _received, _handled, _failed;
+
+    public TelegramUpdateRouter(ITelegramBotClient bot, IConversation conversation, TelegramOutbox outbox, TelegramOptions options, string botUsername, ILogger log)
+    {
+        _bot = bot;
+        _conversation = conversation;
+        _outbox = outbox;
+        _options = options;
+        _log = log;
+        BotUsername = botUsername;
+        _concurrency = new SemaphoreSlim(options.MaxConcurrentUpdates);
+    }
+
+    /// <summary>The bot's @username (without @), from getMe.</summary>
+    public string BotUsername { get; }
+    public long Received => Interlocked.Read(ref _received);
+    public long Handled => Interlocked.Read(ref _handled);
+    public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>Queues an update behind earlier ones of its chat; returns at once. The returned task ends when it has been handled.</summary>
+    public Task DispatchAsync(Update update, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _received);
+        long chatKey = update.Message?.Chat.Id ?? update.CallbackQuery?.Message?.Chat.Id ?? update.CallbackQuery?.From.Id ?? 0;
+        Task tail;
+        lock (_chatTails)
+        {
+            var previous = _chatTails.GetValueOrDefault(chatKey) ?? Task.CompletedTask;
+            tail = HandleAfterAsync(previous, update, ct); // returns at its first await (a Task.Yield)
+            _chatTails[chatKey] = tail;
+        }
+        // Forget finished chats so the map does not grow without bound.
+        _ = tail.ContinueWith(t =>
+        {
+            lock (_chatTails)
+                if (_chatTails.TryGetValue(chatKey, out var current) && current == t) _chatTails.Remove(chatKey);
+        }, TaskScheduler.Default);
+        return tail;
+    }
+
+    async Task HandleAfterAsync(Task previous, Update update, CancellationToken ct)
+    {
+        await Task.Yield();
+        try { await previous; } catch { /* logged by its own handler */ }
+        await _concurrency.WaitAsync(ct);
+        try
+        {
+            await HandleAsync(update, ct);
+            Interlocked.Increment(ref _handled);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            Interlocked.Increment(ref _failed);
+            _log.LogError(e, "Telegram update {Update} could not be handled", update.Id);
+        }
+        finally { _concurrency.Release(); }
+    }
+
+    /// <summary>Handles one update now (tests and the webhook call this through <see cref="DispatchAsync"/>).</summary>
+    public async Task HandleAsync(Update update, CancellationToken ct)
+    {
+        if (update.Message is { } message) await HandleMessageAsync(message, ct);
+        else if (update.CallbackQuery is { } query) await HandleCallbackAsync(query, ct);
+        // Other update kinds (edits, reactions, membership) are not for this bot.
+    }
+
+    async Task HandleMessageAsync(Message message, CancellationToken ct)
+    {
+        if (message.From is null || message.From.IsBot) return;
+        if (message.Chat.Type == ChatType.Channel) return;
+        bool isGroup = message.Chat.Type is ChatType.Group or ChatType.Supergroup;
+        string? text = message.Text;
+        if (text != null && text.StartsWith('/'))
+        {
+            // "/cmd@SomeBot args": for us only when SomeBot is this bot.
+            int end = text.IndexOfAny([' ', '\n', '\t']);
+            string head = end < 0 ? text : text[..end];
+            int at = head.IndexOf('@');
+            if (at >= 0)
+            {
+                if (!string.Equals(head[(at + 1)..], BotUsername, StringComparison.OrdinalIgnoreCase)) return;
+                text = head[..at] + (end < 0 ? "" : text[end..]);
+            }
+        }
+
+        var chat = new ChatPlace(Platform, message.Chat.Id.ToString(), isGroup ? ChatKind.Group : ChatKind.Private);
+        bool admin = isGroup && text != null && text.StartsWith('/') && await IsChatAdminAsync(message.Chat.Id, message.From.Id, ct);
+        var incoming = new IncomingMessage
+        {
+            User = User(message.From),
+            Chat = chat,
+            Text = text,
+            MessageId = message.Id.ToString(),
+            ReplyToText = message.ReplyToMessage?.Text ?? message.ReplyToMessage?.Caption,
+            ReplyToMessageId = message.ReplyToMessage?.Id.ToString(),
+            IsChatAdmin = admin,
+            HasNonTextContent = message.Text is null,
+        };
+        var output = new TelegramChatOutput(_bot, _outbox, _options, message.Chat.Id, isGroup);
+        await _conversation.HandleMessageAsync(incoming, output, ct);
+    }
+
+    async Task HandleCallbackAsync(CallbackQuery query, CancellationToken ct)
+    {
+        if (query.Message is not { } carrier)
+        {
+            // A button on an inline-mode message: no chat to bind the payload to.
+            await _outbox.SendAsync(query.From.Id, false, paced: false,
+                async c => { await _bot.AnswerCallbackQuery(query.Id, "That button is not valid here.", cancellationToken: c); return true; }, ct);
+            return;
+        }
+        bool isGroup = carrier.Chat.Type is ChatType.Group or ChatType.Supergroup;
+        var output = new TelegramChatOutput(_bot, _outbox, _options, carrier.Chat.Id, isGroup, query.Id);
+        var press = new ButtonPress
+        {
+            User = User(query.From),
+            Chat = new ChatPlace(Platform, carrier.Chat.Id.ToString(), isGroup ? ChatKind.Group : ChatKind.Private),
+            Payload = query.Data ?? "",
+            MessageId = carrier.Id.ToString(),
+            IsChatAdmin = isGroup && await IsChatAdminAsync(carrier.Chat.Id, query.From.Id, ct),
+        };
+        try
+        {
+            await _conversation.HandleButtonAsync(press, output, ct);
+        }
+        finally
+        {
+            // Every callback query is answered, or the user's client keeps spinning.
+            if (!output.Acknowledged) await output.AcknowledgeButtonAsync(null, CancellationToken.None);
+        }
+    }
+
+    async Task<bool> IsChatAdminAsync(long chatId, long userId, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (_admins.TryGetValue((chatId, userId), out var cached) && cached.Until > now) return cached.Admin;
+        bool admin;
+        try
+        {
+            var member = await _outbox.SendAsync(chatId, true, paced: false, c => _bot.GetChatMember(chatId, userId, c), ct);
+            admin = member.Status is ChatMemberStatus.Administrator or ChatMemberStatus.Creator;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _log.LogWarning(e, "Could not look up whether {User} administers chat {Chat}; treating as not an admin", userId, chatId);
+            return false;
+        }
+        _admins[(chatId, userId)] = (admin, now.AddSeconds(_options.AdminCacheSeconds));
+        return admin;
+    }
+
+    static ChatUser User(global::Telegram.Bot.Types.User from) =>
+        new(Platform, from.Id.ToString(), from.Username is { Length: > 0 } u ? "@" + u : string.Join(' ', new[] { from.FirstName, from.LastName }.Where(s => !string.IsNullOrEmpty(s))));
+}

@@ -1,0 +1,389 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Telegram.Bot;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
+using Telegram.Bot.Types.ReplyMarkups;
+
+namespace GanBertBots.Bots.Telegram.Testing;
+
+/// <summary>One Bot API call the bot made, as the server saw it.</summary>
+/// <param name="Buttons">callback_data of the inline keyboard, row by row (empty when none).</param>
+public sealed record BotCall(string Method, long ChatId, int MessageId, string? Text, IReadOnlyList<IReadOnlyList<(string Label, string Data)>> Buttons,
+    int? ReplyToMessageId, string? CallbackQueryId, TimeSpan At);
+
+/// <summary>A message in a fake chat, as it is now (after edits).</summary>
+public sealed record FakeMessage(long ChatId, int MessageId, long FromUserId, bool FromBot, string? Text,
+    IReadOnlyList<IReadOnlyList<(string Label, string Data)>> Buttons);
+
+/// <summary>
+/// A Telegram Bot API server on 127.0.0.1 for tests and the bot bench: simulated people post messages and press
+/// buttons (they become updates for getUpdates or webhook posts), and every call the bot makes is recorded. It
+/// enforces the API's own rules where the bot could break them (callback_data at most 64 bytes, text 1-4096
+/// characters, unknown messages, "message is not modified") and can answer 429 on demand.
+/// </summary>
+public sealed class FakeBotApiServer : IAsyncDisposable
+{
+    readonly WebApplication _app;
+    readonly object _gate = new();
+    readonly List<Update> _pending = [];
+    readonly List<BotCall> _calls = [];
+    readonly Dictionary<(long Chat, int Id), FakeMessage> _messages = [];
+    readonly Dictionary<long, int> _nextMessageId = [];
+    readonly Dictionary<long, ChatType> _chatTypes = [];
+    readonly HashSet<(long Chat, long User)> _admins = [];
+    readonly Dictionary<string, (string Data, long Chat, int MessageId)> _openCallbacks = [];
+    readonly Dictionary<string, Queue<int>> _failures = [];
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    SemaphoreSlim _newUpdates = new(0);
+    int _nextUpdateId = 1;
+    long _highestConfirmed;
+
+    public const long BotUserId = 7000000001;
+    public string Token { get; }
+    public string BotUsername { get; }
+    public string BaseUrl { get; private set; } = "";
+
+    FakeBotApiServer(string token, string botUsername)
+    {
+        Token = token;
+        BotUsername = botUsername;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        _app = builder.Build();
+        _app.MapPost("/bot{token}/{method}", HandleAsync);
+        _app.MapGet("/bot{token}/{method}", HandleAsync);
+    }
+
+    public static async Task<FakeBotApiServer> StartAsync(string token = "123456:TEST-token", string botUsername = "GanBertTestBot")
+    {
+        var server = new FakeBotApiServer(token, botUsername);
+        await server._app.StartAsync();
+        server.BaseUrl = server._app.Urls.First();
+        return server;
+    }
+
+    // ---- what simulated people do --------------------------------------------------------------------------------
+
+    /// <summary>A person writes in a chat (text null: a sticker). Returns the update id.</summary>
+    public (int UpdateId, int MessageId) PostMessage(long chatId, long userId, string? text, ChatType chatType = ChatType.Private,
+        int? replyToMessageId = null, string firstName = "Tester", string? username = null)
+    {
+        lock (_gate)
+        {
+            _chatTypes[chatId] = chatType;
+            int id = NextMessageId(chatId);
+            var message = new Message
+            {
+                Id = id, Date = DateTime.UtcNow, Chat = ChatOf(chatId), From = new User { Id = userId, FirstName = firstName, Username = username },
+                Text = text,
+            };
+            if (text is null) message.Sticker = new Sticker { FileId = "sticker-1", FileUniqueId = "s1", Width = 512, Height = 512, Type = StickerType.Regular };
+            if (replyToMessageId is int r && _messages.TryGetValue((chatId, r), out var replied)) message.ReplyToMessage = ToMessage(replied);
+            _messages[(chatId, id)] = new FakeMessage(chatId, id, userId, false, text, []);
+            return (Enqueue(new Update { Id = 0, Message = message }), id);
+        }
+    }
+
+    /// <summary>A person presses a button (any data: the real one or a forged one). Returns the callback query id.</summary>
+    public string PressButton(long chatId, int messageId, long userId, string data, string firstName = "Tester")
+    {
+        lock (_gate)
+        {
+            if (!_messages.TryGetValue((chatId, messageId), out var carrier)) throw new InvalidOperationException($"no message {messageId} in chat {chatId}");
+            string queryId = $"cq{_nextUpdateId}";
+            _openCallbacks[queryId] = (data, chatId, messageId);
+            Enqueue(new Update
+            {
+                Id = 0,
+                CallbackQuery = new CallbackQuery
+                {
+                    Id = queryId, From = new User { Id = userId, FirstName = firstName }, Message = ToMessage(carrier), Data = data, ChatInstance = "ci" + chatId,
+                },
+            });
+            return queryId;
+        }
+    }
+
+    public void MakeAdmin(long chatId, long userId) { lock (_gate) _admins.Add((chatId, userId)); }
+
+    /// <summary>The next <paramref name="times"/> calls of <paramref name="method"/> answer 429 with retry_after.</summary>
+    public void FailNext(string method, int times, int retryAfterSeconds)
+    {
+        lock (_gate)
+        {
+            if (!_failures.TryGetValue(method, out var q)) _failures[method] = q = new Queue<int>();
+            for (int i = 0; i < times; i++) q.Enqueue(retryAfterSeconds);
+        }
+    }
+
+    int Enqueue(Update update)
+    {
+        update.Id = _nextUpdateId++;
+        _pending.Add(update);
+        _newUpdates.Release();
+        return update.Id;
+    }
+
+    int NextMessageId(long chatId)
+    {
+        int id = _nextMessageId.TryGetValue(chatId, out var n) ? n : 1;
+        _nextMessageId[chatId] = id + 1;
+        return id;
+    }
+
+    Chat ChatOf(long chatId) => _chatTypes.GetValueOrDefault(chatId, ChatType.Private) is var type && type == ChatType.Private
+        ? new Chat { Id = chatId, Type = ChatType.Private, FirstName = "Tester" }
+        : new Chat { Id = chatId, Type = type, Title = "Test group" };
+
+    Message ToMessage(FakeMessage m) => new()
+    {
+        Id = m.MessageId, Date = DateTime.UtcNow, Chat = ChatOf(m.ChatId), Text = m.Text,
+        From = m.FromBot ? new User { Id = BotUserId, IsBot = true, FirstName = "GanBert", Username = BotUsername } : new User { Id = m.FromUserId, FirstName = "Tester" },
+        ReplyMarkup = m.Buttons.Count == 0 ? null : new InlineKeyboardMarkup(
+            m.Buttons.Select(r => r.Select(b => InlineKeyboardButton.WithCallbackData(b.Label, b.Data)))),
+    };
+
+    // ---- what the bot did --------------------------------------------------------------------------------------------
+
+    public IReadOnlyList<BotCall> Calls { get { lock (_gate) return [.. _calls]; } }
+    public IReadOnlyList<BotCall> CallsIn(long chatId) { lock (_gate) return _calls.Where(c => c.ChatId == chatId).ToList(); }
+    public FakeMessage? MessageAt(long chatId, int messageId) { lock (_gate) return _messages.GetValueOrDefault((chatId, messageId)); }
+    /// <summary>Updates not yet confirmed by a later getUpdates offset.</summary>
+    public int PendingUpdates { get { lock (_gate) return _pending.Count; } }
+    public int UpdatesPosted { get { lock (_gate) return _nextUpdateId - 1; } }
+    /// <summary>Callback queries the bot never answered.</summary>
+    public IReadOnlyList<string> UnansweredCallbacks { get { lock (_gate) return [.. _openCallbacks.Keys]; } }
+    public TimeSpan Now => _clock.Elapsed;
+
+    /// <summary>Waits until a call matching <paramref name="match"/> has been made (polling every 5 ms).</summary>
+    public async Task<BotCall> WaitForCallAsync(Func<BotCall, bool> match, TimeSpan? timeout = null, int skip = 0)
+    {
+        var deadline = _clock.Elapsed + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            lock (_gate)
+            {
+                var hit = _calls.Where(match).Skip(skip).FirstOrDefault();
+                if (hit != null) return hit;
+            }
+            if (_clock.Elapsed > deadline)
+                throw new TimeoutException("the bot never made the expected call; it made: " +
+                    string.Join(" | ", Calls.TakeLast(10).Select(c => $"{c.Method}({c.ChatId}): {c.Text}")));
+            await Task.Delay(5);
+        }
+    }
+
+    // ---- the API ---------------------------------------------------------------------------------------------------
+
+    async Task<IResult> HandleAsync(HttpContext http, string token, string method)
+    {
+        if (token != Token) return Error(401, "Unauthorized");
+        JsonObject args;
+        try { args = await ReadArgumentsAsync(http.Request); }
+        catch (Exception e) when (e is JsonException or InvalidDataException) { return Error(400, "Bad Request: " + e.Message); }
+        method = method.ToLowerInvariant();
+        lock (_gate)
+        {
+            if (_failures.TryGetValue(method, out var q) && q.Count > 0)
+            {
+                int retry = q.Dequeue();
+                return Json(429, new JsonObject { ["ok"] = false, ["error_code"] = 429, ["description"] = $"Too Many Requests: retry after {retry}",
+                    ["parameters"] = new JsonObject { ["retry_after"] = retry } });
+            }
+        }
+        return method switch
+        {
+            "getme" => Ok(JsonSerializer.SerializeToNode(new User { Id = BotUserId, IsBot = true, FirstName = "GanBert", Username = BotUsername }, JsonBotAPI.Options)),
+            "deletewebhook" or "setwebhook" => Ok(true),
+            "getupdates" => await GetUpdatesAsync(args, http.RequestAborted),
+            "sendmessage" or "sendphoto" => SendMessage(method, args),
+            "editmessagetext" => EditMessage(args),
+            "sendchataction" => Record(new BotCall("sendChatAction", Long(args, "chat_id"), 0, Str(args, "action"), [], null, null, Now)),
+            "answercallbackquery" => AnswerCallback(args),
+            "getchatmember" => GetChatMember(args),
+            _ => Error(404, $"Not Found: method {method} is not implemented by the fake server"),
+        };
+    }
+
+    async Task<IResult> GetUpdatesAsync(JsonObject args, CancellationToken aborted)
+    {
+        long offset = (long?)args["offset"] ?? 0;
+        int limit = (int?)args["limit"] ?? 100;
+        int timeout = (int?)args["timeout"] ?? 0;
+        var deadline = _clock.Elapsed + TimeSpan.FromSeconds(timeout);
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (offset > 0)
+                {
+                    _pending.RemoveAll(u => u.Id < offset);
+                    _highestConfirmed = Math.Max(_highestConfirmed, offset - 1);
+                }
+                var ready = _pending.Where(u => u.Id >= offset).Take(limit).ToList();
+                if (ready.Count > 0 || _clock.Elapsed >= deadline)
+                    return Ok(JsonSerializer.SerializeToNode(ready, JsonBotAPI.Options));
+            }
+            var left = deadline - _clock.Elapsed;
+            if (left <= TimeSpan.Zero) continue;
+            try { await _newUpdates.WaitAsync(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200), aborted); }
+            catch (OperationCanceledException) { return Error(499, "client closed"); }
+        }
+    }
+
+    IResult SendMessage(string method, JsonObject args)
+    {
+        long chatId = Long(args, "chat_id");
+        string? text = method == "sendphoto" ? Str(args, "caption") : Str(args, "text");
+        if (method == "sendmessage" && string.IsNullOrEmpty(text)) return Error(400, "Bad Request: message text is empty");
+        if (text != null && text.Length > 4096) return Error(400, "Bad Request: message is too long");
+        var buttons = Buttons(args, out string? invalid);
+        if (invalid != null) return Error(400, invalid);
+        int? replyTo = args["reply_parameters"]?["message_id"] is JsonNode r ? (int)r : null;
+        lock (_gate)
+        {
+            int id = NextMessageId(chatId);
+            var message = new FakeMessage(chatId, id, BotUserId, true, text, buttons);
+            _messages[(chatId, id)] = message;
+            _calls.Add(new BotCall(method == "sendphoto" ? "sendPhoto" : "sendMessage", chatId, id, text, buttons, replyTo, null, Now));
+            return Ok(JsonSerializer.SerializeToNode(ToMessage(message), JsonBotAPI.Options));
+        }
+    }
+
+    IResult EditMessage(JsonObject args)
+    {
+        long chatId = Long(args, "chat_id");
+        int id = (int)Long(args, "message_id");
+        string? text = Str(args, "text");
+        if (string.IsNullOrEmpty(text)) return Error(400, "Bad Request: message text is empty");
+        if (text.Length > 4096) return Error(400, "Bad Request: message is too long");
+        var buttons = Buttons(args, out string? invalid);
+        if (invalid != null) return Error(400, invalid);
+        lock (_gate)
+        {
+            if (!_messages.TryGetValue((chatId, id), out var old) || !old.FromBot) return Error(400, "Bad Request: message to edit not found");
+            if (old.Text == text && old.Buttons.SequenceEqual(buttons, RowComparer.Instance))
+                return Error(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same");
+            var message = old with { Text = text, Buttons = buttons };
+            _messages[(chatId, id)] = message;
+            _calls.Add(new BotCall("editMessageText", chatId, id, text, buttons, null, null, Now));
+            return Ok(JsonSerializer.SerializeToNode(ToMessage(message), JsonBotAPI.Options));
+        }
+    }
+
+    IResult AnswerCallback(JsonObject args)
+    {
+        string id = Str(args, "callback_query_id") ?? "";
+        lock (_gate)
+        {
+            if (!_openCallbacks.Remove(id, out var query)) return Error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid");
+            _calls.Add(new BotCall("answerCallbackQuery", query.Chat, query.MessageId, Str(args, "text"), [], null, id, Now));
+        }
+        return Ok(true);
+    }
+
+    IResult GetChatMember(JsonObject args)
+    {
+        long chatId = Long(args, "chat_id"), userId = Long(args, "user_id");
+        bool admin;
+        lock (_gate)
+        {
+            admin = _admins.Contains((chatId, userId));
+            _calls.Add(new BotCall("getChatMember", chatId, 0, userId.ToString(), [], null, null, Now));
+        }
+        var user = new JsonObject { ["id"] = userId, ["is_bot"] = false, ["first_name"] = "Tester" };
+        var member = admin
+            ? new JsonObject
+            {
+                ["status"] = "administrator", ["user"] = user, ["can_be_edited"] = false, ["is_anonymous"] = false, ["can_manage_chat"] = true,
+                ["can_delete_messages"] = true, ["can_manage_video_chats"] = true, ["can_restrict_members"] = true, ["can_promote_members"] = false,
+                ["can_change_info"] = true, ["can_invite_users"] = true, ["can_post_stories"] = false, ["can_edit_stories"] = false, ["can_delete_stories"] = false,
+            }
+            : new JsonObject { ["status"] = "member", ["user"] = user };
+        return Ok(member);
+    }
+
+    IResult Record(BotCall call)
+    {
+        lock (_gate) _calls.Add(call);
+        return Ok(true);
+    }
+
+    static IReadOnlyList<IReadOnlyList<(string, string)>> Buttons(JsonObject args, out string? invalid)
+    {
+        invalid = null;
+        var rows = new List<IReadOnlyList<(string, string)>>();
+        if (args["reply_markup"] is not JsonNode markup) return rows;
+        if (markup is JsonValue v && v.TryGetValue<string>(out var s)) markup = JsonNode.Parse(s)!;
+        foreach (var row in markup["inline_keyboard"]?.AsArray() ?? [])
+        {
+            var list = new List<(string, string)>();
+            foreach (var b in row!.AsArray())
+            {
+                string data = (string?)b!["callback_data"] ?? "";
+                if (Encoding.UTF8.GetByteCount(data) is < 1 or > 64) invalid = "Bad Request: BUTTON_DATA_INVALID";
+                list.Add(((string?)b["text"] ?? "", data));
+            }
+            rows.Add(list);
+        }
+        return rows;
+    }
+
+    static async Task<JsonObject> ReadArgumentsAsync(HttpRequest request)
+    {
+        var args = new JsonObject();
+        foreach (var (k, v) in request.Query) args[k] = v.ToString();
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync();
+            foreach (var (k, v) in form) args[k] = ParseLoose(v.ToString());
+        }
+        else if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            var body = await JsonNode.ParseAsync(request.Body);
+            if (body is JsonObject o) foreach (var (k, v) in o.ToList()) { o.Remove(k); args[k] = v; }
+        }
+        return args;
+    }
+
+    static JsonNode? ParseLoose(string s)
+    {
+        if (s.StartsWith('{') || s.StartsWith('[')) { try { return JsonNode.Parse(s); } catch (JsonException) { } }
+        return s;
+    }
+
+    static long Long(JsonObject args, string name) => args[name] switch
+    {
+        JsonValue v when v.TryGetValue<long>(out var l) => l,
+        JsonValue v when v.TryGetValue<string>(out var s) && long.TryParse(s, out var l) => l,
+        _ => 0,
+    };
+
+    static string? Str(JsonObject args, string name) => args[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : args[name]?.ToJsonString();
+
+    static IResult Ok(JsonNode? result) => Json(200, new JsonObject { ["ok"] = true, ["result"] = result });
+    static IResult Ok(bool result) => Json(200, new JsonObject { ["ok"] = true, ["result"] = result });
+    static IResult Error(int code, string description) => Json(code, new JsonObject { ["ok"] = false, ["error_code"] = code, ["description"] = description });
+    static IResult Json(int status, JsonObject body) => Results.Text(body.ToJsonString(), "application/json", Encoding.UTF8, status);
+
+    sealed class RowComparer : IEqualityComparer<IReadOnlyList<(string, string)>>
+    {
+        public static readonly RowComparer Instance = new();
+        public bool Equals(IReadOnlyList<(string, string)>? a, IReadOnlyList<(string, string)>? b) => a!.SequenceEqual(b!);
+        public int GetHashCode(IReadOnlyList<(string, string)> row) => row.Count;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

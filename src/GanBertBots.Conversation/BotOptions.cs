@@ -1,0 +1,37 @@
+namespace GanBertBots.Conversation;
+
+/// <summary>Configuration section "Bots": behaviour shared by every platform.</summary>
+public sealed class BotOptions
+{
+    public const string Section = "Bots";
+    /// <summary>Platform-qualified ids of moderators, e.g. "telegram:12345", "discord:998877", "console:local".</summary>
+    public List<string> Moderators { get; set; } = [];
+    /// <summary>Key for signing button payloads (at least 16 characters). Empty: a random key per process (buttons die on restart).</summary>
+    public string CallbackSecret { get; set; } = "";
+    /// <summary>Commands and button presses one user may send per minute (moderators are not limited).</summary>
+    public int MessagesPerMinute { get; set; } = 20;
+    /// <summary>How many may come at once before the per-minute rate applies.</summary>
+    public int Burst { get; set; } = 5;
+    /// <summary>Longest text /detect reads; longer input is cut and the user told.</summary>
+    public int MaxInputChars { get; set; } = 2000;
+    /// <summary>Longest /tweet topic.</summary>
+    public int MaxTopicChars { get; set; } = 200;
+    /// <summary>Share of /game rounds that show a real corpus tweet (the rest are generated).</summary>
+    public double GameRealShare { get; set; } = 0.5;
+    /// <summary>Classes offered for labelling when no detector is loaded to name them.</summary>
+    public List<string> Classes { get; set; } = ["human", "chatGPT", "cohere", "davinci", "bloomz", "dolly", "gpt2"];
+
+    public void Validate()
+    {
+        if (MessagesPerMinute < 1) throw new ArgumentException("Bots:MessagesPerMinute must be at least 1");
+        if (Burst < 1) throw new ArgumentException("Bots:Burst must be at least 1");
+        if (MaxInputChars < 1) throw new ArgumentException("Bots:MaxInputChars must be at least 1");
+        if (MaxTopicChars < 1) throw new ArgumentException("Bots:MaxTopicChars must be at least 1");
+        if (GameRealShare is < 0 or > 1) throw new ArgumentException("Bots:GameRealShare must be between 0 and 1");
+        if (!string.IsNullOrEmpty(CallbackSecret) && CallbackSecret.Length < 16)
+            throw new ArgumentException("Bots:CallbackSecret must be at least 16 characters (or empty for a random per-process key)");
+        foreach (var m in Moderators)
+            if (m.IndexOf(':') is <= 0 || m.EndsWith(':'))
+                throw new ArgumentException($"Bots:Moderators entry '{m}' must be platform-qualified, like telegram:12345");
+    }
+}

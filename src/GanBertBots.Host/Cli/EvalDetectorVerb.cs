@@ -1,0 +1,53 @@
+using System.Text.Json;
+using GanBertBots.Models.GanBert;
+using GanBertBots.Models.Runtime;
+using GanBertBots.Training.Detector;
+
+namespace GanBertBots.Host.Cli;
+
+/// <summary><c>eval-detector</c>: scores a trained detector on labelled texts, with a confusion-matrix PNG and training-curve PNGs.</summary>
+public sealed class EvalDetectorVerb : ICliVerb
+{
+    public string Name => "eval-detector";
+    public string Summary => "score a trained detector: accuracy, macro-F1, MCC, per-class report, PNG charts";
+    public string Usage => """
+        Usage: ganbertbots eval-detector --model DIR --data FILE [--text-field text] [--label-field label] [--out DIR] [--json FILE] [--title T]
+          --data FILE    .jsonl or .csv with a text and a label per row (labels outside the detector's classes are shown, not scored)
+          --out DIR      where the PNGs go (default: DIR/eval)
+          --json FILE    also write the report as JSON
+        """;
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
+    {
+        var a = CliArgs.Parse(args);
+        string model = a.Require("model");
+        string data = a.Require("data");
+        string textField = a.Get("text-field") ?? "text";
+        string labelField = a.Get("label-field") ?? "label";
+        string outDir = a.Get("out") ?? Path.Combine(model, "eval");
+        string? jsonPath = a.Get("json");
+        string title = a.Get("title") ?? Path.GetFileName(Path.GetFullPath(model).TrimEnd('/'));
+        var placement = TorchPlacement.Resolve(a.Get("device") ?? "auto");
+        int batch = a.GetInt("batch-size", 32);
+        a.RejectUnknown();
+
+        var rows = DetectorData.Load(data, textField, labelField);
+        using var detector = GanBertDetector.Load(model, placement, batch);
+        var report = DetectorEvaluation.Evaluate(detector, rows);
+        await context.Out.WriteLineAsync($"detector {detector.ModelVersion} on {data}");
+        await context.Out.WriteAsync(report.Format());
+        Directory.CreateDirectory(outDir);
+        string confusion = Path.Combine(outDir, "confusion-matrix.png");
+        DetectorPlots.ConfusionMatrix(report, confusion, $"{title} on {Path.GetFileName(data)}");
+        var curves = DetectorPlots.TrainingCurves(DetectorTrainer.ReadHistory(model), outDir, title);
+        await context.Out.WriteLineAsync($"charts: {string.Join(", ", curves.Prepend(confusion))}");
+        if (jsonPath is not null)
+        {
+            var json = report.ToJson();
+            json["model_version"] = detector.ModelVersion;
+            json["data"] = data;
+            await File.WriteAllTextAsync(jsonPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+        return 0;
+    }
+}

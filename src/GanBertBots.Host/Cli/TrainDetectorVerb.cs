@@ -1,0 +1,114 @@
+using System.Text.Json.Nodes;
+using GanBertBots.Models.Runtime;
+using GanBertBots.Training.Detector;
+using Spectre.Console;
+
+namespace GanBertBots.Host.Cli;
+
+/// <summary><c>train-detector</c>: trains a GAN-BERT detector (or its supervised-only twin) from a .jsonl or .csv file.</summary>
+public sealed class TrainDetectorVerb : ICliVerb
+{
+    public string Name => "train-detector";
+    public string Summary => "train a GAN-BERT detector from labelled (and unlabelled) texts";
+    public string Usage => """
+        Usage: ganbertbots train-detector --data FILE --text-field F --label-field F --backbone (small | bert DIR | distilbert DIR)
+                                          --epochs N --out DIR [options]
+          --data FILE             .jsonl or .csv; rows with an empty label train as unlabelled
+          --labeled-fraction X    keep the labels of this fraction of labelled rows per class (default 1); the rest are unlabelled
+          --backbone KIND [DIR]   small (trained from scratch; needs --vocab) or a Hugging Face bert/distilbert directory
+          --vocab FILE            WordPiece vocab.txt (default: the encoder directory's)
+          --classes A,B,...       class set and order (default: the labels in the data, human first)
+          --supervised-only       the same backbone and head trained on labelled rows only (the baseline)
+          --group-field F --test-fraction X   hold out a fraction of the groups (e.g. prompt_id, source_id) as a test set,
+                                  written to OUT/heldout.jsonl and scored after every epoch
+          --validation FILE       score this file after every epoch instead
+          --batch-size N (32) --lr X --generator-lr X --max-length N (256) --seed S (42) --device auto|cpu|cuda
+          --resume                continue the run in --out (weights, optimisers, epoch, history)
+        """;
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
+    {
+        var a = CliArgs.Parse(args, "resume", "supervised-only");
+        string data = a.Require("data");
+        string textField = a.Require("text-field");
+        string labelField = a.Require("label-field");
+        string backbone = a.Require("backbone").ToLowerInvariant();
+        string? encoderDir = a.Get("encoder") ?? (backbone is "bert" or "distilbert" && a.Positional.Count > 0 ? a.Positional[0] : null);
+        if (backbone is "bert" or "distilbert" && encoderDir is null) throw new CliUsageException($"--backbone {backbone} needs its checkpoint directory (--backbone {backbone} DIR)");
+        string? groupField = a.Get("group-field");
+        double? testFraction = a.GetDoubleOrNull("test-fraction");
+        if ((groupField is null) != (testFraction is null)) throw new CliUsageException("--group-field and --test-fraction go together");
+        string? validationFile = a.Get("validation");
+        var options = new DetectorTrainingOptions
+        {
+            Backbone = backbone,
+            EncoderDirectory = encoderDir,
+            VocabPath = a.Get("vocab"),
+            Classes = a.Get("classes")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Epochs = a.GetInt("epochs", 3),
+            BatchSize = a.GetInt("batch-size", 32),
+            LearningRate = a.GetDoubleOrNull("lr"),
+            GeneratorLearningRate = a.GetDoubleOrNull("generator-lr"),
+            MaxLength = a.GetInt("max-length", 256),
+            LabeledFraction = a.GetDouble("labeled-fraction", 1.0),
+            Adversarial = !a.Flag("supervised-only"),
+            Seed = a.GetInt("seed", 42),
+            OutputDirectory = a.Require("out"),
+            Resume = a.Flag("resume"),
+            Placement = TorchPlacement.Resolve(a.Get("device") ?? "auto"),
+        };
+        a.RejectUnknown();
+
+        var rows = DetectorData.Load(data, textField, labelField, groupField);
+        List<LabelledText> train = rows, validation = [];
+        if (groupField is not null)
+        {
+            (train, validation) = DetectorData.SplitByGroup(rows, testFraction!.Value, options.Seed);
+            Directory.CreateDirectory(options.OutputDirectory);
+            DetectorData.WriteJsonl(Path.Combine(options.OutputDirectory, "heldout.jsonl"), validation);
+        }
+        else if (validationFile is not null) validation = DetectorData.Load(validationFile, textField, labelField);
+        await context.Out.WriteLineAsync($"training {(options.Adversarial ? "GAN-BERT" : "supervised-only")} ({backbone}) on {train.Count} rows" +
+            $" ({options.LabeledFraction:P0} of labels kept), validating on {validation.Count}; {options.Epochs} epochs -> {options.OutputDirectory}");
+
+        TrainingOutcome outcome;
+        if (context.Interactive)
+        {
+            outcome = null!;
+            AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("epoch 1", maxValue: 1);
+                    var progress = new Progress<TrainingProgress>(p =>
+                    {
+                        task.Description = $"epoch {p.Epoch}/{p.Epochs}  L_D {p.DiscriminatorLoss:F3}  L_G {p.GeneratorLoss:F3}";
+                        task.Value = (p.Epoch - 1 + (double)p.Step / p.Steps) / p.Epochs;
+                    });
+                    outcome = DetectorTrainer.Train(options, train, validation, progress, context.Cancellation);
+                });
+        }
+        else
+        {
+            var progress = new LineProgress(context.Out);
+            outcome = DetectorTrainer.Train(options, train, validation, progress, context.Cancellation);
+        }
+
+        foreach (var h in outcome.History)
+            await context.Out.WriteLineAsync($"epoch {h.Epoch}: L_D {h.DiscriminatorLoss:F4} L_G {h.GeneratorLoss:F4} L_sup {h.SupervisedLoss:F4} " +
+                $"train acc {h.TrainAccuracy:F3}" + (h.ValidationAccuracy is { } v ? $" validation acc {v:F3} macro-F1 {h.ValidationMacroF1:F3}" : "") + $" ({h.Seconds:F0}s)");
+        var plots = DetectorPlots.TrainingCurves(outcome.History, options.OutputDirectory, $"{(options.Adversarial ? "GAN-BERT" : "supervised")} {backbone}");
+        await context.Out.WriteLineAsync($"detector {outcome.Config.ModelVersion} written to {options.OutputDirectory}; curves: {string.Join(", ", plots)}");
+        return 0;
+    }
+
+    /// <summary>Plain progress lines for logs: one per epoch's quarter.</summary>
+    sealed class LineProgress(TextWriter output) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p)
+        {
+            int quarter = Math.Max(1, p.Steps / 4);
+            if (p.Step % quarter == 0 || p.Step == p.Steps)
+                output.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps} L_D {p.DiscriminatorLoss:F3} L_G {p.GeneratorLoss:F3}");
+        }
+    }
+}

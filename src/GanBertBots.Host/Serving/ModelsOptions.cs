@@ -1,0 +1,11 @@
+namespace GanBertBots.Host.Serving;
+
+/// <summary>Configuration section "Models": the checkpoint directories the service serves.</summary>
+public sealed class ModelsOptions
+{
+    public const string Section = "Models";
+    /// <summary>GPT-2 checkpoint (config.json, model.safetensors, vocab.json + merges.txt).</summary>
+    public string Generator { get; set; } = "models/gpt2";
+    /// <summary>Trained GAN-BERT detector (config.json, model.safetensors, vocab.txt).</summary>
+    public string Detector { get; set; } = "models/detector";
+}

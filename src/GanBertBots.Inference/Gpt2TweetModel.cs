@@ -1,0 +1,43 @@
+using GanBertBots.Models.Generation;
+using GanBertBots.Models.Runtime;
+
+namespace GanBertBots.Inference;
+
+/// <summary>
+/// The GPT-2 generator behind the inference service: topics become tweet prompts (<see cref="TweetComposer"/>), one
+/// batched <see cref="TextGenerator.Generate"/> call answers them all, and each tweet is finished to at most 280
+/// characters, also while it streams.
+/// </summary>
+public sealed class Gpt2TweetModel(TextGenerator generator) : ITweetModel
+{
+    public static Gpt2TweetModel Load(string checkpointDirectory, TorchPlacement placement) =>
+        new(TextGenerator.Load(checkpointDirectory, placement));
+
+    public TextGenerator Generator => generator;
+    public string ModelVersion => generator.ModelVersion;
+
+    public static GenerationOptions OptionsFor(TweetSettings settings) => TweetComposer.DefaultOptions with
+    {
+        MaxNewTokens = settings.MaxNewTokens,
+        Temperature = settings.Temperature,
+        TopK = settings.TopK,
+        TopP = settings.TopP,
+        RepetitionPenalty = settings.RepetitionPenalty,
+        Seed = settings.Seed,
+    };
+
+    public IReadOnlyList<GeneratedTweet> GenerateBatch(IReadOnlyList<string?> topics, TweetSettings settings,
+        Action<int, string>? onPartialText, CancellationToken cancellationToken)
+    {
+        // One over-long topic must not fail the batch it shares with others: cut it here (the chat core already limits it).
+        var prompts = topics.Select(t => TweetComposer.Compose(t is { Length: > TweetComposer.MaxTopicLength } ? t[..TweetComposer.MaxTopicLength] : t)).ToList();
+        Action<TokenEvent>? onToken = onPartialText is null ? null
+            : e => onPartialText(e.PromptIndex, TweetComposer.Finish(prompts[e.PromptIndex], e.TextSoFar));
+        var completions = generator.Generate(prompts.Select(p => p.PromptText).ToList(), OptionsFor(settings), onToken,
+            cancellationToken, prependEndOfText: true);
+        return completions.Select(c => new GeneratedTweet(TweetComposer.Finish(prompts[c.PromptIndex], c.Text),
+            prompts[c.PromptIndex].PromptText, c.FinishReason, c.GeneratedIds.Length)).ToList();
+    }
+
+    public void Dispose() => generator.Dispose();
+}

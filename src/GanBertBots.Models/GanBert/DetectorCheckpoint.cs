@@ -1,0 +1,162 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GanBertBots.Models.Bert;
+using GanBertBots.Models.IO;
+using GanBertBots.Models.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GanBertBots.Models.GanBert;
+
+/// <summary>What a trained detector directory's <c>config.json</c> says about it.</summary>
+public sealed record DetectorConfig
+{
+    public const string Format = "ganbertbots-detector";
+    public const int CurrentFormatVersion = 1;
+
+    /// <summary>small, bert or distilbert.</summary>
+    public required string Backbone { get; init; }
+    public required BertConfig Encoder { get; init; }
+    public required IReadOnlyList<string> Classes { get; init; }
+    /// <summary>The class that counts as "real" (written by a person); every other class is "fake". Null when no class is human (e.g. "which model wrote this" among machines only).</summary>
+    public string? RealClass { get; init; } = "human";
+    public int MaxLength { get; init; } = 256;
+    public bool LowerCase { get; init; } = true;
+    public double HeadDropout { get; init; } = 0.1;
+    public string ModelVersion { get; init; } = "";
+    /// <summary>Free-form facts about training (data, fraction of labels, seed, metrics).</summary>
+    public JsonObject Training { get; init; } = new();
+
+    public static readonly IReadOnlyList<string> DefaultClasses = ["human", "chatGPT", "cohere", "davinci", "bloomz", "dolly", "gpt2"];
+
+    public void Validate(string source)
+    {
+        if (Classes.Count < 2) throw new CheckpointException($"{source}: a detector needs at least two classes (got {Classes.Count})");
+        if (Classes.Distinct(StringComparer.Ordinal).Count() != Classes.Count)
+            throw new CheckpointException($"{source}: the class list has duplicates ({string.Join(", ", Classes)})");
+        if (MaxLength < 3 || MaxLength > Encoder.MaxPositions)
+            throw new CheckpointException($"{source}: max_length {MaxLength} must be between 3 and the encoder's {Encoder.MaxPositions} positions");
+        if (RealClass is not null && !Classes.Contains(RealClass))
+            throw new CheckpointException($"{source}: real class '{RealClass}' is not among the classes ({string.Join(", ", Classes)})");
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        ["format"] = Format,
+        ["format_version"] = CurrentFormatVersion,
+        ["model_version"] = ModelVersion,
+        ["backbone"] = Backbone,
+        ["classes"] = new JsonArray(Classes.Select(c => (JsonNode)c).ToArray()),
+        ["real_class"] = RealClass,
+        ["max_length"] = MaxLength,
+        ["lower_case"] = LowerCase,
+        ["head_dropout"] = HeadDropout,
+        ["encoder"] = Encoder.ToJson(),
+        ["training"] = JsonNode.Parse(Training.ToJsonString()),
+    };
+
+    public static DetectorConfig FromJson(JsonObject o, string source)
+    {
+        if (o["format"]?.GetValue<string>() != Format)
+            throw new CheckpointException($"{source}: not a GAN-BERT detector (field 'format' is not '{Format}')");
+        int version = o["format_version"]?.GetValue<int>() ?? 0;
+        if (version != CurrentFormatVersion)
+            throw new CheckpointException($"{source}: detector format version {version} is not supported (this build reads {CurrentFormatVersion})");
+        T Field<T>(string name)
+        {
+            var n = o[name] ?? throw new CheckpointException($"{source}: field '{name}' is missing");
+            try { return n.GetValue<T>(); }
+            catch (Exception e) when (e is FormatException or InvalidOperationException)
+            { throw new CheckpointException($"{source}: field '{name}' has the wrong type ({n.ToJsonString()})"); }
+        }
+        var classes = (o["classes"] as JsonArray ?? throw new CheckpointException($"{source}: field 'classes' is missing or not a list"))
+            .Select(c => c?.GetValue<string>() ?? throw new CheckpointException($"{source}: field 'classes' holds a null")).ToList();
+        var config = new DetectorConfig
+        {
+            Backbone = Field<string>("backbone"),
+            Encoder = BertConfig.FromJson(o["encoder"] as JsonObject ?? throw new CheckpointException($"{source}: field 'encoder' is missing"), source + " (encoder)"),
+            Classes = classes,
+            RealClass = o["real_class"]?.GetValue<string>(),
+            MaxLength = Field<int>("max_length"),
+            LowerCase = o["lower_case"]?.GetValue<bool>() ?? true,
+            HeadDropout = o["head_dropout"]?.GetValue<double>() ?? 0.1,
+            ModelVersion = o["model_version"]?.GetValue<string>() ?? "",
+            Training = o["training"] as JsonObject is { } t ? (JsonObject)JsonNode.Parse(t.ToJsonString())! : new JsonObject(),
+        };
+        config.Validate(source);
+        return config;
+    }
+}
+
+/// <summary>
+/// A trained detector's directory: <c>config.json</c> (<see cref="DetectorConfig"/>),
+/// <c>model.safetensors</c> (encoder in Hugging Face names under <c>bert.</c>/<c>distilbert.</c>,
+/// head under <c>discriminator.</c> and <c>generator.</c>) and the tokenizer's <c>vocab.txt</c>.
+/// </summary>
+public static class DetectorCheckpoint
+{
+    public const string ConfigFile = "config.json";
+    public const string WeightsFile = "model.safetensors";
+    public const string VocabFile = "vocab.txt";
+
+    public static void Save(string directory, DetectorConfig config, GanBertNetwork network, string vocabSource)
+    {
+        Directory.CreateDirectory(directory);
+        var tensors = BertWeights.ToHuggingFace(network.Encoder)
+            .Concat(network.Discriminator.named_parameters().Select(p => new KeyValuePair<string, Tensor>("discriminator." + p.name, p.parameter)))
+            .Concat(network.Generator.named_parameters().Select(p => new KeyValuePair<string, Tensor>("generator." + p.name, p.parameter)));
+        SafeTensors.Write(Path.Combine(directory, WeightsFile), tensors,
+            new Dictionary<string, string> { ["format"] = "pt", ["model_version"] = config.ModelVersion });
+        string vocabTarget = Path.Combine(directory, VocabFile);
+        if (!string.Equals(Path.GetFullPath(vocabSource), Path.GetFullPath(vocabTarget), StringComparison.Ordinal))
+            File.Copy(vocabSource, vocabTarget, overwrite: true);
+        string configPath = Path.Combine(directory, ConfigFile);
+        File.WriteAllText(configPath + ".partial", config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(configPath + ".partial", configPath, overwrite: true);
+    }
+
+    public static DetectorConfig ReadConfig(string directory)
+    {
+        if (!Directory.Exists(directory)) throw new CheckpointException($"{directory}: detector directory not found");
+        string path = Path.Combine(directory, ConfigFile);
+        if (!File.Exists(path)) throw new CheckpointException($"{path}: file not found (a detector directory needs config.json, model.safetensors and vocab.txt)");
+        try
+        {
+            var o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CheckpointException($"{path}: not a JSON object");
+            var config = DetectorConfig.FromJson(o, path);
+            if (config.ModelVersion.Length == 0)
+                config = config with { ModelVersion = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(directory, WeightsFile))))[..12] };
+            return config;
+        }
+        catch (JsonException e) { throw new CheckpointException($"{path}: not valid JSON ({e.Message})", e); }
+    }
+
+    /// <summary>Builds the network of a detector directory and loads its weights (every tensor checked by name and shape).</summary>
+    public static GanBertNetwork LoadNetwork(string directory, DetectorConfig config, TorchPlacement placement)
+    {
+        var checkpoint = SafeTensorsCheckpoint.Open(Path.Combine(directory, WeightsFile));
+        var network = new GanBertNetwork(new BertEncoder(config.Encoder), config.Classes.Count, config.HeadDropout);
+        try
+        {
+            BertWeights.LoadInto(network.Encoder, checkpoint);
+            LoadHead(network.Discriminator, "discriminator.", checkpoint);
+            LoadHead(network.Generator, "generator.", checkpoint);
+            network.to(placement.Device, placement.DType);
+            network.eval();
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    static void LoadHead(nn.Module module, string prefix, SafeTensorsCheckpoint checkpoint)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, param) in module.named_parameters())
+            BertWeights.CopyChecked(checkpoint, prefix + name, param);
+    }
+}

@@ -1,0 +1,217 @@
+using GanBertBots.Models.Generation;
+using GanBertBots.Models.Gpt2;
+using GanBertBots.Models.Tokenizers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GanBertBots.Training.Generator;
+
+/// <summary>Scores finished tweets; for the adversarial round, the detector's P(human) of each.</summary>
+public interface ITweetReward
+{
+    IReadOnlyList<double> Score(IReadOnlyList<string> tweets);
+}
+
+public sealed record PolicyGradientOptions
+{
+    /// <summary>Optimiser steps.</summary>
+    public int Steps { get; init; } = 30;
+    /// <summary>Tweets sampled per step.</summary>
+    public int SamplesPerStep { get; init; } = 16;
+    public int MaxNewTokens { get; init; } = 40;
+    /// <summary>Sampling temperature of the policy (1: the policy's own distribution, as REINFORCE assumes).</summary>
+    public double Temperature { get; init; } = 1.0;
+    public double LearningRate { get; init; } = 2e-5;
+    /// <summary>Adaptive KL penalty to the round's starting generator: start value and target (TRL's PPO defaults: 0.2 and 6).</summary>
+    public double InitialKlCoefficient { get; init; } = 0.2;
+    public double TargetKl { get; init; } = 6.0;
+    /// <summary>Samples over which the KL coefficient may change by about the clipped error (TRL: 10,000).</summary>
+    public double KlHorizon { get; init; } = 10_000;
+    /// <summary>Weight of the maximum-likelihood term on real tweets that keeps the generator fluent.</summary>
+    public double MleWeight { get; init; } = 0.5;
+    public int MleBatchSize { get; init; } = 8;
+    /// <summary>Momentum of the running reward mean (the baseline) and variance (the normaliser).</summary>
+    public double BaselineMomentum { get; init; } = 0.9;
+    public double ClipNorm { get; init; } = 1.0;
+    public long Seed { get; init; } = 1;
+}
+
+/// <summary>One optimiser step's figures.</summary>
+/// <param name="FoolRate">Share of the step's samples the reward model took for human (score above 0.5).</param>
+public sealed record PolicyGradientStep(int Step, double MeanReward, double FoolRate, double MeanKl, double KlCoefficient, double MleLoss);
+
+/// <summary>
+/// Fine-tunes the generator to raise a reward computed on its sampled tweets (the detector's
+/// P(human)) - REINFORCE with a running-mean baseline and normalised rewards, minus an adaptive
+/// KL penalty to the round's starting generator, plus an MLE term on real tweets. Sampling is
+/// discrete, so no gradient flows from the detector into the generator: the reward only weights
+/// the log-probabilities of what was sampled.
+/// </summary>
+public sealed class PolicyGradientTuner
+{
+    readonly Gpt2LMHeadModel _policy;
+    readonly Gpt2LMHeadModel _reference;
+    readonly Gpt2Tokenizer _tokenizer;
+    readonly ITweetReward _reward;
+    readonly PolicyGradientOptions _options;
+    readonly AdaptiveKlController _kl;
+    double _baseline, _rewardVariance = 1;
+    bool _baselineStarted;
+
+    /// <param name="policy">The generator to tune (trained in place).</param>
+    /// <param name="reference">A frozen copy of the round's starting generator (for the KL penalty); never changed.</param>
+    public PolicyGradientTuner(Gpt2LMHeadModel policy, Gpt2LMHeadModel reference, Gpt2Tokenizer tokenizer, ITweetReward reward, PolicyGradientOptions options)
+    {
+        if (ReferenceEquals(policy, reference)) throw new ArgumentException("the reference must be a separate, frozen copy of the policy");
+        _policy = policy;
+        _reference = reference;
+        _tokenizer = tokenizer;
+        _reward = reward;
+        _options = options;
+        _kl = new AdaptiveKlController(options.InitialKlCoefficient, options.TargetKl, options.KlHorizon);
+        foreach (var p in _reference.parameters()) p.requires_grad = false;
+        _reference.eval();
+    }
+
+    public double KlCoefficient => _kl.Value;
+
+    public IReadOnlyList<PolicyGradientStep> Train(IReadOnlyList<string?> keywords, IReadOnlyList<TweetExample> realTweets,
+        IProgress<PolicyGradientStep>? progress = null, CancellationToken cancellation = default)
+    {
+        if (keywords.Count == 0) throw new ArgumentException("no keywords to prompt with");
+        var rng = new Random((int)_options.Seed);
+        var sampler = new Gpt2Generator(_policy);
+        using var optimizer = new AdamW(_policy.parameters(), lr: _options.LearningRate, weight_decay: 0.0);
+        var history = new List<PolicyGradientStep>();
+        var mleIds = realTweets.Select(EncodeReal).ToList();
+
+        for (int step = 0; step < _options.Steps; step++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            // 1. Sample tweets from the current policy.
+            var prompts = Enumerable.Range(0, _options.SamplesPerStep)
+                .Select(_ => TweetComposer.Compose(keywords[rng.Next(keywords.Count)]))
+                .ToList();
+            var promptIds = prompts.Select(p => _tokenizer.Encode(p.PromptText).Prepend(_tokenizer.EndOfTextId).ToArray()).ToList();
+            _policy.eval();
+            var samples = sampler.Generate(promptIds, new GenerationOptions
+            {
+                Temperature = _options.Temperature, MaxNewTokens = _options.MaxNewTokens, Seed = _options.Seed * 100_003 + step,
+            }, cancellation: cancellation);
+            var tweets = samples.Select((s, i) => TweetComposer.Finish(prompts[i],
+                _tokenizer.Decode(s.GeneratedIds.Where(t => t != _tokenizer.EndOfTextId)))).ToList();
+
+            // 2. Score them.
+            var scores = _reward.Score(tweets);
+            if (scores.Count != tweets.Count) throw new InvalidOperationException($"the reward model scored {scores.Count} of {tweets.Count} tweets");
+
+            // 3. One REINFORCE + KL + MLE step.
+            _policy.train();
+            optimizer.zero_grad();
+            var record = Step(samples, scores, mleIds, rng, step);
+            if (_options.ClipNorm > 0) nn.utils.clip_grad_norm_(_policy.parameters(), _options.ClipNorm);
+            optimizer.step();
+            history.Add(record);
+            progress?.Report(record);
+        }
+        _policy.eval();
+        return history;
+    }
+
+    PolicyGradientStep Step(IReadOnlyList<GeneratedSequence> samples, IReadOnlyList<double> scores, List<int[]> mleIds, Random rng, int step)
+    {
+        using var scope = NewDisposeScope();
+        var device = _policy.wte.weight!.device;
+        var (ids, targets, generatedMask) = Batch(samples, device);
+
+        // Log-probabilities of the sampled tokens: [B, T] under the policy (with gradient) and the reference.
+        var policyLogp = TokenLogProbs(_policy, ids, targets);
+        Tensor referenceLogp;
+        using (no_grad()) referenceLogp = TokenLogProbs(_reference, ids, targets);
+        var policySum = (policyLogp * generatedMask).sum(1);                                       // [B]
+        var kl = ((policyLogp.detach() - referenceLogp) * generatedMask).sum(1);                   // [B], sample estimate of KL
+        double[] klPerSample = kl.to(ScalarType.Float64).cpu().data<double>().ToArray();
+
+        // Reward minus the KL penalty, against a running baseline, normalised by a running spread.
+        var rewards = scores.Select((s, i) => s - _kl.Value * klPerSample[i]).ToArray();
+        double batchMean = rewards.Average();
+        double batchVar = rewards.Select(r => (r - batchMean) * (r - batchMean)).Average();
+        if (!_baselineStarted) { _baseline = batchMean; _rewardVariance = Math.Max(batchVar, 1e-8); _baselineStarted = true; }
+        var advantages = rewards.Select(r => (r - _baseline) / Math.Sqrt(_rewardVariance + 1e-8)).ToArray();
+        double m = _options.BaselineMomentum;
+        _baseline = m * _baseline + (1 - m) * batchMean;
+        _rewardVariance = m * _rewardVariance + (1 - m) * batchVar;
+
+        var advantage = tensor(advantages.Select(a => (float)a).ToArray(), device: device);
+        var pgLoss = -(advantage * policySum).mean();
+
+        // Keep it fluent: maximum likelihood on a batch of real tweets.
+        double mleValue = 0;
+        var loss = pgLoss;
+        if (_options.MleWeight > 0 && mleIds.Count > 0)
+        {
+            var rows = Enumerable.Range(0, Math.Min(_options.MleBatchSize, mleIds.Count)).Select(_ => mleIds[rng.Next(mleIds.Count)]).ToList();
+            var mle = CausalLm.Loss(_policy, rows, _tokenizer.EndOfTextId);
+            mleValue = mle.item<float>();
+            loss = loss + _options.MleWeight * mle;
+        }
+        loss.backward();
+
+        double meanKl = klPerSample.Average();
+        _kl.Update(meanKl, samples.Count);
+        return new PolicyGradientStep(step + 1, scores.Average(), scores.Count(s => s > 0.5) / (double)scores.Count, meanKl, _kl.Value, mleValue);
+    }
+
+    /// <summary>log p(target | prefix) for each position: [B, T].</summary>
+    static Tensor TokenLogProbs(Gpt2LMHeadModel model, Tensor ids, Tensor targets)
+    {
+        var logits = model.forward(ids);                                                           // [B, T, V]
+        return logits.log_softmax(-1).gather(2, targets.clamp_min(0).unsqueeze(2)).squeeze(2);     // [B, T]
+    }
+
+    /// <summary>
+    /// Prompt + generated ids right-padded into [B, T]: inputs, next-token targets, and a
+    /// mask that is 1 where the target is a generated token (not prompt, not padding).
+    /// </summary>
+    (Tensor Ids, Tensor Targets, Tensor GeneratedMask) Batch(IReadOnlyList<GeneratedSequence> samples, Device device)
+    {
+        var full = samples.Select(s => s.PromptIds.Concat(s.GeneratedIds).ToArray()).ToList();
+        int t = full.Max(f => f.Length) - 1;
+        int b = full.Count;
+        var ids = new long[b * t]; var targets = new long[b * t]; var mask = new float[b * t];
+        for (int r = 0; r < b; r++)
+        {
+            int promptLen = samples[r].PromptIds.Length;
+            for (int j = 0; j < t; j++)
+            {
+                int at = r * t + j;
+                ids[at] = j < full[r].Length ? full[r][j] : _tokenizer.EndOfTextId;
+                bool hasTarget = j + 1 < full[r].Length;
+                targets[at] = hasTarget ? full[r][j + 1] : -1;
+                mask[at] = hasTarget && j + 1 >= promptLen ? 1 : 0;
+            }
+        }
+        return (tensor(ids, new long[] { b, t }, device: device), tensor(targets, new long[] { b, t }, device: device),
+                tensor(mask, new long[] { b, t }, device: device));
+    }
+
+    int[] EncodeReal(TweetExample e) =>
+        CausalLm.Encode(_tokenizer, e, Math.Min(_policy.Config.MaxPositions, _options.MaxNewTokens * 3) + 1);
+}
+
+/// <summary>
+/// The adaptive KL coefficient of Ziegler et al. (2019), as TRL's PPO uses it: after each batch,
+/// the coefficient is multiplied by 1 + clip(KL / target - 1, -0.2, 0.2) x samples / horizon, so it
+/// grows while the policy drifts further than the target and shrinks while it stays closer.
+/// </summary>
+public sealed class AdaptiveKlController(double initial, double target, double horizon)
+{
+    public double Value { get; private set; } = initial;
+
+    public void Update(double meanKl, int samples)
+    {
+        double error = Math.Clamp(meanKl / target - 1, -0.2, 0.2);
+        Value *= 1 + error * samples / horizon;
+    }
+}

@@ -1,0 +1,256 @@
+using System.Net;
+using System.Text;
+using GanBertBots.Bots.Telegram;
+using GanBertBots.Bots.Telegram.Testing;
+using GanBertBots.Storage;
+using Telegram.Bot.Types.Enums;
+
+namespace GanBertBots.Tests.Bots;
+
+/// <summary>
+/// End to end through the real Telegram.Bot client, long polling a fake Bot API server on 127.0.0.1, into the real
+/// conversation core, inference service (fake models) and SQLite store.
+/// </summary>
+public sealed class TelegramEndToEndTests
+{
+    const long Alice = 1001, Bob = 1002, Group = -100500;
+
+    static bool IsFinalTweet(BotCall c) => c.Method == "editMessageText" && c.Buttons.Count > 0;
+
+    [Fact]
+    public async Task Start_and_help_answer_in_a_private_chat()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        var start = await h.SayAsync(Alice, Alice, "/start");
+        Assert.Contains("/tweet", start.Text);
+        var help = await h.SayAsync(Alice, Alice, "/help");
+        Assert.Contains("/detect", help.Text);
+        Assert.DoesNotContain("/review", help.Text);
+        var modHelp = await h.SayAsync(TelegramHarness.ModeratorId, TelegramHarness.ModeratorId, "/help");
+        Assert.Contains("/review", modHelp.Text);
+    }
+
+    [Fact]
+    public async Task Tweet_streams_by_edits_and_the_buttons_work()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        h.Generator.WordDelay = TimeSpan.FromMilliseconds(40);
+        var final = await h.SayAsync(Alice, Alice, "/tweet flood", until: IsFinalTweet);
+        Assert.StartsWith(FakeTweetModel.TweetFor("flood"), final.Text);
+        var calls = h.Server.CallsIn(Alice);
+        Assert.Contains(calls, c => c.Method == "sendChatAction" && c.Text == "typing");
+        var placeholder = calls.First(c => c.Method == "sendMessage");
+        Assert.Equal(placeholder.MessageId, final.MessageId);
+        Assert.Contains(calls, c => c.Method == "editMessageText" && c.Text!.EndsWith('▌')); // streamed
+
+        var fooled = final.Buttons.SelectMany(r => r).Single(b => b.Label.Contains("Fooled"));
+        var ack = await h.PressAsync(Alice, final.MessageId, Alice, fooled.Data);
+        Assert.Equal("Thanks, noted!", ack.Text);
+        var label = Assert.Single(await h.Temp.LabelsAsync());
+        Assert.Equal(("human", LabelSource.UserFeedback, new UserKey("telegram", Alice.ToString())), (label.Class, label.Source, label.Who));
+
+        var another = final.Buttons.SelectMany(r => r).Single(b => b.Label.Contains("Another"));
+        int finals = h.Server.CallsIn(Alice).Count(IsFinalTweet);
+        h.Server.PressButton(Alice, final.MessageId, Alice, another.Data);
+        var second = await h.Server.WaitForCallAsync(c => c.ChatId == Alice && IsFinalTweet(c), skip: finals);
+        Assert.StartsWith(FakeTweetModel.TweetFor("flood"), second.Text);
+        Assert.Empty(h.Server.UnansweredCallbacks);
+    }
+
+    [Fact]
+    public async Task Detect_replies_with_the_verdict_and_right_wrong_buttons_store_labels()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        const string text = "13,000 people receive #wildfires evacuation orders in California";
+        var verdict = await h.SayAsync(Alice, Alice, "/detect " + text);
+        Assert.Contains("Verdict:", verdict.Text);
+        Assert.Contains("Model: fake-ganbert-v1", verdict.Text);
+        Assert.Contains("█", verdict.Text);
+        Assert.NotNull(verdict.ReplyToMessageId);
+
+        var right = verdict.Buttons[0].Single(b => b.Label.Contains("Right"));
+        Assert.Equal("Thanks, noted!", (await h.PressAsync(Alice, verdict.MessageId, Alice, right.Data)).Text);
+        Assert.Equal(FakeDetectorModel.LabelFor(text), Assert.Single(await h.Temp.LabelsAsync()).Class);
+
+        var wrong = verdict.Buttons[0].Single(b => b.Label.Contains("Wrong"));
+        int before = h.Server.CallsIn(Alice).Count(c => c.Method == "sendMessage");
+        h.Server.PressButton(Alice, verdict.MessageId, Bob, wrong.Data);
+        var picker = await h.Server.WaitForCallAsync(c => c.ChatId == Alice && c.Method == "sendMessage", skip: before);
+        Assert.Contains("Who wrote it", picker.Text);
+        var cohere = picker.Buttons.SelectMany(r => r).Single(b => b.Label == "cohere");
+        Assert.StartsWith("Thanks", (await h.PressAsync(Alice, picker.MessageId, Bob, cohere.Data)).Text);
+        var bobs = (await h.Temp.LabelsAsync()).Single(l => l.Who.PlatformUserId == Bob.ToString());
+        Assert.Equal("cohere", bobs.Class);
+        var edited = await h.Server.WaitForCallAsync(c => c.Method == "editMessageText" && c.ChatId == Alice && c.MessageId == picker.MessageId);
+        Assert.Contains("cohere", edited.Text);
+    }
+
+    [Fact]
+    public async Task Detect_as_a_reply_reads_the_replied_message()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        var (_, original) = h.Server.PostMessage(Group, Bob, "Residents asked to shelter in place", ChatType.Supergroup);
+        var verdict = await h.SayAsync(Group, Alice, "/detect", ChatType.Supergroup, replyTo: original);
+        Assert.Contains("Verdict:", verdict.Text);
+        Assert.Equal(["Residents asked to shelter in place"], h.Detector.Batches.Single());
+    }
+
+    [Fact]
+    public async Task A_forged_callback_and_one_replayed_from_another_chat_are_refused()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        var verdict = await h.SayAsync(Alice, Alice, "/detect some text to judge");
+        var right = verdict.Buttons[0][0].Data;
+        string forged = right[..^1] + (right[^1] == 'A' ? 'B' : 'A');
+        Assert.Equal("That button is not valid here.", (await h.PressAsync(Alice, verdict.MessageId, Alice, forged)).Text);
+        Assert.Equal("That button is not valid here.", (await h.PressAsync(Alice, verdict.MessageId, Alice, "r1:human")).Text);
+
+        var other = await h.SayAsync(Bob, Bob, "/help");
+        Assert.Equal("That button is not valid here.", (await h.PressAsync(Bob, other.MessageId, Bob, right)).Text);
+        Assert.Empty(await h.Temp.LabelsAsync());
+    }
+
+    [Fact]
+    public async Task A_non_moderator_cannot_review_or_label_and_a_moderator_can()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        await h.SayAsync(Alice, Alice, "/detect please review this text");
+        var refused = await h.SayAsync(Alice, Alice, "/review");
+        Assert.Equal("Sorry, only moderators can do that.", refused.Text);
+        Assert.Contains(h.Log.Lines, l => l.Contains("/review") && l.Contains($"telegram:{Alice}"));
+
+        long mod = TelegramHarness.ModeratorId;
+        var review = await h.SayAsync(mod, mod, "/review");
+        Assert.Contains("please review this text", review.Text);
+        var human = review.Buttons.SelectMany(r => r).Single(b => b.Label == "human");
+        // Alice cannot use a review button even where she sees one (a group): here she presses it in the moderator's chat.
+        Assert.Equal("That button is not valid here.", (await h.PressAsync(Alice, refused.MessageId, Alice, human.Data)).Text);
+        Assert.StartsWith("Labelled", (await h.PressAsync(mod, review.MessageId, mod, human.Data)).Text);
+        var label = Assert.Single(await h.Temp.LabelsAsync());
+        Assert.Equal((LabelSource.Moderator, UserRole.Moderator, "human"), (label.Source, label.Role, label.Class));
+    }
+
+    [Fact]
+    public async Task In_a_group_chat_admins_moderate_commands_to_other_bots_and_chatter_are_ignored()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        h.Server.MakeAdmin(Group, Bob);
+        await h.SayAsync(Group, Alice, "/detect@GanBertTestBot a text for the group", ChatType.Supergroup);
+        Assert.Equal(["a text for the group"], h.Detector.Batches.Single());
+
+        // Neither of these may produce an answer; a later /help proves the bot went on.
+        h.Server.PostMessage(Group, Alice, "/detect@SomeOtherBot not for us", ChatType.Supergroup);
+        h.Server.PostMessage(Group, Alice, "just chatting", ChatType.Supergroup);
+        int sent = h.Server.CallsIn(Group).Count(c => c.Method == "sendMessage");
+        var help = await h.SayAsync(Group, Alice, "/help@GanBertTestBot", ChatType.Supergroup);
+        Assert.Contains("/tweet", help.Text);
+        Assert.Equal(sent + 1, h.Server.CallsIn(Group).Count(c => c.Method == "sendMessage"));
+        Assert.Single(h.Detector.Batches);
+
+        var refused = await h.SayAsync(Group, Alice, "/review", ChatType.Supergroup);
+        Assert.Equal("Sorry, only moderators can do that.", refused.Text);
+        var review = await h.SayAsync(Group, Bob, "/review", ChatType.Supergroup);
+        Assert.Contains("a text for the group", review.Text);
+        var dolly = review.Buttons.SelectMany(r => r).Single(b => b.Label == "dolly");
+        Assert.Equal("Sorry, only moderators can do that.", (await h.PressAsync(Group, review.MessageId, Alice, dolly.Data)).Text);
+        Assert.StartsWith("Labelled", (await h.PressAsync(Group, review.MessageId, Bob, dolly.Data)).Text);
+        Assert.Equal(new UserKey("telegram", Bob.ToString()), Assert.Single(await h.Temp.LabelsAsync()).Who);
+    }
+
+    [Fact]
+    public async Task A_429_from_the_server_is_retried_after_retry_after_and_nothing_is_lost()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        h.Server.FailNext("sendmessage", 1, retryAfterSeconds: 1);
+        var started = h.Server.Now;
+        var help = await h.SayAsync(Alice, Alice, "/help");
+        Assert.Contains("/tweet", help.Text);
+        Assert.True(help.At - started >= TimeSpan.FromSeconds(1), $"answered after {(help.At - started).TotalMilliseconds} ms");
+        Assert.Equal(1, h.Bot.Outbox.Retries);
+    }
+
+    [Fact]
+    public async Task Empty_sticker_huge_emoji_and_right_to_left_messages_are_answered()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        Assert.Contains("only read text", (await h.SayAsync(Alice, Alice, null)).Text);
+        Assert.Contains("empty", (await h.SayAsync(Alice, Alice, "")).Text);
+
+        string huge = string.Concat(Enumerable.Repeat("Flames everywhere! ", 600))[..10_000];
+        var cut = await h.SayAsync(Alice, Alice, "/detect " + huge);
+        Assert.Contains("I read the first 2000", cut.Text);
+        Assert.True(cut.Text!.Length <= 4096);
+
+        const string mixed = "🔥🚒 حريق في وسط المدينة 🌊 שיטפון";
+        var verdict = await h.SayAsync(Alice, Alice, "/detect " + mixed);
+        Assert.Contains("Verdict:", verdict.Text);
+        Assert.Equal(mixed, h.Detector.Batches.Last().Single());
+
+        var tweet = await h.SayAsync(Alice, Alice, "/tweet 🌋", until: IsFinalTweet);
+        Assert.StartsWith(FakeTweetModel.TweetFor("🌋"), tweet.Text);
+        Assert.Contains(await h.Temp.TextsAsync(), t => t.Content == mixed);
+    }
+
+    [Fact]
+    public async Task Game_stats_mods_and_model_operations_answer()
+    {
+        await using var h = await TelegramHarness.StartAsync(configureBot: b => b.GameRealShare = 1);
+        await h.Temp.Store.AddTextAsync(new NewText("Forest fire near La Ronge Sask. Canada", TextOrigin.Corpus) { CorpusName = "disaster-tweets", CorpusLabel = "1" });
+        var round = await h.SayAsync(Alice, Alice, "/game");
+        Assert.Contains("La Ronge", round.Text);
+        int sent = h.Server.CallsIn(Alice).Count(c => c.Method == "sendMessage");
+        Assert.Equal("Right!", (await h.PressAsync(Alice, round.MessageId, Alice, round.Buttons[0][0].Data)).Text);
+        var result = await h.Server.WaitForCallAsync(c => c.ChatId == Alice && c.Method == "sendMessage", skip: sent);
+        Assert.Contains("score: 1/1", result.Text);
+
+        Assert.Contains("Your game score: 1/1", (await h.SayAsync(Alice, Alice, "/stats")).Text);
+        long mod = TelegramHarness.ModeratorId;
+        Assert.Contains($"telegram:{mod}", (await h.SayAsync(mod, mod, "/mods")).Text);
+        Assert.Contains("not available yet", (await h.SayAsync(mod, mod, "/retrain")).Text);
+    }
+
+    [Fact]
+    public async Task Outbound_messages_keep_to_one_per_second_per_chat_queued_not_dropped()
+    {
+        await using var h = await TelegramHarness.StartAsync(o => { o.MessagesPerSecondPerChat = 1; o.MessagesPerSecondOverall = 30; o.MessagesPerMinutePerGroup = 20; });
+        for (int i = 0; i < 3; i++) h.Server.PostMessage(Alice, Alice, "/help");
+        h.Server.PostMessage(Bob, Bob, "/help");
+        var third = await h.Server.WaitForCallAsync(c => c.ChatId == Alice && c.Method == "sendMessage", TimeSpan.FromSeconds(20), skip: 2);
+        var sends = h.Server.CallsIn(Alice).Where(c => c.Method == "sendMessage").ToList();
+        Assert.Equal(3, sends.Count);
+        for (int i = 1; i < sends.Count; i++)
+            Assert.True(sends[i].At - sends[i - 1].At >= TimeSpan.FromMilliseconds(950), $"gap {(sends[i].At - sends[i - 1].At).TotalMilliseconds} ms");
+        // Another chat is not held up by Alice's queue.
+        var bob = await h.Server.WaitForCallAsync(c => c.ChatId == Bob && c.Method == "sendMessage");
+        Assert.True(bob.At < third.At);
+    }
+
+    [Fact]
+    public async Task Webhook_mode_refuses_a_wrong_secret_and_handles_a_signed_update()
+    {
+        await using var h = await TelegramHarness.StartAsync(o =>
+        {
+            o.Mode = "webhook"; o.WebhookSecret = "hook-secret_123"; o.WebhookListenUrl = "http://127.0.0.1:0"; o.WebhookUrl = "https://example.invalid/hook";
+        });
+        string url = h.Bot.WebhookAddress + "/telegram/webhook";
+        using var http = new HttpClient();
+        string update = """{"update_id":77,"message":{"message_id":5,"date":1700000000,"chat":{"id":1001,"type":"private","first_name":"A"},"from":{"id":1001,"is_bot":false,"first_name":"A"},"text":"/help"}}""";
+
+        var noSecret = await http.PostAsync(url, new StringContent(update, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Unauthorized, noSecret.StatusCode);
+        var wrong = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(update, Encoding.UTF8, "application/json") };
+        wrong.Headers.Add("X-Telegram-Bot-Api-Secret-Token", "hook-secret_124");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(wrong)).StatusCode);
+        Assert.Empty(h.Server.CallsIn(Alice));
+
+        var right = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(update, Encoding.UTF8, "application/json") };
+        right.Headers.Add("X-Telegram-Bot-Api-Secret-Token", "hook-secret_123");
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(right)).StatusCode);
+        var help = await h.Server.WaitForCallAsync(c => c.ChatId == Alice && c.Method == "sendMessage");
+        Assert.Contains("/tweet", help.Text);
+
+        var garbage = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent("{not json", Encoding.UTF8, "application/json") };
+        garbage.Headers.Add("X-Telegram-Bot-Api-Secret-Token", "hook-secret_123");
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.SendAsync(garbage)).StatusCode);
+    }
+}

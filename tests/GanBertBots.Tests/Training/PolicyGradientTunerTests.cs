@@ -1,0 +1,81 @@
+using GanBertBots.Models.Gpt2;
+using GanBertBots.Models.Tokenizers;
+using GanBertBots.Tests.Gpt2;
+using GanBertBots.Training.Generator;
+using static TorchSharp.torch;
+
+namespace GanBertBots.Tests.Training;
+
+public class PolicyGradientTunerTests : IDisposable
+{
+    readonly string _root = Directory.CreateTempSubdirectory("pgtune").FullName;
+    public void Dispose() { try { Directory.Delete(_root, true); } catch (IOException) { } }
+
+    /// <summary>A stand-in detector: the share of the letter 'a' in the tweet.</summary>
+    sealed class LetterReward : ITweetReward
+    {
+        public IReadOnlyList<double> Score(IReadOnlyList<string> tweets) =>
+            tweets.Select(t => t.Length == 0 ? 0.0 : t.Count(c => c == 'a') / (double)t.Length).ToList();
+    }
+
+    (Gpt2LMHeadModel Policy, Gpt2LMHeadModel Reference, Gpt2Tokenizer Tokenizer) Models()
+    {
+        var tok = Gpt2Tokenizer.Load(ByteTokenizer.Write(Path.Combine(_root, "tok")));
+        var config = GeneratorTrainingOptions.ScratchConfig("tiny", tok.VocabSize, tok.EndOfTextId, positions: 64);
+        manual_seed(11);
+        var policy = new Gpt2LMHeadModel(config);
+        var reference = new Gpt2LMHeadModel(config);
+        reference.load_state_dict(policy.state_dict());
+        return (policy, reference, tok);
+    }
+
+    static readonly PolicyGradientOptions Fast = new()
+    {
+        Steps = 30, SamplesPerStep = 16, MaxNewTokens = 10, LearningRate = 1e-2, InitialKlCoefficient = 0.01,
+        MleWeight = 0, Seed = 5,
+    };
+
+    [Fact]
+    public void The_reward_of_sampled_tweets_rises_and_the_reference_stays_frozen()
+    {
+        var (policy, reference, tok) = Models();
+        using var p = policy; using var r = reference;
+        var before = reference.parameters().Select(x => x.detach().clone()).ToList();
+        var history = new PolicyGradientTuner(policy, reference, tok, new LetterReward(), Fast)
+            .Train(new[] { "fire", "flood" }, Array.Empty<TweetExample>());
+        Assert.Equal(30, history.Count);
+        double early = history.Take(5).Average(h => h.MeanReward), late = history.TakeLast(5).Average(h => h.MeanReward);
+        Assert.True(late > 3 * early + 0.02, $"reward should rise: first steps {early:F4}, last steps {late:F4}");
+        Assert.True(history[^1].MeanKl > 0, "the policy moved away from the reference");
+        foreach (var (a, b) in before.Zip(reference.parameters()))
+            Assert.True(a.equal(b).all().item<bool>(), "the reference model must not change");
+    }
+
+    [Fact]
+    public void The_kl_coefficient_adapts_towards_the_target()
+    {
+        var kl = new AdaptiveKlController(0.2, target: 6, horizon: 10_000);
+        kl.Update(meanKl: 12, samples: 100);                 // error clipped to +0.2
+        Assert.Equal(0.2 * (1 + 0.2 * 100 / 10_000.0), kl.Value, 12);
+        double v = kl.Value;
+        kl.Update(meanKl: 4.5, samples: 100);                // error -0.25 clipped to -0.2
+        Assert.Equal(v * (1 - 0.2 * 100 / 10_000.0), kl.Value, 12);
+        v = kl.Value;
+        kl.Update(meanKl: 6.6, samples: 50);                 // error +0.1
+        Assert.Equal(v * (1 + 0.1 * 50 / 10_000.0), kl.Value, 12);
+    }
+
+    [Fact]
+    public void The_mle_term_keeps_likelihood_of_real_tweets()
+    {
+        var (policy, reference, tok) = Models();
+        using var p = policy; using var r = reference;
+        var real = Enumerable.Range(0, 20).Select(i => new TweetExample("fire", "the fire is out")).ToList();
+        var ids = real.Select(e => CausalLm.Encode(tok, e, 64)).ToList();
+        double before = GeneratorTrainer.Perplexity(policy, ids, 8);
+        new PolicyGradientTuner(policy, reference, tok, new LetterReward(), Fast with { Steps = 15, MleWeight = 1.0, LearningRate = 3e-3 })
+            .Train(new[] { "fire" }, real);
+        double after = GeneratorTrainer.Perplexity(policy, ids, 8);
+        Assert.True(after < before, $"MLE on real tweets should lower their perplexity: {before:F1} -> {after:F1}");
+    }
+}
