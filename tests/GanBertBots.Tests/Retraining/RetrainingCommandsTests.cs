@@ -36,6 +36,22 @@ public sealed class RetrainingCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task The_conversation_cores_moderator_commands_reach_the_registry_with_who_asked()
+    {
+        using var host = _f.BuildHost(new Dictionary<string, string?> { ["Retraining:Store"] = "memory" });
+        var operations = new Host.Retraining.RetrainingModelOperations(host.Services.GetRequiredService<RetrainingCommands>());
+        var moderator = new Conversation.ChatUser("telegram", "42", "Alice");
+        string source = Path.Combine(_f.Root, "g2");
+        FakeCheckpoint.Write(source, 2);
+        _f.Registry.Register("generator", source);
+
+        Assert.Equal("Live now: generator v0002.", await operations.PromoteAsync(moderator, "v0002", CancellationToken.None));
+        Assert.Equal("telegram:42", _f.Registry.History("generator")[^1].By);
+        Assert.StartsWith("Rolled back; live now: generator v0001.", await operations.RollbackAsync(moderator, CancellationToken.None));
+        Assert.Null(await operations.LastEvaluationAsync(CancellationToken.None)); // no round yet
+    }
+
+    [Fact]
     public async Task A_promotion_made_elsewhere_is_hot_swapped_once_and_a_failed_swap_is_retried()
     {
         var sync = new LiveModelSync(_f.Registry, _f.Steps);
