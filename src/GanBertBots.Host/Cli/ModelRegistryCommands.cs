@@ -1,0 +1,94 @@
+using System.Globalization;
+using GanBertBots.Training.Registry;
+using GanBertBots.Training.Scheduling;
+using Microsoft.Extensions.Configuration;
+
+namespace GanBertBots.Host.Cli;
+
+/// <summary>
+/// <c>models list|promote|rollback</c> on the versioned model registry (Retraining:RegistryRoot, or --registry DIR).
+/// Routed from the <c>models</c> verb; each method takes the arguments after the subcommand word.
+/// A running service picks up a CLI promotion at restart (or use the moderators' /promote, which hot-swaps).
+/// </summary>
+public static class ModelRegistryCommands
+{
+    public const string ListUsage = "models list [--registry DIR]   registered versions of each model; * marks the live one";
+    public const string PromoteUsage = "models promote NAME VERSION [--registry DIR]   verify the version (checksums, loads) and make it live";
+    public const string RollbackUsage = "models rollback NAME [--registry DIR]   make the previously live version live again";
+
+    public static int List(CliArgs args, CliContext context)
+    {
+        var registry = Open(args, context);
+        args.RejectUnknown();
+        if (args.Positional.Count > 0) throw new CliUsageException($"unexpected argument '{args.Positional[0]}'");
+        var models = registry.List();
+        if (models.Count == 0)
+        {
+            context.Out.WriteLine($"no models registered in {registry.Root}");
+            return 0;
+        }
+        context.Out.WriteLine($"{"",1} {"NAME",-12} {"VERSION",-8} {"REGISTERED (UTC)",-17} {"SOURCE",-28} METRICS");
+        foreach (var model in models)
+            foreach (var v in model.Versions)
+            {
+                string live = v.Version == model.Live ? "*" : " ";
+                string metrics = string.Join(" ", v.Metrics.Where(m => !m.Key.StartsWith("live_", StringComparison.Ordinal))
+                    .OrderBy(m => m.Key, StringComparer.Ordinal)
+                    .Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Key}={m.Value:0.####}")));
+                context.Out.WriteLine($"{live} {model.Name,-12} {v.Version,-8} {v.RegisteredAt.UtcDateTime,-17:yyyy-MM-dd HH:mm} {Clip(v.Source, 28),-28} {metrics}");
+            }
+        return 0;
+    }
+
+    public static int Promote(CliArgs args, CliContext context)
+    {
+        var registry = Open(args, context);
+        args.RejectUnknown();
+        if (args.Positional.Count != 2) throw new CliUsageException("give NAME and VERSION, e.g. models promote generator v0003");
+        return Change(context, "promote", () =>
+        {
+            string? before = registry.Live(args.Positional[0])?.Version;
+            var live = registry.Promote(args.Positional[0], args.Positional[1], By());
+            return $"{live.Name}: {before ?? "none"} -> {live.Version} is live";
+        });
+    }
+
+    public static int Rollback(CliArgs args, CliContext context)
+    {
+        var registry = Open(args, context);
+        args.RejectUnknown();
+        if (args.Positional.Count != 1) throw new CliUsageException("give NAME, e.g. models rollback generator");
+        return Change(context, "rollback", () =>
+        {
+            string? before = registry.Live(args.Positional[0])?.Version;
+            var live = registry.Rollback(args.Positional[0], By());
+            return $"{live.Name}: {before} -> {live.Version} is live (rolled back)";
+        });
+    }
+
+    static int Change(CliContext context, string what, Func<string> change)
+    {
+        try
+        {
+            context.Out.WriteLine(change());
+            return 0;
+        }
+        catch (RegistryException e)
+        {
+            context.Error.WriteLine($"models {what}: {e.Message}");
+            return 1;
+        }
+    }
+
+    static ModelRegistry Open(CliArgs args, CliContext context)
+    {
+        var options = new RetrainingOptions();
+        context.Configuration.GetSection(RetrainingOptions.Section).Bind(options);
+        string root = args.Get("registry") ?? options.RegistryRoot;
+        return new ModelRegistry(root, CheckpointValidators.Default().Validator);
+    }
+
+    static string By() => "cli:" + Environment.UserName;
+
+    static string Clip(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
+}

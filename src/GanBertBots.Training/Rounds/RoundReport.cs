@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text;
+
+namespace GanBertBots.Training.Rounds;
+
+/// <summary>How a round ended.</summary>
+public enum RoundOutcome
+{
+    /// <summary>The gate passed and both candidates are live.</summary>
+    Promoted,
+    /// <summary>The candidates were registered but the gate refused them; the live models stay.</summary>
+    Rejected,
+    /// <summary>A step threw; the candidate was discarded and the live models stay.</summary>
+    Failed,
+    /// <summary>Shutdown or a caller cancelled; the candidate was discarded and the live models stay.</summary>
+    Cancelled,
+}
+
+/// <summary>Numbers of the live models and the candidates, measured in step 4.</summary>
+public sealed record RoundMetrics(
+    DetectorEvaluation LiveDetector, DetectorEvaluation CandidateDetector,
+    GeneratorEvaluation LiveGenerator, GeneratorEvaluation CandidateGenerator, int Samples);
+
+/// <summary>What the gate decided and why.</summary>
+public sealed record GateDecision(bool Passed, IReadOnlyList<string> Reasons)
+{
+    public string Summary => Passed ? "gate passed" : "gate refused: " + string.Join("; ", Reasons);
+}
+
+/// <summary>One round, as told to the moderators and kept with the versions.</summary>
+public sealed record RoundReport
+{
+    public required string RoundId { get; init; }
+    public required string RequestedBy { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public required DateTimeOffset FinishedAt { get; init; }
+    public required RoundOutcome Outcome { get; init; }
+    /// <summary>One sentence: why the outcome is what it is.</summary>
+    public required string Reason { get; init; }
+    public string? LiveGeneratorVersion { get; init; }
+    public string? LiveDetectorVersion { get; init; }
+    public string? CandidateGeneratorVersion { get; init; }
+    public string? CandidateDetectorVersion { get; init; }
+    public RoundMetrics? Metrics { get; init; }
+    public GateDecision? Gate { get; init; }
+    /// <summary>Plots (PNG) of this round, in the registered versions' report folders.</summary>
+    public IReadOnlyList<string> Plots { get; init; } = [];
+    /// <summary>Where report.md lives (the candidate generator's report folder), when the candidates were registered.</summary>
+    public string? ReportDirectory { get; init; }
+
+    public TimeSpan Duration => FinishedAt - StartedAt;
+
+    /// <summary>The report as Markdown: outcome, then a metrics table live vs candidate.</summary>
+    public string ToMarkdown()
+    {
+        var md = new StringBuilder();
+        md.AppendLine($"## Retraining round {RoundId}");
+        md.AppendLine();
+        md.AppendLine($"**{Outcome}**: {Reason}");
+        md.AppendLine();
+        md.AppendLine($"Requested by {RequestedBy}; started {StartedAt:yyyy-MM-dd HH:mm:ss}Z, took {Duration.TotalMinutes:0.0} min.");
+        if (Metrics is { } m)
+        {
+            md.AppendLine();
+            md.AppendLine($"| metric | live ({LiveDetectorVersion ?? "-"} / {LiveGeneratorVersion ?? "-"}) | candidate ({CandidateDetectorVersion ?? "-"} / {CandidateGeneratorVersion ?? "-"}) |");
+            md.AppendLine("|---|---:|---:|");
+            Row(md, "detector macro-F1 (held-out)", m.LiveDetector.MacroF1, m.CandidateDetector.MacroF1, "0.000");
+            Row(md, "detector accuracy (held-out)", m.LiveDetector.Accuracy, m.CandidateDetector.Accuracy, "0.000");
+            Row(md, "generator perplexity (held-out)", m.LiveGenerator.Perplexity, m.CandidateGenerator.Perplexity, "0.00");
+            Row(md, "fool rate vs new detector", m.LiveGenerator.FoolRate, m.CandidateGenerator.FoolRate, "0.0%");
+            md.AppendLine($"| generator samples in detector training | | {m.Samples} |");
+        }
+        if (Gate is { } g)
+        {
+            md.AppendLine();
+            md.AppendLine(g.Passed ? "Gate: passed." : "Gate: refused.");
+            foreach (string reason in g.Reasons) md.AppendLine($"- {reason}");
+        }
+        if (Plots.Count > 0)
+        {
+            md.AppendLine();
+            foreach (string plot in Plots) md.AppendLine($"![{Path.GetFileNameWithoutExtension(plot)}]({Path.GetFileName(plot)})");
+        }
+        return md.ToString();
+    }
+
+    /// <summary>A short plain-text version for a chat message.</summary>
+    public string ToChatText()
+    {
+        var text = new StringBuilder($"Retraining round {RoundId}: {Outcome}. {Reason}");
+        if (Metrics is { } m)
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $"\nDetector macro-F1 {m.LiveDetector.MacroF1:0.000} -> {m.CandidateDetector.MacroF1:0.000}; ");
+            text.Append(CultureInfo.InvariantCulture,
+                $"generator perplexity {m.LiveGenerator.Perplexity:0.00} -> {m.CandidateGenerator.Perplexity:0.00}; ");
+            text.Append(CultureInfo.InvariantCulture,
+                $"fool rate {m.LiveGenerator.FoolRate:0.0%} -> {m.CandidateGenerator.FoolRate:0.0%}.");
+        }
+        return text.ToString();
+    }
+
+    static void Row(StringBuilder md, string name, double live, double candidate, string format) =>
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {live.ToString(format, CultureInfo.InvariantCulture)} | {candidate.ToString(format, CultureInfo.InvariantCulture)} |"));
+}

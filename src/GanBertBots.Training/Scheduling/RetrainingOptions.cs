@@ -1,0 +1,83 @@
+namespace GanBertBots.Training.Scheduling;
+
+/// <summary>The <c>Retraining</c> section of appsettings.json (environment: <c>Retraining__Cron</c>, ...).</summary>
+public sealed class RetrainingOptions
+{
+    public const string Section = "Retraining";
+
+    /// <summary>Whether the nightly schedule is registered at all (a manual trigger still works).</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Quartz cron expression (seconds first), in <see cref="TimeZone"/>. Default: every night at 03:00.</summary>
+    public string Cron { get; set; } = "0 0 3 * * ?";
+    /// <summary>IANA or Windows time zone id for <see cref="Cron"/>; empty for UTC.</summary>
+    public string TimeZone { get; set; } = "";
+    /// <summary>Where Quartz keeps its schedule: <c>memory</c>, <c>sqlite</c> (single node) or <c>postgres</c> (clustered replicas).</summary>
+    public string Store { get; set; } = "sqlite";
+    /// <summary>Connection string of the Quartz store. SQLite default: <c>Data Source=data/quartz.db</c>.</summary>
+    public string ConnectionString { get; set; } = "";
+    /// <summary>Prefix of Quartz's tables (<c>qrtz_</c>).</summary>
+    public string TablePrefix { get; set; } = "qrtz_";
+    /// <summary>The scheduler's name: every replica of one deployment must use the same one.</summary>
+    public string SchedulerName { get; set; } = "ganbertbots";
+    /// <summary>This node's id in a cluster; empty generates one (host name + time). Must differ between replicas.</summary>
+    public string NodeId { get; set; } = "";
+    /// <summary>Clustered (postgres) nodes check in this often; a node silent for longer plus the threshold is presumed dead.</summary>
+    public TimeSpan ClusterCheckinInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Registry folder (versions and live pointers).</summary>
+    public string RegistryRoot { get; set; } = "models/registry";
+    /// <summary>Where candidates are trained, off the serving path; each round's folder is removed when it ends.</summary>
+    public string ScratchRoot { get; set; } = "models/scratch";
+
+    /// <summary>How often the service checks the registry's live pointers and hot-swaps what changed elsewhere (0 = never).</summary>
+    public TimeSpan FollowInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Step 1: tweets sampled from the live generator for the detector's generator class.</summary>
+    public int Samples { get; set; } = 512;
+    /// <summary>The class name of our generator's texts in the detector.</summary>
+    public string GeneratorClass { get; set; } = "gpt2";
+    /// <summary>Share of labelled texts kept out of training for the gate (chosen by content hash: the same texts every round).</summary>
+    public double HeldOutFraction { get; set; } = 0.2;
+    /// <summary>At most this many unlabelled user texts per round.</summary>
+    public int MaxUnlabelled { get; set; } = 20_000;
+
+    /// <summary>Gate: the candidate detector's held-out macro-F1 may be at most this much below the live one's.</summary>
+    public double MaxMacroF1Drop { get; set; } = 0.02;
+    /// <summary>Gate: the candidate generator's held-out perplexity may be at most this factor times the live one's.</summary>
+    public double MaxPerplexityFactor { get; set; } = 1.10;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad key.</summary>
+    public void Validate()
+    {
+        string store = Store.ToLowerInvariant();
+        if (store is not ("memory" or "sqlite" or "postgres"))
+            throw new ArgumentException($"Retraining:Store must be memory, sqlite or postgres (got '{Store}')");
+        if (store == "postgres" && string.IsNullOrWhiteSpace(ConnectionString))
+            throw new ArgumentException("Retraining:ConnectionString is required with Retraining:Store=postgres");
+        try { _ = new Quartz.CronExpression(Cron); }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"Retraining:Cron '{Cron}' is not a valid Quartz cron expression (e.g. \"0 0 3 * * ?\"): {e.Message}");
+        }
+        if (!string.IsNullOrWhiteSpace(TimeZone))
+        {
+            try { TimeZoneInfo.FindSystemTimeZoneById(TimeZone); }
+            catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+            {
+                throw new ArgumentException($"Retraining:TimeZone '{TimeZone}' is not a known time zone id (e.g. Europe/Berlin)");
+            }
+        }
+        if (Samples < 1) throw new ArgumentException("Retraining:Samples must be at least 1");
+        if (HeldOutFraction is <= 0 or >= 1) throw new ArgumentException("Retraining:HeldOutFraction must be between 0 and 1");
+        if (MaxMacroF1Drop is < 0 or > 1) throw new ArgumentException("Retraining:MaxMacroF1Drop must be between 0 and 1");
+        if (MaxPerplexityFactor < 1) throw new ArgumentException("Retraining:MaxPerplexityFactor must be at least 1");
+        if (string.IsNullOrWhiteSpace(RegistryRoot)) throw new ArgumentException("Retraining:RegistryRoot is empty");
+        if (string.IsNullOrWhiteSpace(ScratchRoot)) throw new ArgumentException("Retraining:ScratchRoot is empty");
+    }
+
+    /// <summary>The connection string for the configured store, with the SQLite default filled in.</summary>
+    public string EffectiveConnectionString =>
+        string.IsNullOrWhiteSpace(ConnectionString) && Store.Equals("sqlite", StringComparison.OrdinalIgnoreCase)
+            ? "Data Source=data/quartz.db"
+            : ConnectionString;
+}

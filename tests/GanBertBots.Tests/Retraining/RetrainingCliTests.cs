@@ -1,0 +1,122 @@
+using GanBertBots.Host.Cli;
+using GanBertBots.Tests.Gpt2;
+using GanBertBots.Training.Registry;
+using GanBertBots.Training.Rounds;
+using GanBertBots.Training.Scheduling;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace GanBertBots.Tests.Retraining;
+
+public sealed class RetrainingCliTests : IDisposable
+{
+    readonly RoundFixture _f = new();
+
+    public void Dispose() => _f.Dispose();
+
+    static (CliContext Context, StringWriter Out, StringWriter Error) Context(Dictionary<string, string?> settings)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        return (new CliContext { Out = output, Error = error, Cancellation = CancellationToken.None, Configuration = configuration }, output, error);
+    }
+
+    [Fact]
+    public void Models_list_promote_and_rollback_work_on_the_registry_with_real_gpt2_checkpoints()
+    {
+        using var tiny = TinyGpt2.Create();
+        string checkpoint = TinyGpt2.SaveToTemp(tiny);
+        try
+        {
+            var registry = new ModelRegistry(Path.Combine(_f.Root, "real"), CheckpointValidators.Default().Validator);
+            registry.Register("generator", checkpoint, new VersionMetadata { Metrics = new Dictionary<string, double> { ["perplexity"] = 12.5 } });
+            registry.Register("generator", checkpoint);
+            var (context, output, error) = Context(new() { ["Retraining:RegistryRoot"] = registry.Root });
+
+            Assert.Equal(0, ModelRegistryCommands.Promote(CliArgs.Parse(["generator", "v0001"]), context));
+            Assert.Equal(0, ModelRegistryCommands.Promote(CliArgs.Parse(["generator", "v0002"]), context));
+            Assert.Equal(0, ModelRegistryCommands.Rollback(CliArgs.Parse(["generator"]), context));
+            Assert.Contains("generator: v0002 -> v0001 is live (rolled back)", output.ToString());
+            Assert.Equal("v0001", registry.Live("generator")!.Version);
+
+            output.GetStringBuilder().Clear();
+            Assert.Equal(0, ModelRegistryCommands.List(CliArgs.Parse([]), context));
+            var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.StartsWith("* generator    v0001", lines[1]);
+            Assert.Contains("perplexity=12.5", lines[1]);
+            Assert.StartsWith("  generator    v0002", lines[2]);
+
+            Assert.Equal(1, ModelRegistryCommands.Promote(CliArgs.Parse(["generator", "v0007"]), context));
+            Assert.Contains("models promote: model 'generator' has no version 'v0007' (versions: v0001, v0002)", error.ToString());
+            Assert.Throws<CliUsageException>(() => ModelRegistryCommands.Promote(CliArgs.Parse(["generator"]), context));
+            Assert.Throws<CliUsageException>(() => ModelRegistryCommands.List(CliArgs.Parse(["--colour", "red"]), context));
+        }
+        finally { Directory.Delete(checkpoint, recursive: true); }
+    }
+
+    [Fact]
+    public void A_gpt2_checkpoint_with_truncated_weights_is_refused_by_the_loading_validator()
+    {
+        using var tiny = TinyGpt2.Create();
+        string checkpoint = TinyGpt2.SaveToTemp(tiny);
+        try
+        {
+            string weights = Path.Combine(checkpoint, "model.safetensors");
+            var bytes = File.ReadAllBytes(weights);
+            File.WriteAllBytes(weights, bytes[..(bytes.Length / 2)]);
+            var registry = new ModelRegistry(Path.Combine(_f.Root, "real"), CheckpointValidators.Default().Validator);
+            var e = Assert.Throws<RegistryException>(() => registry.Register("generator", checkpoint));
+            Assert.Contains("does not load", e.Message);
+            Assert.Empty(registry.Versions("generator"));
+        }
+        finally { Directory.Delete(checkpoint, recursive: true); }
+    }
+
+    [Fact]
+    public async Task Retrain_now_queues_a_round_in_the_shared_store_which_the_service_runs()
+    {
+        string db = Path.Combine(_f.Root, "quartz.db");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Retraining:Store"] = "sqlite", ["Retraining:ConnectionString"] = $"Data Source={db}",
+            ["Retraining:RegistryRoot"] = _f.Options.RegistryRoot, ["Retraining:ScratchRoot"] = _f.Options.ScratchRoot,
+            ["Retraining:Samples"] = "8",
+        };
+
+        // Before the service ever ran, the store has no job to trigger.
+        var (context, output, error) = Context(settings);
+        Assert.Equal(1, await CliApp.RunAsync(["retrain", "--now"], output, error, context.Configuration));
+        Assert.Contains("retrain:", error.ToString());
+
+        using (var first = BuildHost(settings)) { await first.StartAsync(); await first.StopAsync(); }
+
+        // Service down: the request waits in the store; a second one is not a second round.
+        output.GetStringBuilder().Clear();
+        Assert.Equal(0, await CliApp.RunAsync(["retrain", "--now"], output, error, context.Configuration));
+        Assert.Contains("Retraining round queued", output.ToString());
+        Assert.Equal(0, await CliApp.RunAsync(["retrain", "--now"], output, error, context.Configuration));
+        Assert.Contains("already requested", output.ToString());
+
+        using var service = BuildHost(settings);
+        await service.StartAsync();
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (_f.Steps.Reports.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(50);
+            await Task.Delay(300);
+            var report = Assert.Single(_f.Steps.Reports);
+            Assert.StartsWith("cli:", report.RequestedBy);
+            Assert.Equal(RoundOutcome.Promoted, report.Outcome);
+        }
+        finally { await service.StopAsync(); }
+
+        Assert.Equal(2, await CliApp.RunAsync(["retrain"], output, error, context.Configuration));
+        var (memoryContext, _, memoryError) = Context(new() { ["Retraining:Store"] = "memory" });
+        Assert.Equal(1, await CliApp.RunAsync(["retrain", "--now"], new StringWriter(), memoryError, memoryContext.Configuration));
+        Assert.Contains("use /retrain", memoryError.ToString());
+    }
+
+    IHost BuildHost(Dictionary<string, string?> settings) => _f.BuildHost(settings);
+}
