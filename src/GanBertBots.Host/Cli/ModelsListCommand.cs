@@ -38,6 +38,14 @@ public sealed class ModelsListCommand : IModelsCommand
         }
         foreach (var (name, bytes) in partials)
             w.WriteLine($"(interrupted download of {name}: {Bytes.Format(bytes)} so far; 'ganbertbots models pull {name}' resumes it)");
+        // The registry's versions (what retraining produced and which one is live), when there is a registry.
+        string registry = context.Configuration["Retraining:RegistryRoot"] ?? Path.Combine(dest, "registry");
+        if (Directory.Exists(registry))
+        {
+            w.WriteLine();
+            w.WriteLine($"Registry ({Path.GetFullPath(registry)}):");
+            ModelRegistryCommands.List(CliArgs.Parse(new[] { "--registry", registry }), context);
+        }
         return Task.FromResult(0);
     }
 }

@@ -57,6 +57,37 @@ public sealed class RetrainingCliTests : IDisposable
     }
 
     [Fact]
+    public async Task The_models_verb_routes_promote_rollback_and_versions_to_the_registry()
+    {
+        using var tiny = TinyGpt2.Create();
+        string checkpoint = TinyGpt2.SaveToTemp(tiny);
+        try
+        {
+            var registry = new ModelRegistry(Path.Combine(_f.Root, "routed"), CheckpointValidators.Default().Validator);
+            registry.Register("generator", checkpoint);
+            registry.Register("generator", checkpoint);
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Retraining:RegistryRoot"] = registry.Root }).Build();
+            async Task<(int, string, string)> Run(params string[] args)
+            {
+                var o = new StringWriter(); var e = new StringWriter();
+                return (await CliApp.RunAsync(args, o, e, configuration), o.ToString(), e.ToString());
+            }
+            Assert.Equal(0, (await Run("models", "promote", "generator", "v0002")).Item1);
+            Assert.Equal(0, (await Run("models", "promote", "generator", "v0001")).Item1);
+            var (code, output, _) = await Run("models", "rollback", "generator");
+            Assert.Equal(0, code);
+            Assert.Contains("v0001 -> v0002 is live (rolled back)", output);
+            (code, output, _) = await Run("models", "versions");
+            Assert.Equal(0, code);
+            Assert.Contains("* generator    v0002", output);
+            var (bad, _, error) = await Run("models", "promote", "detector", "v0001");
+            Assert.Equal(1, bad);
+            Assert.Contains("detector", error);
+        }
+        finally { Directory.Delete(checkpoint, recursive: true); }
+    }
+
+    [Fact]
     public void A_gpt2_checkpoint_with_truncated_weights_is_refused_by_the_loading_validator()
     {
         using var tiny = TinyGpt2.Create();

@@ -1,0 +1,31 @@
+namespace GanBertBots.Host.Cli;
+
+/// <summary><c>models promote NAME VERSION</c>: make a registered version live.</summary>
+public sealed class ModelsPromoteCommand : IModelsCommand
+{
+    public string Name => "promote";
+    public string Summary => "Make a registered version live (checked: checksums, loads)";
+    public string Usage => "  ganbertbots " + ModelRegistryCommands.PromoteUsage;
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliContext context) =>
+        Task.FromResult(ModelRegistryCommands.Promote(CliArgs.Parse(args), context));
+}
+
+/// <summary><c>models rollback NAME</c>: make the previously live version live again.</summary>
+public sealed class ModelsRollbackCommand : IModelsCommand
+{
+    public string Name => "rollback";
+    public string Summary => "Make the previously live version live again";
+    public string Usage => "  ganbertbots " + ModelRegistryCommands.RollbackUsage;
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliContext context) =>
+        Task.FromResult(ModelRegistryCommands.Rollback(CliArgs.Parse(args), context));
+}
+
+/// <summary><c>models versions</c>: the registry's versions of each model, the live one marked.</summary>
+public sealed class ModelsVersionsCommand : IModelsCommand
+{
+    public string Name => "versions";
+    public string Summary => "Registered versions of each model (the registry); * marks the live one";
+    public string Usage => "  ganbertbots " + ModelRegistryCommands.ListUsage.Replace("models list", "models versions");
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliContext context) =>
+        Task.FromResult(ModelRegistryCommands.List(CliArgs.Parse(args), context));
+}
