@@ -1,3 +1,6 @@
+using GanBertBots.Host.Retraining;
+using GanBertBots.Training.Rounds;
+using GanBertBots.Training.Scheduling;
 using GanBertBots.Bots.Console;
 using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Telegram;
@@ -88,6 +91,19 @@ public sealed class RunVerb : ICliVerb
         builder.Services.AddSingleton(inference);
         builder.Services.AddSingleton<IInferenceService>(inference);
         builder.Services.AddSingleton(botOptions);
+        if (!string.Equals(context.Configuration["Retraining:Enabled"], "false", StringComparison.OrdinalIgnoreCase))
+        {
+            // Nightly adversarial retraining; promotions are swapped into the inference service.
+            builder.Services.AddSingleton(inferenceOptions);
+            builder.Services.AddSingleton<IModelHotSwap, InferenceHotSwap>();
+            try { builder.Services.AddRetraining(context.Configuration); }
+            catch (ArgumentException e)
+            {
+                context.Error.WriteLine($"run: configuration: {e.Message}");
+                return 1;
+            }
+            builder.Services.AddSingleton<IModelOperations, RetrainingModelOperations>();
+        }
         builder.Services.TryAddSingleton<IModelOperations, ModelOperationsNotAvailable>();
         builder.Services.AddSingleton<ConversationService>(sp => new ConversationService(sp.GetRequiredService<IInferenceService>(),
             sp.GetRequiredService<ILabelStore>(), botOptions, sp.GetRequiredService<IModelOperations>(),

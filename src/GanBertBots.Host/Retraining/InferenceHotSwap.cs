@@ -1,0 +1,28 @@
+using GanBertBots.Inference;
+using GanBertBots.Models.Runtime;
+using GanBertBots.Training.Rounds;
+
+namespace GanBertBots.Host.Retraining;
+
+/// <summary>
+/// Puts a newly live registry version into the running inference service without a restart: the
+/// checkpoint is loaded first (a load failure leaves the old model serving), then the handle swapped.
+/// </summary>
+public sealed class InferenceHotSwap(InferenceService inference, InferenceOptions options) : IModelHotSwap
+{
+    public async Task SwapAsync(string modelName, string version, string directory, CancellationToken cancellation)
+    {
+        var placement = TorchPlacement.Resolve(options.Device, options.DType);
+        switch (modelName)
+        {
+            case ModelNames.Generator:
+                await inference.SwapGenerator(Gpt2TweetModel.Load(directory, placement));
+                break;
+            case ModelNames.Detector:
+                await inference.SwapDetector(GanBertDetectorModel.Load(directory, placement));
+                break;
+            default:
+                throw new ArgumentException($"no served model is called '{modelName}'");
+        }
+    }
+}
