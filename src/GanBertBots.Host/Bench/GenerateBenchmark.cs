@@ -20,6 +20,7 @@ public sealed class GenerateBenchmark : IBenchmark
         [--prompt-tokens 32]     prompt length
         [--new-tokens 32]        tokens generated per run
         [--leak-generations 1000] generations for the memory check (0: skip)
+        [--threads N]            torch CPU threads (default: libtorch's choice); 1 gives steadier figures on a busy machine
         [--quick]                fewer tokens and 200 generations (a smoke run)
         """;
 
@@ -32,7 +33,9 @@ public sealed class GenerateBenchmark : IBenchmark
         int promptTokens = a.GetInt("prompt-tokens", quick ? 16 : 32);
         int newTokens = a.GetInt("new-tokens", quick ? 8 : 32);
         int leakRuns = a.GetInt("leak-generations", quick ? 200 : 1000);
+        int? threads = a.GetIntOrNull("threads");
         a.RejectUnknown();
+        if (threads is int t) set_num_threads(t);
         if (newTokens < 2) throw new CliUsageException("--new-tokens must be at least 2");
 
         w.WriteLine("Measuring this machine's bounds...");
