@@ -190,10 +190,6 @@ public class Gpt2GenerationTests
         Assert.Equal(bestSeq, found.GeneratedIds);
         Assert.Equal(best, found.Score, 6);
 
-        // And a narrow beam never scores below greedy.
-        var greedy = new Gpt2Generator(model).Generate(new[] { prompt }, new GenerationOptions { Temperature = 0, MaxNewTokens = 3, StopAtEndOfText = false })[0];
-        var beam2 = new Gpt2Generator(model).Generate(new[] { prompt }, o with { NumBeams = 2 })[0];
-        Assert.True(beam2.Score >= greedy.Score - 1e-9);
     }
 
     [Fact]

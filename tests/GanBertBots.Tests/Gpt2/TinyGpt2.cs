@@ -15,13 +15,23 @@ public static class TinyGpt2
     /// <summary>A model with seeded random weights, scaled up so logits differ visibly between tokens.</summary>
     public static Gpt2LMHeadModel Create(Gpt2Config? config = null, long seed = 1234)
     {
-        manual_seed(seed);
         var model = new Gpt2LMHeadModel(config ?? Config());
-        using (no_grad())
-            foreach (var p in model.parameters())
-                p.copy_(randn_like(p) * 0.3);
+        Randomise(model, seed, 0.3);
         model.eval();
         return model;
+    }
+
+    /// <summary>
+    /// Overwrites every parameter with N(0, scale) noise from a generator of its own: tests run in
+    /// parallel, and torch's global generator is shared between threads, so manual_seed alone does not
+    /// make two models equal.
+    /// </summary>
+    public static void Randomise(Gpt2LMHeadModel model, long seed, double scale)
+    {
+        using var generator = new Generator((ulong)seed);
+        using (no_grad())
+            foreach (var p in model.parameters())
+                p.copy_(randn(p.shape, generator: generator) * scale);
     }
 
     /// <summary>Writes a model as a Hugging Face checkpoint into a fresh temp directory.</summary>

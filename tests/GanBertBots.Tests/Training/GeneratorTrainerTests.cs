@@ -76,16 +76,17 @@ public class GeneratorTrainerTests : IDisposable
     {
         var data = Corpus(40, 5);
         var heldOut = Corpus(8, 6);
-        string straight = Path.Combine(_root, "straight"), resumed = Path.Combine(_root, "resumed");
+        string straight = Path.Combine(_root, "straight"), resumed = Path.Combine(_root, "resumed"), init = Path.Combine(_root, "init");
+        // Both runs start from one saved model: torch's global generator is shared with tests running in parallel.
+        var (initial, tok, dir) = Fresh();
+        using (initial) Gpt2Checkpoint.Save(initial, init);
         {
-            var (model, tok, dir) = Fresh();
-            using var _ = model;
+            using var model = Gpt2Checkpoint.Load(init);
             new GeneratorTrainer(model, tok, dir, Options).Train(data, heldOut, straight);
         }
         {
             // The same run, interrupted once its first epoch is checkpointed.
-            var (model, tok, dir) = Fresh();
-            using var _ = model;
+            using var model = Gpt2Checkpoint.Load(init);
             using var cts = new CancellationTokenSource();
             var stopAfterFirstEpoch = new InlineProgress(p => { if (p.HeldOutPerplexity is not null && p.Epoch == 1) cts.Cancel(); });
             Assert.ThrowsAny<OperationCanceledException>(() =>
@@ -93,9 +94,9 @@ public class GeneratorTrainerTests : IDisposable
             Assert.Equal(1, GeneratorTrainer.TrainerState.TryLoad(resumed)!.EpochsDone);
         }
         {
-            var tok = Gpt2Tokenizer.Load(resumed);
+            var savedTokenizer = Gpt2Tokenizer.Load(resumed);
             using var model = Gpt2Checkpoint.Load(resumed);
-            var history = new GeneratorTrainer(model, tok, resumed, Options).Train(data, heldOut, resumed, resume: true);
+            var history = new GeneratorTrainer(model, savedTokenizer, resumed, Options).Train(data, heldOut, resumed, resume: true);
             Assert.Equal(new[] { 1, 2 }, history.Select(h => h.Epoch));
         }
         using var a = Gpt2Checkpoint.Load(straight);

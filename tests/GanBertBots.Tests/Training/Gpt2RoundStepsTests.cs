@@ -19,9 +19,11 @@ public sealed class Gpt2RoundStepsTests : IDisposable
     {
         string gen = Path.Combine(_root, "gen");
         ByteTokenizer.Write(gen);
-        manual_seed(2);
         using (var model = new Gpt2LMHeadModel(GeneratorTrainingOptions.ScratchConfig("tiny", 259, 258, positions: 96)))
+        {
+            TinyGpt2.Randomise(model, seed: 2, scale: 0.02);
             Gpt2Checkpoint.Save(model, gen);
+        }
         string det = Path.Combine(_root, "det");
         string vocab = SyntheticDetector.WriteVocab(_root);
         var (network, config, _) = SyntheticDetector.Untrained(vocab, seed: 4);
