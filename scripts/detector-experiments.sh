@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GAN-BERT vs supervised-only with the small backbone on the shared data (see docs/detector.md).
-# Usage: [SETS="argugpt m4"] [LR=3e-3] [MAXLEN=128] [GANBERTBOTS_DLL=...] scripts/detector-experiments.sh OUT_DIR "FRACTIONS" "SEEDS" EPOCHS
+# Usage: [SETS="argugpt m4"] [LR=1e-3] [MAXLEN=128] [GANBERTBOTS_DLL=...] scripts/detector-experiments.sh OUT_DIR "FRACTIONS" "SEEDS" EPOCHS
 # Needs ../shared/data and a built host (dotnet build src/GanBertBots.Host).
 set -euo pipefail
 out=${1:-/tmp/detector-experiments}; fractions=${2:-"0.1 1.0"}; seeds=${3:-"1"}; epochs=${4:-4}
@@ -26,7 +26,7 @@ for seed in $seeds; do for frac in $fractions; do for mode in gan sup; do
     extra=(); [ $mode = sup ] && extra=(--supervised-only)
     rm -rf "$run"
     $cli train-detector "${args[@]}" --text-field text --test-fraction 0.3 --backbone small --vocab "$vocab" \
-      --labeled-fraction $frac --epochs $epochs --max-length ${MAXLEN:-128} --lr ${LR:-3e-3} --seed $seed --out "$run" "${extra[@]}" > "$run.log" 2>&1
+      --labeled-fraction $frac --epochs $epochs --max-length ${MAXLEN:-128} --lr ${LR:-1e-3} --seed $seed --out "$run" "${extra[@]}" > "$run.log" 2>&1
     $cli eval-detector --model "$run" --data "$run/heldout.jsonl" --json "$run/eval.json" >> "$run.log" 2>&1
     if [ $set = argugpt ]; then
       $cli eval-detector --model "$run" --data "$data/argugpt/machine-ood.csv" --label-field model --out "$run/eval-ood" --json "$run/eval-ood.json" >> "$run.log" 2>&1

@@ -25,6 +25,39 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
         layers = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(_ => new BertLayer(config)).ToArray());
         if (config.Pooling == Pooling.Pooler) pooler = new BertPooler(config);
         RegisterComponents();
+        InitialiseLikeBert();
+    }
+
+    /// <summary>BERT's initializer_range: the standard deviation of every embedding and dense weight at initialisation.</summary>
+    public const double InitializerRange = 0.02;
+
+    /// <summary>
+    /// BERT's initialisation (Hugging Face <c>_init_weights</c>): embedding and dense weights N(0, 0.02), biases 0,
+    /// LayerNorm weight 1 and bias 0. It matters for the small backbone trained from scratch: with torch's default
+    /// N(0, 1) embeddings, AdamW's steps of about lr each barely move the 3.9M embedding weights (which carry the
+    /// lexical signal) in a few hundred steps, and at learning rates high enough to move them the post-LN encoder
+    /// collapses to predicting one class. Pretrained encoders overwrite all of this when their weights are loaded.
+    /// </summary>
+    void InitialiseLikeBert()
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (_, module) in named_modules())
+        {
+            switch (module)
+            {
+                case Linear linear:
+                    linear.weight!.normal_(0, InitializerRange);
+                    linear.bias?.zero_();
+                    break;
+                case Embedding embedding:
+                    embedding.weight!.normal_(0, InitializerRange);
+                    break;
+                case LayerNorm norm:
+                    norm.weight!.fill_(1);
+                    norm.bias!.zero_();
+                    break;
+            }
+        }
     }
 
     /// <summary>ids [B, T] -> word vectors [B, T, H].</summary>
