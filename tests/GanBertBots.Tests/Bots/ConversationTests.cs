@@ -95,7 +95,8 @@ public sealed class ConversationTests : IAsyncLifetime
     [Fact]
     public async Task Streaming_edits_show_growing_text_and_are_throttled_to_the_platform_interval()
     {
-        _generator.WordDelay = TimeSpan.FromMilliseconds(40);
+        // Five words over about 400 ms against a 100 ms edit interval: several edits must fall inside the stream.
+        _generator.WordDelay = TimeSpan.FromMilliseconds(80);
         var interval = TimeSpan.FromMilliseconds(100);
         var output = new RecordingChatOutput(editInterval: interval);
         var started = DateTime.UtcNow;
