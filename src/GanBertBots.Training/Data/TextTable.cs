@@ -5,7 +5,7 @@ namespace GanBertBots.Training.Data;
 
 /// <summary>
 /// Rows of named text fields from a <c>.csv</c> (RFC 4180, header row) or <c>.jsonl</c> file
-/// (one JSON object a line; numbers and booleans are read as their text).
+/// (one JSON object a line; numbers and booleans are read as their text, null as empty).
 /// </summary>
 public static class TextTable
 {
@@ -47,7 +47,12 @@ public static class TextTable
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new FormatException($"{path}:{lineNo}: not a JSON object");
                 row = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
                 foreach (var p in doc.RootElement.EnumerateObject())
-                    row[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+                    row[p.Name] = p.Value.ValueKind switch
+                    {
+                        JsonValueKind.String => p.Value.GetString()!,
+                        JsonValueKind.Null => "",   // present but empty: a missing label, not the word "null"
+                        _ => p.Value.GetRawText(),
+                    };
             }
             catch (JsonException e) { throw new FormatException($"{path}:{lineNo}: invalid JSON ({e.Message})", e); }
             yield return row;
