@@ -33,7 +33,11 @@ public sealed class Gpt2TweetModel(TextGenerator generator) : ITweetModel
         var prompts = topics.Select(t => TweetComposer.Compose(t is { Length: > TweetComposer.MaxTopicLength } ? t[..TweetComposer.MaxTopicLength] : t)).ToList();
         Action<TokenEvent>? onToken = onPartialText is null ? null
             : e => onPartialText(e.PromptIndex, TweetComposer.Finish(prompts[e.PromptIndex], e.TextSoFar));
-        var completions = generator.Generate(prompts.Select(p => p.PromptText).ToList(), OptionsFor(settings), onToken,
+        var options = OptionsFor(settings);
+        // Without a seed, every request gets its own: two people asking for the same topic in one batch
+        // must not receive the same tweet. With one, the same topic and seed give the same tweet.
+        if (settings.Seed is null) options = options with { PromptSeeds = prompts.Select(_ => Random.Shared.NextInt64(1L << 52)).ToList() };
+        var completions = generator.Generate(prompts.Select(p => p.PromptText).ToList(), options, onToken,
             cancellationToken, prependEndOfText: true);
         return completions.Select(c => new GeneratedTweet(TweetComposer.Finish(prompts[c.PromptIndex], c.Text),
             prompts[c.PromptIndex].PromptText, c.FinishReason, c.GeneratedIds.Length)).ToList();

@@ -23,6 +23,12 @@ public sealed record GenerationOptions
     public double LengthPenalty { get; init; } = 1.0;
     /// <summary>Seed for sampling; the same seed, prompt and options give the same text. Null: a fresh random seed.</summary>
     public long? Seed { get; init; }
+    /// <summary>
+    /// One seed per prompt, overriding <see cref="Seed"/>: prompt i's j-th completion samples with
+    /// PromptSeeds[i] + j. Equal prompts in one batch then still differ (with a shared seed they are
+    /// the same text, as the seed promises), and a prompt's sample does not depend on its batch.
+    /// </summary>
+    public IReadOnlyList<long>? PromptSeeds { get; init; }
     /// <summary>Stop a sequence when the model emits end-of-text.</summary>
     public bool StopAtEndOfText { get; init; } = true;
 

@@ -26,6 +26,8 @@ public sealed class Gpt2Generator
     {
         options.Validate();
         if (prompts.Count == 0) return Array.Empty<GeneratedSequence>();
+        if (options.PromptSeeds is { } promptSeeds && promptSeeds.Count != prompts.Count)
+            throw new ArgumentException($"{promptSeeds.Count} prompt seeds for {prompts.Count} prompts: give one per prompt");
         for (int i = 0; i < prompts.Count; i++)
         {
             if (prompts[i].Length == 0) throw new ArgumentException($"prompt {i} is empty: generation needs at least one token");
@@ -56,10 +58,10 @@ public sealed class Gpt2Generator
         using var cache = new KvCache(Config, rows, promptLen + o.MaxNewTokens, device, _model.wte.weight!.dtype);
         var seen = SeenTokens(rowPrompts, device);
 
-        // One generator per completion index, so a prompt's sample with a given seed is the same
-        // whether it runs alone or batched with others.
+        // One generator per row, seeded by its prompt's seed and completion index only, so a prompt's
+        // sample with a given seed is the same whether it runs alone or batched with others.
         long seed = o.Seed ?? Random.Shared.NextInt64();
-        var generators = Enumerable.Range(0, rows).Select(r => new Generator((ulong)(seed + r % n))).ToArray();
+        var generators = Enumerable.Range(0, rows).Select(r => new Generator((ulong)((o.PromptSeeds?[r / n] ?? seed) + r % n))).ToArray();
 
         var generated = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
         var finish = new string?[rows];

@@ -37,7 +37,11 @@ public sealed class Gpt2RoundSteps(IReadOnlyList<string> keywords, Func<Cancella
             cancellation.ThrowIfCancellationRequested();
             var prompts = Enumerable.Range(0, Math.Min(16, count - start)).Select(_ => TweetComposer.Compose(keywords[rng.Next(keywords.Count)])).ToList();
             var completions = generator.Generate(prompts.Select(p => p.PromptText).ToList(),
-                TweetComposer.DefaultOptions with { Seed = seed * 1_000_003L + start }, cancellation: cancellation, prependEndOfText: true);
+                TweetComposer.DefaultOptions with
+                {
+                    // A seed per tweet: keywords repeat, and equal prompts under one seed give one text.
+                    PromptSeeds = Enumerable.Range(0, prompts.Count).Select(i => seed * 1_000_003L + start + i).ToList(),
+                }, cancellation: cancellation, prependEndOfText: true);
             tweets.AddRange(completions.Select((c, i) => TweetComposer.Finish(prompts[i], c.Text)).Where(t => t.Length > 0));
         }
         return tweets;

@@ -31,7 +31,7 @@ public sealed record PolicyGradientOptions
     /// <summary>Weight of the maximum-likelihood term on real tweets that keeps the generator fluent.</summary>
     public double MleWeight { get; init; } = 0.5;
     public int MleBatchSize { get; init; } = 8;
-    /// <summary>Momentum of the running reward mean (the baseline) and variance (the normaliser).</summary>
+    /// <summary>Momentum of the running score mean and variance (the normaliser) and of the running reward mean (the baseline).</summary>
     public double BaselineMomentum { get; init; } = 0.9;
     public double ClipNorm { get; init; } = 1.0;
     public long Seed { get; init; } = 1;
@@ -43,8 +43,8 @@ public sealed record PolicyGradientStep(int Step, double MeanReward, double Fool
 
 /// <summary>
 /// Fine-tunes the generator to raise a reward computed on its sampled tweets (the detector's
-/// P(human)) - REINFORCE with a running-mean baseline and normalised rewards, minus an adaptive
-/// KL penalty to the round's starting generator, plus an MLE term on real tweets. Sampling is
+/// P(human)) - REINFORCE on normalised scores minus an adaptive KL penalty to the round's starting
+/// generator, against a running-mean baseline, plus an MLE term on real tweets. Sampling is
 /// discrete, so no gradient flows from the detector into the generator: the reward only weights
 /// the log-probabilities of what was sampled.
 /// </summary>
@@ -56,8 +56,8 @@ public sealed class PolicyGradientTuner
     readonly ITweetReward _reward;
     readonly PolicyGradientOptions _options;
     readonly AdaptiveKlController _kl;
-    double _baseline, _rewardVariance = 1;
-    bool _baselineStarted;
+    double _scoreMean, _scoreVariance = 1, _baseline;
+    bool _started;
 
     /// <param name="policy">The generator to tune (trained in place).</param>
     /// <param name="reference">A frozen copy of the round's starting generator (for the KL penalty); never changed.</param>
@@ -97,7 +97,9 @@ public sealed class PolicyGradientTuner
             _policy.eval();
             var samples = sampler.Generate(promptIds, new GenerationOptions
             {
-                Temperature = _options.Temperature, MaxNewTokens = _options.MaxNewTokens, Seed = _options.Seed * 100_003 + step,
+                Temperature = _options.Temperature, MaxNewTokens = _options.MaxNewTokens,
+                // A seed per sample: prompts repeat (a few keywords), and equal prompts under one seed give one text.
+                PromptSeeds = Enumerable.Range(0, prompts.Count).Select(i => (_options.Seed * 100_003L + step) * 4096 + i).ToList(),
             }, cancellation: cancellation);
             var tweets = samples.Select((s, i) => TweetComposer.Finish(prompts[i],
                 _tokenizer.Decode(s.GeneratedIds.Where(t => t != _tokenizer.EndOfTextId)))).ToList();
@@ -133,15 +135,22 @@ public sealed class PolicyGradientTuner
         var kl = ((policyLogp.detach() - referenceLogp) * generatedMask).sum(1);                   // [B], sample estimate of KL
         double[] klPerSample = kl.to(ScalarType.Float64).cpu().data<double>().ToArray();
 
-        // Reward minus the KL penalty, against a running baseline, normalised by a running spread.
-        var rewards = scores.Select((s, i) => s - _kl.Value * klPerSample[i]).ToArray();
-        double batchMean = rewards.Average();
-        double batchVar = rewards.Select(r => (r - batchMean) * (r - batchMean)).Average();
-        if (!_baselineStarted) { _baseline = batchMean; _rewardVariance = Math.Max(batchVar, 1e-8); _baselineStarted = true; }
-        var advantages = rewards.Select(r => (r - _baseline) / Math.Sqrt(_rewardVariance + 1e-8)).ToArray();
+        // The detector's scores are normalised by their running mean and spread (so the KL coefficient
+        // means the same whatever the scores' scale), then the KL penalty is subtracted, and the advantage
+        // is that reward against its running mean (the baseline). The KL term is not rescaled: when the
+        // scores carry no signal (all equal), the penalty stays as small as its coefficient says instead of
+        // being blown up to unit size by the normalisation.
+        double scoreMean = scores.Average();
+        double scoreVar = scores.Select(x => (x - scoreMean) * (x - scoreMean)).Average();
+        if (!_started) { _scoreMean = scoreMean; _scoreVariance = scoreVar; }
+        var rewards = scores.Select((x, i) => (x - _scoreMean) / Math.Sqrt(_scoreVariance + 1e-8) - _kl.Value * klPerSample[i]).ToArray();
+        double rewardMean = rewards.Average();
+        if (!_started) { _baseline = rewardMean; _started = true; }
+        var advantages = rewards.Select(r => r - _baseline).ToArray();
         double m = _options.BaselineMomentum;
-        _baseline = m * _baseline + (1 - m) * batchMean;
-        _rewardVariance = m * _rewardVariance + (1 - m) * batchVar;
+        _scoreMean = m * _scoreMean + (1 - m) * scoreMean;
+        _scoreVariance = m * _scoreVariance + (1 - m) * scoreVar;
+        _baseline = m * _baseline + (1 - m) * rewardMean;
 
         var advantage = tensor(advantages.Select(a => (float)a).ToArray(), device: device);
         var pgLoss = -(advantage * policySum).mean();

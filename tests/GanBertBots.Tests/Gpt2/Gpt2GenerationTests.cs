@@ -104,6 +104,21 @@ public class Gpt2GenerationTests
     }
 
     [Fact]
+    public void Prompt_seeds_make_equal_prompts_differ_and_match_each_prompt_alone()
+    {
+        using var model = TinyGpt2.Create();
+        var gen = new Gpt2Generator(model);
+        var prompt = new[] { 1, 2, 3 };
+        var o = new GenerationOptions { Temperature = 1.0, MaxNewTokens = 20, Seed = 42, StopAtEndOfText = false };
+        var shared = gen.Generate(new[] { prompt, prompt }, o);
+        Assert.Equal(shared[0].GeneratedIds, shared[1].GeneratedIds);                 // one seed: one text
+        var own = gen.Generate(new[] { prompt, prompt }, o with { PromptSeeds = new long[] { 100, 200 } });
+        Assert.NotEqual(own[0].GeneratedIds, own[1].GeneratedIds);
+        Assert.Equal(gen.Generate(new[] { prompt }, o with { Seed = 200 })[0].GeneratedIds, own[1].GeneratedIds);
+        Assert.Throws<ArgumentException>(() => gen.Generate(new[] { prompt, prompt }, o with { PromptSeeds = new long[] { 1 } }));
+    }
+
+    [Fact]
     public void Several_completions_per_prompt_differ_and_are_grouped_by_prompt()
     {
         using var model = TinyGpt2.Create();

@@ -11,11 +11,15 @@ public class PolicyGradientTunerTests : IDisposable
     readonly string _root = Directory.CreateTempSubdirectory("pgtune").FullName;
     public void Dispose() { try { Directory.Delete(_root, true); } catch (IOException) { } }
 
-    /// <summary>A stand-in detector: the share of the letter 'a' in the tweet.</summary>
+    /// <summary>
+    /// A stand-in detector: the share of lower-case ASCII letters in the tweet. An untrained byte-level
+    /// model writes about one in ten (26 of 259 tokens), so the signal is there from the first step
+    /// whatever the random initialisation (a single letter, one token in 259, left it to luck).
+    /// </summary>
     sealed class LetterReward : ITweetReward
     {
         public IReadOnlyList<double> Score(IReadOnlyList<string> tweets) =>
-            tweets.Select(t => t.Length == 0 ? 0.0 : t.Count(c => c == 'a') / (double)t.Length).ToList();
+            tweets.Select(t => t.Length == 0 ? 0.0 : t.Count(c => c is >= 'a' and <= 'z') / (double)t.Length).ToList();
     }
 
     (Gpt2LMHeadModel Policy, Gpt2LMHeadModel Reference, Gpt2Tokenizer Tokenizer) Models()
@@ -45,7 +49,7 @@ public class PolicyGradientTunerTests : IDisposable
             .Train(new[] { "fire", "flood" }, Array.Empty<TweetExample>());
         Assert.Equal(30, history.Count);
         double early = history.Take(5).Average(h => h.MeanReward), late = history.TakeLast(5).Average(h => h.MeanReward);
-        Assert.True(late > 3 * early + 0.02, $"reward should rise: first steps {early:F4}, last steps {late:F4}");
+        Assert.True(late > 2 * early + 0.05, $"reward should rise: first steps {early:F4}, last steps {late:F4}");
         Assert.True(history[^1].MeanKl > 0, "the policy moved away from the reference");
         foreach (var (a, b) in before.Zip(reference.parameters()))
             Assert.True(a.equal(b).all().item<bool>(), "the reference model must not change");
@@ -68,14 +72,20 @@ public class PolicyGradientTunerTests : IDisposable
     [Fact]
     public void The_mle_term_keeps_likelihood_of_real_tweets()
     {
+        // The same start, the same samples and rewards, with and without the MLE term: with it, real
+        // tweets must stay more likely than without it.
         var (policy, reference, tok) = Models();
         using var p = policy; using var r = reference;
+        using var plain = new Gpt2LMHeadModel(policy.Config);
+        plain.load_state_dict(policy.state_dict());
         var real = Enumerable.Range(0, 20).Select(i => new TweetExample("fire", "the fire is out")).ToList();
         var ids = real.Select(e => CausalLm.Encode(tok, e, 64)).ToList();
         double before = GeneratorTrainer.Perplexity(policy, ids, 8);
-        new PolicyGradientTuner(policy, reference, tok, new LetterReward(), Fast with { Steps = 15, MleWeight = 1.0, LearningRate = 3e-3 })
-            .Train(new[] { "fire" }, real);
-        double after = GeneratorTrainer.Perplexity(policy, ids, 8);
-        Assert.True(after < before, $"MLE on real tweets should lower their perplexity: {before:F1} -> {after:F1}");
+        var options = Fast with { Steps = 15, LearningRate = 3e-3 };
+        new PolicyGradientTuner(policy, reference, tok, new LetterReward(), options with { MleWeight = 1.0 }).Train(new[] { "fire" }, real);
+        new PolicyGradientTuner(plain, reference, tok, new LetterReward(), options with { MleWeight = 0.0 }).Train(new[] { "fire" }, real);
+        double withMle = GeneratorTrainer.Perplexity(policy, ids, 8), withoutMle = GeneratorTrainer.Perplexity(plain, ids, 8);
+        Assert.True(withMle < 0.8 * withoutMle,
+            $"MLE on real tweets should keep them likely: perplexity {before:F1} before, {withMle:F1} with the MLE term, {withoutMle:F1} without");
     }
 }
