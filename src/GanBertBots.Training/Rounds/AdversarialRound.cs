@@ -68,7 +68,7 @@ public sealed class AdversarialRound(
         {
             string missing = liveGenerator is null ? ModelNames.Generator : ModelNames.Detector;
             var refused = Report(RoundOutcome.Failed,
-                $"there is no live {missing}: register and promote one first (models promote {missing} VERSION)");
+                $"there is no live {missing}: register and promote one first (models register {missing} DIR --promote)");
             await NotifyAsync(refused, cancellation);
             return refused;
         }

@@ -18,6 +18,9 @@ public sealed record RoundSummary
     public required string RoundId { get; init; }
     public required RoundOutcome Outcome { get; init; }
     public required string Reason { get; init; }
+    /// <summary>The versions the round started from (what the previous round promoted).</summary>
+    public string? LiveDetectorVersion { get; init; }
+    public string? LiveGeneratorVersion { get; init; }
     public string? CandidateDetectorVersion { get; init; }
     public string? CandidateGeneratorVersion { get; init; }
 
@@ -46,6 +49,7 @@ public sealed record RoundSummary
         return new RoundSummary
         {
             Round = round, RoundId = report.RoundId, Outcome = report.Outcome, Reason = report.Reason,
+            LiveDetectorVersion = report.LiveDetectorVersion, LiveGeneratorVersion = report.LiveGeneratorVersion,
             CandidateDetectorVersion = report.CandidateDetectorVersion, CandidateGeneratorVersion = report.CandidateGeneratorVersion,
             DetectorAccuracyLive = m?.LiveDetector.Accuracy, DetectorAccuracyCandidate = m?.CandidateDetector.Accuracy,
             MacroF1Live = m?.LiveDetector.MacroF1, MacroF1Candidate = m?.CandidateDetector.MacroF1,

@@ -53,6 +53,8 @@ public static class AdversarialRoundServiceCollectionExtensions
 
         // AddRetraining registers its own (configured) copy later; the last registration is the one resolved.
         services.TryAddSingleton(options);
+        services.AddSingleton(tuning);
+        services.AddSingleton(detector);
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<RetrainingOptions>();
@@ -68,11 +70,12 @@ public static class AdversarialRoundServiceCollectionExtensions
             var o = sp.GetRequiredService<RetrainingOptions>();
             var corpus = sp.GetRequiredService<CorpusTweets>();
             var keywords = o.EffectiveKeywords;
-            return new Gpt2RoundSteps(keywords, cancellation => corpus.LoadRealTweetsAsync(keywords, cancellation), tuning, placement, o.FoolRateSamples);
+            return new Gpt2RoundSteps(keywords, cancellation => corpus.LoadRealTweetsAsync(keywords, cancellation),
+                sp.GetRequiredService<PolicyGradientOptions>(), placement, o.FoolRateSamples);
         });
         services.AddSingleton<IGeneratorSampler>(sp => sp.GetRequiredService<Gpt2RoundSteps>());
         services.AddSingleton<IGeneratorTrainer>(sp => sp.GetRequiredService<Gpt2RoundSteps>());
-        services.AddSingleton(new RoundDetectorTrainer(detector, placement));
+        services.AddSingleton(sp => new RoundDetectorTrainer(sp.GetRequiredService<RoundDetectorOptions>(), placement));
         services.AddSingleton<IDetectorTrainer>(sp => sp.GetRequiredService<RoundDetectorTrainer>());
         return services;
     }
