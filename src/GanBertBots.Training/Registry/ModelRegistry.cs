@@ -74,6 +74,8 @@ public sealed class ModelRegistry
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // A metric may be NaN (e.g. macro-F1 with no held-out texts yet): written as "NaN" rather than failing the registration.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };

@@ -226,6 +226,7 @@ public sealed class AdversarialRound(
         File.WriteAllText(Path.Combine(reportDir, "report.json"), JsonSerializer.Serialize(report, new JsonSerializerOptions
         {
             WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, // NaN metrics (no held-out data)
             Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
         }));
         return report;
