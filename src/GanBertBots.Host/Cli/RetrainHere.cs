@@ -64,8 +64,8 @@ public static class RetrainHere
 
     /// <summary>
     /// The service's retraining wiring on <paramref name="store"/>: the real steps (<c>AddAdversarialRoundSteps</c>) and
-    /// <c>AddRetraining</c> (registry, round, stand-in notifier and hot swap; its Quartz scheduler is registered but never
-    /// started). Round progress is logged to stderr. Throws <see cref="ArgumentException"/> for a bad <c>Retraining</c> key.
+    /// <c>AddRetraining</c> (registry, round, the logging notifier; its Quartz scheduler is registered but never started).
+    /// There is no served model in this process to swap: a promotion is only written to the registry. Round progress is logged to stderr. Throws <see cref="ArgumentException"/> for a bad <c>Retraining</c> key.
     /// </summary>
     public static ServiceProvider BuildServices(IConfiguration configuration, ILabelStore store)
     {
@@ -77,8 +77,20 @@ public static class RetrainHere
             logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         });
         services.AddSingleton(store);
+        services.AddSingleton<IModelHotSwap, RegistryOnlyHotSwap>();
         services.AddAdversarialRoundSteps(configuration);
         services.AddRetraining(configuration);
         return services.BuildServiceProvider();
+    }
+}
+
+/// <summary>In the CLI nothing is served: a promotion is in the registry, and a running service follows it.</summary>
+sealed class RegistryOnlyHotSwap(ILogger<RegistryOnlyHotSwap> log) : IModelHotSwap
+{
+    public Task SwapAsync(string modelName, string version, string directory, CancellationToken cancellation)
+    {
+        log.LogInformation("{Model} {Version} is live in the registry; a running service swaps it in within Retraining:FollowInterval",
+            modelName, version);
+        return Task.CompletedTask;
     }
 }

@@ -86,7 +86,7 @@ public static class AdversarialRoundServiceCollectionExtensions
         try { return bind(); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            throw new ArgumentException($"{section}: {e.Message}", e);
+            throw e.Message.Contains(section, StringComparison.Ordinal) && e is ArgumentException ? e : new ArgumentException($"{section}: {e.Message}", e);
         }
     }
 }

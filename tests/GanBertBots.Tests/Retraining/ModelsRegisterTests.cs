@@ -79,6 +79,21 @@ public sealed class ModelsRegisterTests : IDisposable
         Assert.DoesNotContain(".staging", error);
         Assert.Empty(Entries("generator"));
 
+        // A detector is loaded too: weights cut short, or a vocabulary that does not match the encoder, are refused.
+        string det = TinyRoundModels.Detector(Path.Combine(_dir.Path, "det"), ["a flood downtown"]);
+        string detWeights = Path.Combine(det, "model.safetensors");
+        byte[] intact = File.ReadAllBytes(detWeights);
+        File.WriteAllBytes(detWeights, intact[..(intact.Length - 64)]);
+        (code, _, error) = await Run("models", "register", "detector", det, "--promote");
+        Assert.Equal(1, code);
+        Assert.Contains($"models register: detector checkpoint in '{det}' cannot be registered: it does not load", error);
+        File.WriteAllBytes(detWeights, intact);
+        File.AppendAllLines(Path.Combine(det, "vocab.txt"), ["extra"]);
+        (code, _, error) = await Run("models", "register", "detector", det);
+        Assert.Equal(1, code);
+        Assert.Contains("vocab.txt has", error);
+        Assert.Empty(Entries("detector"));
+
         (code, _, error) = await Run("models", "register", "generator", Path.Combine(_dir.Path, "no-such-folder"));
         Assert.Equal(1, code);
         Assert.Contains("does not exist", error);
