@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
-using GanBertBots.Host.Cli;
 using GanBertBots.Training.Registry;
-using Microsoft.Extensions.Configuration;
 
 namespace GanBertBots.Tests.Retraining;
 
@@ -13,13 +11,7 @@ public sealed class ModelsRegisterTests : IDisposable
 
     string Registry => Path.Combine(_dir.Path, "registry");
 
-    async Task<(int Code, string Out, string Error)> Run(params string[] args)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Retraining:RegistryRoot"] = Registry }).Build();
-        var output = new StringWriter();
-        var error = new StringWriter();
-        return (await CliApp.RunAsync(args, output, error, configuration), output.ToString(), error.ToString());
-    }
+    Task<(int Code, string Out, string Error)> Run(params string[] args) => CliRun.RunAsync(new Dictionary<string, string?> { ["Retraining:RegistryRoot"] = Registry }, args);
 
     static string Sha(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 

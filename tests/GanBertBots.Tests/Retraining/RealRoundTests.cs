@@ -1,9 +1,7 @@
 using System.Text.Json;
-using GanBertBots.Host.Cli;
 using GanBertBots.Storage;
 using GanBertBots.Training.Registry;
 using GanBertBots.Training.Rounds;
-using Microsoft.Extensions.Configuration;
 
 namespace GanBertBots.Tests.Retraining;
 
@@ -47,13 +45,7 @@ public sealed class RealRoundTests : IDisposable
         ["Logging:LogLevel:Default"] = "Warning",
     };
 
-    async Task<(int Code, string Out, string Error)> Run(params string[] args)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings()).Build();
-        var output = new StringWriter();
-        var error = new StringWriter();
-        return (await CliApp.RunAsync(args, output, error, configuration), output.ToString(), error.ToString());
-    }
+    Task<(int Code, string Out, string Error)> Run(params string[] args) => CliRun.RunAsync(Settings(), args);
 
     async Task SeedStoreAsync()
     {

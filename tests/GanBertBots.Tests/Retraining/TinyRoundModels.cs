@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using GanBertBots.Host.Cli;
 using GanBertBots.Models.Bert;
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Gpt2;
@@ -6,6 +7,7 @@ using GanBertBots.Models.Tokenizers;
 using GanBertBots.Tests.Detector;
 using GanBertBots.Tests.Gpt2;
 using GanBertBots.Training.Generator;
+using Microsoft.Extensions.Configuration;
 
 namespace GanBertBots.Tests.Retraining;
 
@@ -37,5 +39,17 @@ static class TinyRoundModels
         };
         DetectorCheckpoint.Save(dir, config, network, vocab);
         return dir;
+    }
+}
+
+/// <summary>Runs the <c>ganbertbots</c> CLI in-process on in-memory settings.</summary>
+static class CliRun
+{
+    public static async Task<(int Code, string Out, string Error)> RunAsync(IDictionary<string, string?> settings, params string[] args)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var output = new StringWriter();
+        var error = new StringWriter();
+        return (await CliApp.RunAsync(args, output, error, configuration), output.ToString(), error.ToString());
     }
 }
