@@ -30,10 +30,7 @@ public static class AdversarialRoundServiceCollectionExtensions
     public static IServiceCollection AddAdversarialRoundSteps(this IServiceCollection services, IConfiguration configuration,
         Action<RetrainingOptions>? configure = null)
     {
-        var options = new RetrainingOptions();
-        configuration.GetSection(RetrainingOptions.Section).Bind(options);
-        configure?.Invoke(options);
-        options.Validate();
+        var options = RetrainingOptions.From(configuration, configure);
         var tuning = Checked(GeneratorSection, () =>
         {
             var bound = configuration.GetSection(GeneratorSection).Get<PolicyGradientOptions>() ?? new PolicyGradientOptions();

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+
 namespace GanBertBots.Training.Scheduling;
 
 /// <summary>The <c>Retraining</c> section of appsettings.json (environment: <c>Retraining__Cron</c>, ...).</summary>
@@ -75,6 +77,16 @@ public sealed class RetrainingOptions
     public double MaxMacroF1Drop { get; set; } = 0.02;
     /// <summary>Gate: the candidate generator's held-out perplexity may be at most this factor times the live one's.</summary>
     public double MaxPerplexityFactor { get; set; } = 1.10;
+
+    /// <summary>The <c>Retraining</c> section of <paramref name="configuration"/>, changed by <paramref name="configure"/>, validated.</summary>
+    public static RetrainingOptions From(IConfiguration configuration, Action<RetrainingOptions>? configure = null)
+    {
+        var options = new RetrainingOptions();
+        configuration.GetSection(Section).Bind(options);
+        configure?.Invoke(options);
+        options.Validate();
+        return options;
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad key.</summary>
     public void Validate()

@@ -26,10 +26,7 @@ public static class RetrainingServiceCollectionExtensions
     public static IServiceCollection AddRetraining(this IServiceCollection services, IConfiguration configuration,
         Action<RetrainingOptions>? configure = null)
     {
-        var options = new RetrainingOptions();
-        configuration.GetSection(RetrainingOptions.Section).Bind(options);
-        configure?.Invoke(options);
-        options.Validate();
+        var options = RetrainingOptions.From(configuration, configure);
         services.AddSingleton(options);
 
         services.TryAddSingleton(sp => new ModelRegistry(options.RegistryRoot,
