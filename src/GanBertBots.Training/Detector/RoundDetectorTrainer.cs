@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GanBertBots.Models;
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
 using GanBertBots.Models.Tokenizers;
@@ -88,6 +89,8 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
 
         string vocab = Path.Combine(live, DetectorCheckpoint.VocabFile);
         var tokenizer = new BertWordPieceTokenizer(vocab, liveConfig.MaxLength, liveConfig.LowerCase);
+        if (tokenizer.VocabSize != liveConfig.Encoder.VocabSize)
+            throw new CheckpointException($"{live}: vocab.txt has {tokenizer.VocabSize} tokens but the encoder's vocab_size is {liveConfig.Encoder.VocabSize}");
         var encoded = set.Rows.Select(r => tokenizer.Encode(r.Text)).ToArray();
         // Training runs in float32 on the placement's device (AdamW in half precision loses small updates).
         var training = placement with { DType = ScalarType.Float32 };
@@ -256,7 +259,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
         if (report.OutOfSet > 0) extra["out_of_set"] = report.OutOfSet;
         Directory.CreateDirectory(reportDirectory);
         string png = Path.Combine(reportDirectory, ConfusionMatrixFile);
-        DetectorPlots.ConfusionMatrix(report, png, $"Detector {detector.ModelVersion} on {report.Scored} held-out texts");
+        DetectorPlots.ConfusionMatrix(report, png, $"{detector.ModelVersion}: {report.Scored} held-out texts");
         if (report.Scored == 0) return new RoundEvaluation(double.NaN, double.NaN, png) { Extra = extra };
 
         extra["mcc"] = report.Mcc;

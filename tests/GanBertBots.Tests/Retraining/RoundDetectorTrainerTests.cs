@@ -5,6 +5,7 @@ using GanBertBots.Tests.Detector;
 using GanBertBots.Training.Detector;
 using GanBertBots.Training.Registry;
 using GanBertBots.Training.Rounds;
+using Microsoft.Extensions.Configuration;
 using TorchSharp;
 using static TorchSharp.torch;
 using RoundText = GanBertBots.Training.Rounds.LabelledText;
@@ -270,6 +271,23 @@ public sealed class RoundDetectorTrainerTests : IDisposable
         Assert.Contains("Retraining:Detector:MaxUnlabelled", Assert.Throws<ArgumentException>(() => new RoundDetectorOptions { MaxUnlabelled = -1 }.Validate()).Message);
         Assert.Equal(5e-4, new RoundDetectorOptions().LearningRateFor("small"));
         Assert.Equal(2e-5, new RoundDetectorOptions().LearningRateFor("bert"));
+    }
+
+    [Fact]
+    public void The_appsettings_defaults_bind_to_the_class_defaults()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "GanBertBots.sln"))) dir = dir.Parent;
+        Assert.NotNull(dir);
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(dir!.FullName, "appsettings.json")).Build();
+        var section = configuration.GetSection(RoundDetectorOptions.Section);
+        Assert.True(section.Exists());
+        var bound = new RoundDetectorOptions { LearningRate = 0.5, Epochs = 99 };
+        section.Bind(bound);
+        var defaults = new RoundDetectorOptions();
+        Assert.Equal((defaults.Epochs, defaults.BatchSize, defaults.LearningRate, defaults.MaxUnlabelled),
+            (bound.Epochs, bound.BatchSize, bound.LearningRate, bound.MaxUnlabelled));
     }
 
     [Fact]
