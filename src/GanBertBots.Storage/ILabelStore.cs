@@ -30,6 +30,12 @@ public interface ILabelStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<StoredText>> GetUnlabelledTextsAsync(int limit, long afterTextId = 0,
         IReadOnlyCollection<TextOrigin>? origins = null, CancellationToken cancellation = default);
+    /// <summary>
+    /// Texts of one origin, labelled or not, oldest first, after <paramref name="afterTextId"/> (for paging):
+    /// e.g. the imported corpus, whose real tweets the adversarial round trains on.
+    /// </summary>
+    Task<IReadOnlyList<StoredText>> GetTextsAsync(TextOrigin origin, int limit, long afterTextId = 0,
+        CancellationToken cancellation = default);
 
     // ---- predictions ----
     Task<long> AddPredictionAsync(NewPrediction prediction, CancellationToken cancellation = default);

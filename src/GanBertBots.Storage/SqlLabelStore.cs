@@ -217,6 +217,15 @@ public abstract class SqlLabelStore : ILabelStore
         return ReadAsync("read unlabelled texts", c => TextListAsync(c, sql, cancellation, ("after", afterTextId), ("n", limit)), cancellation);
     }
 
+    public Task<IReadOnlyList<StoredText>> GetTextsAsync(TextOrigin origin, int limit, long afterTextId = 0,
+        CancellationToken cancellation = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        string sql = $"SELECT {TextColumns} FROM {TextFrom} WHERE t.id > @after AND t.origin = @o ORDER BY t.id LIMIT @n";
+        return ReadAsync("read texts", c => TextListAsync(c, sql, cancellation,
+            ("after", afterTextId), ("o", DbNames.Of(origin)), ("n", limit)), cancellation);
+    }
+
     async Task<StoredText?> SingleTextAsync(DbConnection c, string sql, CancellationToken ct, params (string, object?)[] args) =>
         (await TextListAsync(c, sql, ct, args)).FirstOrDefault();
 

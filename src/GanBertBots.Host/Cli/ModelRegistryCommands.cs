@@ -15,6 +15,8 @@ public static class ModelRegistryCommands
     public const string ListUsage = "models list [--registry DIR]   registered versions of each model; * marks the live one";
     public const string PromoteUsage = "models promote NAME VERSION [--registry DIR]   verify the version (checksums, loads) and make it live";
     public const string RollbackUsage = "models rollback NAME [--registry DIR]   make the previously live version live again";
+    public const string RegisterUsage = "models register NAME DIR [--promote] [--notes TEXT] [--registry DIR]   copy a checkpoint folder in as NAME's next version\n"
+        + "      (checked: it must load; generator = GPT-2, detector = GAN-BERT detector); --promote makes it live at once";
 
     public static int List(CliArgs args, CliContext context)
     {
@@ -63,6 +65,31 @@ public static class ModelRegistryCommands
             string? before = registry.Live(args.Positional[0])?.Version;
             var live = registry.Rollback(args.Positional[0], By());
             return $"{live.Name}: {before} -> {live.Version} is live (rolled back)";
+        });
+    }
+
+    /// <summary>
+    /// Registers a checkpoint folder (how an operator seeds the registry with the first generator and detector), and with
+    /// <c>--promote</c> makes it live. A folder that is missing, empty or does not load is refused and nothing is registered.
+    /// </summary>
+    public static int Register(CliArgs args, CliContext context)
+    {
+        var registry = Open(args, context);
+        bool promote = args.Flag("promote");
+        string? notes = args.Get("notes");
+        args.RejectUnknown();
+        if (args.Positional.Count != 2) throw new CliUsageException("give NAME and DIR, e.g. models register generator models/gpt2");
+        string name = args.Positional[0], source = Path.GetFullPath(args.Positional[1]);
+        return Change(context, "register", () =>
+        {
+            var version = registry.Register(name, source, new VersionMetadata { Source = "models register " + source, Notes = notes });
+            long bytes = version.Manifest.Sum(f => f.Length);
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"{name} {version.Version} registered from {source} ({version.Manifest.Count} files, {bytes / 1e6:0.0} MB)");
+            if (!promote) return line;
+            string? before = registry.Live(name)?.Version;
+            registry.Promote(name, version.Version, By());
+            return $"{line}\n{name}: {before ?? "none"} -> {version.Version} is live";
         });
     }
 

@@ -10,6 +10,16 @@ public sealed class ModelsPromoteCommand : IModelsCommand
         Task.FromResult(ModelRegistryCommands.Promote(CliArgs.Parse(args), context));
 }
 
+/// <summary><c>models register NAME DIR</c>: copy a checkpoint folder into the registry as the next version.</summary>
+public sealed class ModelsRegisterCommand : IModelsCommand
+{
+    public string Name => "register";
+    public string Summary => "Register a checkpoint folder as a model's next version (checked: it loads); --promote makes it live";
+    public string Usage => "  ganbertbots " + ModelRegistryCommands.RegisterUsage;
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliContext context) =>
+        Task.FromResult(ModelRegistryCommands.Register(CliArgs.Parse(args, "promote"), context));
+}
+
 /// <summary><c>models rollback NAME</c>: make the previously live version live again.</summary>
 public sealed class ModelsRollbackCommand : IModelsCommand
 {

@@ -96,7 +96,11 @@ public sealed class RunVerb : ICliVerb
             // Nightly adversarial retraining; promotions are swapped into the inference service.
             builder.Services.AddSingleton(inferenceOptions);
             builder.Services.AddSingleton<IModelHotSwap, InferenceHotSwap>();
-            try { builder.Services.AddRetraining(context.Configuration); }
+            try
+            {
+                builder.Services.AddAdversarialRoundSteps(context.Configuration);
+                builder.Services.AddRetraining(context.Configuration);
+            }
             catch (ArgumentException e)
             {
                 context.Error.WriteLine($"run: configuration: {e.Message}");

@@ -12,7 +12,7 @@ public sealed record DiscriminatorLoss(Tensor Total, Tensor Supervised, Tensor R
 /// <summary>
 /// GAN-BERT's losses (Croce et al. 2020), with p = softmax over the k+1 logits and ε = 1e-8:
 /// <list type="bullet">
-/// <item>L_sup = cross-entropy over the k real logits on labelled rows only; 0 when none are labelled;</item>
+/// <item>L_sup = cross-entropy over the k real logits on labelled rows only (optionally a weighted mean); 0 when none are labelled;</item>
 /// <item>L_real = −mean log(1 − p_fake(real) + ε); L_fake = −mean log(p_fake(G(z)) + ε); L_D = L_sup + L_real + L_fake;</item>
 /// <item>L_G = −mean log(1 − p_fake(G(z)) + ε) + mean over dims of (mean f_real − mean f_fake)².</item>
 /// </list>
@@ -21,20 +21,27 @@ public static class GanBertLosses
 {
     public const double Epsilon = 1e-8;
 
-    /// <summary>Cross-entropy over the first k logits of the rows where <paramref name="labelMask"/> is true; a 0 scalar when none are.</summary>
+    /// <summary>
+    /// Cross-entropy over the first k logits of the rows where <paramref name="labelMask"/> is true; a 0 scalar when none are.
+    /// With <paramref name="weights"/>: Σ w_i·CE_i / Σ w_i over the labelled rows (a weighted mean), 0 with zero gradient when
+    /// Σ w = 0. Without weights (or with every weight 1) the numbers are exactly the unweighted mean's.
+    /// </summary>
     /// <param name="logits">[N, k+1]</param>
     /// <param name="labels">[N] int64 class index (any value on unlabelled rows)</param>
     /// <param name="labelMask">[N] bool</param>
-    public static Tensor Supervised(Tensor logits, Tensor labels, Tensor labelMask)
+    /// <param name="weights">[N] non-negative weight of each row (ignored on unlabelled rows); null = 1 everywhere</param>
+    public static Tensor Supervised(Tensor logits, Tensor labels, Tensor labelMask, Tensor? weights = null)
     {
         long k = logits.shape[1] - 1;
         var logp = logits.narrow(1, 0, k).log_softmax(-1);                          // [N, k]
         var safeLabels = labels.masked_fill(labelMask.logical_not(), 0);             // unlabelled rows point anywhere valid
         var picked = logp.gather(1, safeLabels.unsqueeze(1)).squeeze(1);            // [N]
         var mask = labelMask.to(logits.dtype);
-        var count = mask.sum();
-        // sum over labelled rows / max(count, 1): exactly 0 (and gradient 0) when the batch has no labels.
-        return -(picked * mask).sum() / count.clamp_min(1);
+        var w = weights is null ? mask : weights.to(logits.dtype) * mask;           // [N], 0 on unlabelled rows
+        var total = w.sum();
+        // Σ w·CE / Σ w, dividing by 1 when Σ w = 0: exactly 0 (and gradient 0) when no row counts.
+        // Unweighted, Σ w is the labelled count, so this is the mean over labelled rows.
+        return -(picked * w).sum() / where(total.gt(0), total, ones_like(total));
     }
 
     /// <summary>p_fake for each row: softmax over the k+1 logits, last column. [N, k+1] -> [N].</summary>
@@ -42,9 +49,10 @@ public static class GanBertLosses
 
     /// <param name="realLogits">[N, k+1] the discriminator on encoder outputs</param>
     /// <param name="fakeLogits">[M, k+1] the discriminator on generator outputs (detached from G)</param>
-    public static DiscriminatorLoss Discriminator(Tensor realLogits, Tensor fakeLogits, Tensor labels, Tensor labelMask)
+    /// <param name="weights">[N] per-row weights of the supervised term (see <see cref="Supervised"/>); null = unweighted</param>
+    public static DiscriminatorLoss Discriminator(Tensor realLogits, Tensor fakeLogits, Tensor labels, Tensor labelMask, Tensor? weights = null)
     {
-        var sup = Supervised(realLogits, labels, labelMask);
+        var sup = Supervised(realLogits, labels, labelMask, weights);
         var real = -(1 - FakeProbability(realLogits) + Epsilon).log().mean();
         var fake = -(FakeProbability(fakeLogits) + Epsilon).log().mean();
         return new DiscriminatorLoss(sup + real + fake, sup, real, fake);

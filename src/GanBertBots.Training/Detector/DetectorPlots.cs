@@ -78,4 +78,48 @@ public static class DetectorPlots
         accuracy.SavePng(accPath, 800, 500);
         return [lossPath, accPath];
     }
+    /// <summary>
+    /// Losses per optimisation step (L_D, L_G, L_sup), each smoothed by a moving average over about a twentieth of the run,
+    /// with dotted lines where epochs end: for short runs (a round's one or two epochs) where per-epoch curves have too few points.
+    /// </summary>
+    public static string StepCurves(IReadOnlyList<StepLosses> steps, int stepsPerEpoch, string path, string title)
+    {
+        var plot = new Plot();
+        int window = Math.Max(1, steps.Count / 20);
+        double[] xs = Enumerable.Range(1, steps.Count).Select(i => (double)i).ToArray();
+        double[] Smooth(Func<StepLosses, double> pick)
+        {
+            var ys = new double[steps.Count];
+            double sum = 0;
+            for (int i = 0; i < steps.Count; i++)
+            {
+                sum += pick(steps[i]);
+                if (i >= window) sum -= pick(steps[i - window]);
+                ys[i] = sum / Math.Min(i + 1, window);
+            }
+            return ys;
+        }
+        void Line(double[] ys, string name)
+        {
+            var s = plot.Add.Scatter(xs, ys);
+            s.LegendText = name;
+            s.MarkerSize = steps.Count <= 50 ? 4 : 0;
+        }
+        Line(Smooth(s => s.Discriminator), "L_D (discriminator)");
+        if (steps.Any(s => s.Generator != 0)) Line(Smooth(s => s.Generator), "L_G (generator)");
+        Line(Smooth(s => s.Supervised), "L_sup (labelled rows, weighted)");
+        for (int end = stepsPerEpoch; stepsPerEpoch > 0 && end < steps.Count; end += stepsPerEpoch)
+        {
+            var line = plot.Add.VerticalLine(end + 0.5);
+            line.LinePattern = LinePattern.Dotted;
+            line.Color = Colors.Gray;
+        }
+        plot.Title(window > 1 ? $"{title}\n(moving average over {window} steps)" : title);
+        plot.XLabel("step");
+        plot.YLabel("loss");
+        plot.ShowLegend();
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        plot.SavePng(path, 800, 500);
+        return path;
+    }
 }

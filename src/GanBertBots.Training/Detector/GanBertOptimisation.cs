@@ -43,7 +43,8 @@ public sealed class GanBertOptimisation : IDisposable
     /// <param name="mask">[B, T] attention mask</param>
     /// <param name="labels">[B] class index (anything on unlabelled rows)</param>
     /// <param name="labelMask">[B] bool, true on labelled rows</param>
-    public StepLosses Step(Tensor ids, Tensor mask, Tensor labels, Tensor labelMask, StepParts parts = StepParts.Both)
+    /// <param name="weights">[B] per-row weights of the supervised loss (a weighted mean over labelled rows); null = unweighted</param>
+    public StepLosses Step(Tensor ids, Tensor mask, Tensor labels, Tensor labelMask, StepParts parts = StepParts.Both, Tensor? weights = null)
     {
         using var scope = NewDisposeScope();
         _network.train();
@@ -55,7 +56,7 @@ public sealed class GanBertOptimisation : IDisposable
 
         if (!Adversarial)
         {
-            var supervised = GanBertLosses.Supervised(realLogits, labels, labelMask);
+            var supervised = GanBertLosses.Supervised(realLogits, labels, labelMask, weights);
             if (parts.HasFlag(StepParts.Discriminator) && labelled > 0)
             {
                 _discriminator.zero_grad();
@@ -72,7 +73,7 @@ public sealed class GanBertOptimisation : IDisposable
         var generatorLoss = GanBertLosses.Generator(fakeLogitsForG, realFeatures.detach(), fakeFeatures);
         // Discriminator: G(z) is a constant input.
         var (_, fakeLogitsForD) = _network.Discriminator.forward(fake.detach());
-        using var d = GanBertLosses.Discriminator(realLogits, fakeLogitsForD, labels, labelMask);
+        using var d = GanBertLosses.Discriminator(realLogits, fakeLogitsForD, labels, labelMask, weights);
 
         _generator.zero_grad();
         _discriminator.zero_grad();

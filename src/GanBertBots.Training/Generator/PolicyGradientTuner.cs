@@ -35,6 +35,22 @@ public sealed record PolicyGradientOptions
     public double BaselineMomentum { get; init; } = 0.9;
     public double ClipNorm { get; init; } = 1.0;
     public long Seed { get; init; } = 1;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting.</summary>
+    public void Validate()
+    {
+        if (Steps < 1) throw new ArgumentException("Steps must be at least 1");
+        if (SamplesPerStep < 1) throw new ArgumentException("SamplesPerStep must be at least 1");
+        if (MaxNewTokens < 1) throw new ArgumentException("MaxNewTokens must be at least 1");
+        if (!(Temperature > 0)) throw new ArgumentException("Temperature must be positive");
+        if (!(LearningRate > 0)) throw new ArgumentException("LearningRate must be positive");
+        if (InitialKlCoefficient < 0 || !(TargetKl > 0) || !(KlHorizon > 0))
+            throw new ArgumentException("InitialKlCoefficient must be 0 or more, TargetKl and KlHorizon positive");
+        if (MleWeight < 0) throw new ArgumentException("MleWeight must be 0 or more");
+        if (MleBatchSize < 1) throw new ArgumentException("MleBatchSize must be at least 1");
+        if (BaselineMomentum is < 0 or >= 1) throw new ArgumentException("BaselineMomentum must be in [0, 1)");
+        if (ClipNorm < 0) throw new ArgumentException("ClipNorm must be 0 (off) or more");
+    }
 }
 
 /// <summary>One optimiser step's figures.</summary>

@@ -1,19 +1,23 @@
 using System.Text.Json;
+using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Gpt2;
+using GanBertBots.Models.Runtime;
 
 namespace GanBertBots.Training.Registry;
 
 /// <summary>
-/// How the registry proves a checkpoint loads, per model name. The generator is loaded as a GPT-2 on the CPU; a name
-/// without a loader of its own must at least have a readable <c>config.json</c>. The detector's trainer adds its
-/// loader with <see cref="With"/>.
+/// How the registry proves a checkpoint loads, per model name. The generator is loaded as a GPT-2 on the CPU, the
+/// detector as a GAN-BERT detector on the CPU (config, vocabulary and every weight checked); a name without a loader of
+/// its own must at least have a readable <c>config.json</c>. Other loaders are added with <see cref="With"/>.
 /// </summary>
 public sealed class CheckpointValidators
 {
     readonly Dictionary<string, CheckpointValidator> _byName = new(StringComparer.Ordinal);
 
-    /// <summary>Generator = GPT-2 load; everything else = config.json check.</summary>
-    public static CheckpointValidators Default() => new CheckpointValidators().With("generator", LoadsAsGpt2);
+    /// <summary>Generator = GPT-2 load; detector = GAN-BERT detector load; everything else = config.json check.</summary>
+    public static CheckpointValidators Default() => new CheckpointValidators()
+        .With("generator", LoadsAsGpt2)
+        .With("detector", LoadsAsDetector);
 
     public CheckpointValidators With(string modelName, CheckpointValidator validator)
     {
@@ -32,6 +36,12 @@ public sealed class CheckpointValidators
     public static void LoadsAsGpt2(string name, string directory)
     {
         using var model = Gpt2Checkpoint.Load(directory);
+    }
+
+    /// <summary>Loads the folder as a GAN-BERT detector on the CPU (config.json, vocab.txt, every tensor of model.safetensors by name and shape) and frees it.</summary>
+    public static void LoadsAsDetector(string name, string directory)
+    {
+        using var detector = GanBertDetector.Load(directory, TorchPlacement.Cpu);
     }
 
     /// <summary>A <c>config.json</c> that parses as a JSON object.</summary>

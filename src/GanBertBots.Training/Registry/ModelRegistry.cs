@@ -74,6 +74,8 @@ public sealed class ModelRegistry
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // A metric may be NaN (e.g. macro-F1 with no held-out texts yet): written as "NaN" rather than failing the registration.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };
@@ -177,7 +179,7 @@ public sealed class ModelRegistry
             CopyTree(sourceDirectory, staging, cancellation);
             var manifest = BuildManifest(staging, cancellation);
             if (manifest.Count == 0) throw new RegistryException($"checkpoint folder '{sourceDirectory}' is empty");
-            Validate(name, staging, "registered");
+            Validate(name, staging, "registered", shownAs: sourceDirectory);
             if (reportDirectory is not null && Directory.Exists(reportDirectory))
                 CopyTree(reportDirectory, Path.Combine(staging, ReportFolder), cancellation);
             cancellation.ThrowIfCancellationRequested();
@@ -279,13 +281,15 @@ public sealed class ModelRegistry
         return stack;
     }
 
-    void Validate(string name, string directory, string action)
+    /// <param name="shownAs">The folder named in the error (the caller's source folder rather than the staging copy).</param>
+    void Validate(string name, string directory, string action, string? shownAs = null)
     {
         if (_validator is null) return;
         try { _validator(name, directory); }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new RegistryException($"{name} checkpoint in '{directory}' cannot be {action}: it does not load ({e.Message})", e);
+            string message = e.Message.Replace(directory, shownAs ?? directory, StringComparison.Ordinal);
+            throw new RegistryException($"{name} checkpoint in '{shownAs ?? directory}' cannot be {action}: it does not load ({message})", e);
         }
     }
 

@@ -55,6 +55,7 @@ public sealed class AdversarialRound(
         int seed = unchecked((int)(started.ToUnixTimeSeconds() & 0x7FFFFFFF));
         string scratch = Path.Combine(Path.GetFullPath(options.ScratchRoot), $"round-{roundId}-{Guid.NewGuid():N}"[..40]);
         var liveGenerator = registry.Live(ModelNames.Generator);
+        double Elapsed() => (_clock.GetUtcNow() - started).TotalSeconds;
         var liveDetector = registry.Live(ModelNames.Detector);
 
         RoundReport Report(RoundOutcome outcome, string reason) => new()
@@ -68,7 +69,7 @@ public sealed class AdversarialRound(
         {
             string missing = liveGenerator is null ? ModelNames.Generator : ModelNames.Detector;
             var refused = Report(RoundOutcome.Failed,
-                $"there is no live {missing}: register and promote one first (models promote {missing} VERSION)");
+                $"there is no live {missing}: register and promote one first (models register {missing} DIR --promote)");
             await NotifyAsync(refused, cancellation);
             return refused;
         }
@@ -86,14 +87,18 @@ public sealed class AdversarialRound(
 
             // 2. Detector from the live one, with labels, unlabelled texts and the fresh samples.
             var roundData = await data.LoadAsync(cancellation);
+            _log.LogInformation("Round {Round}: {Labelled} labelled texts for training, {HeldOut} held out, {Unlabelled} unlabelled",
+                roundId, roundData.Labelled.Count, roundData.HeldOut.Count, roundData.Unlabelled.Count);
             await detectorTrainer.TrainAsync(new DetectorTrainingRequest(liveDetector.Directory, detectorOut, roundData, samples,
                 options.GeneratorClass, reportDir, seed), cancellation);
             RequireCheckpoint(detectorOut, "detector trainer");
+            _log.LogInformation("Round {Round}: detector trained ({Seconds:0.0} s into the round)", roundId, Elapsed());
 
             // 3. Generator against the new detector.
             await generatorTrainer.TrainAsync(new GeneratorTrainingRequest(liveGenerator.Directory, detectorOut, generatorOut, reportDir, seed),
                 cancellation);
             RequireCheckpoint(generatorOut, "generator trainer");
+            _log.LogInformation("Round {Round}: generator tuned ({Seconds:0.0} s into the round)", roundId, Elapsed());
 
             // 4. Gate on held-out data: live and candidate measured the same way, against the new detector.
             var metrics = new RoundMetrics(
@@ -103,7 +108,7 @@ public sealed class AdversarialRound(
                 await generatorTrainer.EvaluateAsync(generatorOut, detectorOut, seed, cancellation),
                 samples.Count);
             var gate = Decide(metrics);
-            _log.LogInformation("Round {Round}: {Gate}", roundId, gate.Summary);
+            _log.LogInformation("Round {Round}: evaluated ({Seconds:0.0} s into the round); {Gate}", roundId, Elapsed(), gate.Summary);
 
             // 5. Register (whatever the gate says: a refused candidate can still be promoted by hand), then promote.
             cancellation.ThrowIfCancellationRequested();
@@ -226,6 +231,7 @@ public sealed class AdversarialRound(
         File.WriteAllText(Path.Combine(reportDir, "report.json"), JsonSerializer.Serialize(report, new JsonSerializerOptions
         {
             WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, // NaN metrics (no held-out data)
             Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
         }));
         return report;

@@ -5,21 +5,41 @@ using GanBertBots.Storage;
 namespace GanBertBots.Training.Rounds;
 
 /// <summary>
-/// A round's data from the label store: every label (moderator, user feedback, game guess, with their weights) and
-/// the unlabelled user-submitted texts. Labelled texts whose content hash falls in the held-out share are kept out
-/// of training for the gate: the split depends only on the text, so a text stays on its side in every round.
+/// A round's data from the label store: every label (moderator, user feedback, game guess, with their weights), the
+/// unlabelled user-submitted texts and, when <paramref name="corpus"/> is given, the imported corpus texts as labelled texts
+/// of its class (source "corpus"). Labelled texts whose content hash falls in the held-out share are kept out of training
+/// for the gate: the split depends only on the text, so a text stays on its side in every round.
+/// A corpus text a moderator labelled counts with the moderator's label instead of the corpus class; user feedback and game
+/// guesses on corpus texts are left out (the corpus already says who wrote them).
 /// </summary>
-public sealed class LabelStoreRoundData(ILabelStore store, double heldOutFraction, int maxUnlabelled) : IRoundDataSource
+public sealed class LabelStoreRoundData(ILabelStore store, double heldOutFraction, int maxUnlabelled, CorpusTweets? corpus = null)
+    : IRoundDataSource
 {
+    /// <summary>The source name of corpus texts in <see cref="LabelledText.Source"/>.</summary>
+    public const string CorpusSource = "corpus";
+
     public async Task<RoundData> LoadAsync(CancellationToken cancellation)
     {
         var train = new List<LabelledText>();
         var heldOut = new List<LabelledText>();
+        var moderated = new HashSet<string>(StringComparer.Ordinal);    // corpus texts with a moderator's label
         await foreach (var label in store.ExportLabelsAsync(cancellation: cancellation))
         {
+            if (corpus is not null && label.Origin == TextOrigin.Corpus)
+            {
+                if (label.Source != LabelSource.Moderator) continue;
+                moderated.Add(label.Text);
+            }
             var text = new LabelledText(label.Text, label.Class, label.Weight, SourceName(label.Source));
             (IsHeldOut(label.Text, heldOutFraction) ? heldOut : train).Add(text);
         }
+        if (corpus is not null)
+            foreach (string content in await corpus.SelectAsync(cancellation))
+            {
+                if (moderated.Contains(content)) continue;
+                var text = new LabelledText(content, corpus.Class, corpus.Weight, CorpusSource);
+                (IsHeldOut(content, heldOutFraction) ? heldOut : train).Add(text);
+            }
         var unlabelled = new List<string>();
         long after = 0;
         while (unlabelled.Count < maxUnlabelled)
@@ -33,12 +53,19 @@ public sealed class LabelStoreRoundData(ILabelStore store, double heldOutFractio
     }
 
     /// <summary>Whether a text belongs to the held-out share (first 8 bytes of its SHA-256 as a fraction of 2^64).</summary>
-    public static bool IsHeldOut(string text, double fraction)
+    public static bool IsHeldOut(string text, double fraction) => HashWord(text, 0) / (double)ulong.MaxValue < fraction;
+
+    /// <summary>
+    /// Which corpus texts a round takes when there are more than it may use: the smallest keys (bytes 8..16 of the
+    /// SHA-256, independent of the held-out bytes, so the chosen texts split like all texts).
+    /// </summary>
+    public static ulong SelectionKey(string text) => HashWord(text, 1);
+
+    static ulong HashWord(string text, int word)
     {
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(text), hash);
-        ulong bucket = BitConverter.ToUInt64(hash[..8]);
-        return bucket / (double)ulong.MaxValue < fraction;
+        return BitConverter.ToUInt64(hash.Slice(word * 8, 8));
     }
 
     static string SourceName(LabelSource source) => source switch

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+
 namespace GanBertBots.Training.Scheduling;
 
 /// <summary>The <c>Retraining</c> section of appsettings.json (environment: <c>Retraining__Cron</c>, ...).</summary>
@@ -41,10 +43,50 @@ public sealed class RetrainingOptions
     /// <summary>At most this many unlabelled user texts per round.</summary>
     public int MaxUnlabelled { get; set; } = 20_000;
 
+    /// <summary>Imported corpus texts (real tweets) are labelled texts of this class in every round.</summary>
+    public string CorpusClass { get; set; } = "human";
+    /// <summary>How much a corpus text counts in the detector's loss (a moderator label counts 1).</summary>
+    public double CorpusWeight { get; set; } = 1.0;
+    /// <summary>At most this many corpus texts per round (the same ones every round: chosen by content hash).</summary>
+    public int MaxCorpus { get; set; } = 5000;
+    /// <summary>
+    /// Keyword prompts of the generator (sampling, tuning, fool rate); a real tweet's keyword for the MLE term and the
+    /// perplexity is the first of these it contains. Empty: <see cref="DefaultKeywords"/>.
+    /// </summary>
+    public List<string> Keywords { get; set; } = [];
+    /// <summary>Where the round's models train and are evaluated: auto (CUDA when available), cpu, cuda, cuda:N. Always float32.</summary>
+    public string Device { get; set; } = "auto";
+    /// <summary>Tweets each generator samples for its fool rate against the new detector.</summary>
+    public int FoolRateSamples { get; set; } = 256;
+
+    /// <summary>Disaster keywords in the style of the disaster-tweets corpus' <c>keyword</c> column (%20 for a space).</summary>
+    public static IReadOnlyList<string> DefaultKeywords { get; } =
+    [
+        "earthquake", "wildfire", "flood", "flooding", "hurricane", "tornado", "typhoon", "tsunami", "landslide", "mudslide",
+        "avalanche", "blizzard", "hailstorm", "sandstorm", "drought", "heat%20wave", "volcano", "lava", "fire", "forest%20fire",
+        "bush%20fires", "burning%20buildings", "smoke", "explosion", "collapse", "sinkhole", "evacuation", "evacuated", "rescue", "rescuers",
+        "emergency", "ambulance", "casualties", "injured", "fatalities", "survivors", "displaced", "refugees", "derailment", "collision",
+        "airplane%20accident", "wreckage", "oil%20spill", "chemical%20emergency", "nuclear%20reactor", "outbreak", "quarantine", "storm",
+        "thunderstorm", "devastation",
+    ];
+
+    /// <summary>The configured keywords, or the default list when none are configured.</summary>
+    public IReadOnlyList<string> EffectiveKeywords => Keywords.Count > 0 ? Keywords : DefaultKeywords;
+
     /// <summary>Gate: the candidate detector's held-out macro-F1 may be at most this much below the live one's.</summary>
     public double MaxMacroF1Drop { get; set; } = 0.02;
     /// <summary>Gate: the candidate generator's held-out perplexity may be at most this factor times the live one's.</summary>
     public double MaxPerplexityFactor { get; set; } = 1.10;
+
+    /// <summary>The <c>Retraining</c> section of <paramref name="configuration"/>, changed by <paramref name="configure"/>, validated.</summary>
+    public static RetrainingOptions From(IConfiguration configuration, Action<RetrainingOptions>? configure = null)
+    {
+        var options = new RetrainingOptions();
+        configuration.GetSection(Section).Bind(options);
+        configure?.Invoke(options);
+        options.Validate();
+        return options;
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad key.</summary>
     public void Validate()
@@ -71,6 +113,12 @@ public sealed class RetrainingOptions
         if (HeldOutFraction is <= 0 or >= 1) throw new ArgumentException("Retraining:HeldOutFraction must be between 0 and 1");
         if (MaxMacroF1Drop is < 0 or > 1) throw new ArgumentException("Retraining:MaxMacroF1Drop must be between 0 and 1");
         if (MaxPerplexityFactor < 1) throw new ArgumentException("Retraining:MaxPerplexityFactor must be at least 1");
+        if (string.IsNullOrWhiteSpace(CorpusClass)) throw new ArgumentException("Retraining:CorpusClass is empty");
+        if (!(CorpusWeight > 0) || !double.IsFinite(CorpusWeight)) throw new ArgumentException("Retraining:CorpusWeight must be a positive number");
+        if (MaxCorpus < 0) throw new ArgumentException("Retraining:MaxCorpus must be 0 (no corpus texts) or more");
+        if (FoolRateSamples < 1) throw new ArgumentException("Retraining:FoolRateSamples must be at least 1");
+        if (Keywords.FirstOrDefault(k => string.IsNullOrWhiteSpace(k) || k.Trim().Contains(' ') || k.Length > 100) is { } keyword)
+            throw new ArgumentException($"Retraining:Keywords: '{keyword}' is not a keyword (one word, at most 100 characters; write a space as %20: \"oil%20spill\")");
         if (string.IsNullOrWhiteSpace(RegistryRoot)) throw new ArgumentException("Retraining:RegistryRoot is empty");
         if (string.IsNullOrWhiteSpace(ScratchRoot)) throw new ArgumentException("Retraining:ScratchRoot is empty");
     }

@@ -20,15 +20,13 @@ public static class RetrainingServiceCollectionExtensions
     /// configured cron, the Quartz store (memory, sqlite with our schema, or clustered postgres) and Quartz's hosted service.
     /// The host registers the steps: <see cref="IGeneratorSampler"/>, <see cref="IDetectorTrainer"/>, <see cref="IGeneratorTrainer"/>,
     /// and replaces <see cref="IModelHotSwap"/> and <see cref="IRoundNotifier"/> (the defaults log). <see cref="IRoundDataSource"/>
-    /// defaults to the label store (<see cref="ILabelStore"/> must be registered).
+    /// defaults to the label store (<see cref="ILabelStore"/> must be registered). <see cref="AdversarialRoundServiceCollectionExtensions.AddAdversarialRoundSteps"/>,
+    /// called first, registers the real steps and the corpus-aware data source.
     /// </summary>
     public static IServiceCollection AddRetraining(this IServiceCollection services, IConfiguration configuration,
         Action<RetrainingOptions>? configure = null)
     {
-        var options = new RetrainingOptions();
-        configuration.GetSection(RetrainingOptions.Section).Bind(options);
-        configure?.Invoke(options);
-        options.Validate();
+        var options = RetrainingOptions.From(configuration, configure);
         services.AddSingleton(options);
 
         services.TryAddSingleton(sp => new ModelRegistry(options.RegistryRoot,

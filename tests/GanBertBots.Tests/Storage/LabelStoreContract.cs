@@ -362,6 +362,30 @@ public abstract class LabelStoreContract : IAsyncLifetime
         Assert.Equal([user[0], user[2], user[4], corpus], withCorpus.Select(t => t.Id));
     }
 
+    [StoreFact]
+    public async Task Texts_of_one_origin_page_oldest_first_labelled_or_not()
+    {
+        var corpus = new List<long>();
+        for (int i = 0; i < 5; i++)
+        {
+            corpus.Add(await TextAsync($"corpus tweet {i}", TextOrigin.Corpus));
+            await TextAsync($"user text {i}");
+        }
+        await TextAsync("generated", TextOrigin.Generated);
+        await Store.AddLabelAsync(new NewLabel(corpus[1], Mod, UserRole.Moderator, "human", LabelSource.Moderator, 1));
+        Assert.False((await Store.AddTextAsync(new NewText("corpus tweet 3", TextOrigin.UserSubmitted))).IsNew); // first sighting decides
+
+        var page1 = await Store.GetTextsAsync(TextOrigin.Corpus, 3);
+        Assert.Equal(corpus.Take(3), page1.Select(t => t.Id));
+        Assert.Equal(["corpus tweet 0", "corpus tweet 1", "corpus tweet 2"], page1.Select(t => t.Content));
+        Assert.All(page1, t => Assert.Equal(TextOrigin.Corpus, t.Origin));
+        var page2 = await Store.GetTextsAsync(TextOrigin.Corpus, 3, afterTextId: page1[^1].Id);
+        Assert.Equal(corpus.Skip(3), page2.Select(t => t.Id));
+        Assert.Empty(await Store.GetTextsAsync(TextOrigin.Corpus, 3, afterTextId: page2[^1].Id));
+        Assert.Equal(5, (await Store.GetTextsAsync(TextOrigin.UserSubmitted, 100)).Count);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.GetTextsAsync(TextOrigin.Corpus, 0));
+    }
+
     // ------------------------------------------------------------------ durability and concurrency
 
     [StoreFact]

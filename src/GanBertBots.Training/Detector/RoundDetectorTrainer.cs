@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GanBertBots.Models;
+using GanBertBots.Models.GanBert;
+using GanBertBots.Models.Runtime;
+using GanBertBots.Models.Tokenizers;
+using GanBertBots.Training.Rounds;
+using TorchSharp;
+using static TorchSharp.torch;
+using RoundEvaluation = GanBertBots.Training.Rounds.DetectorEvaluation;
+using RoundText = GanBertBots.Training.Rounds.LabelledText;
+
+namespace GanBertBots.Training.Detector;
+
+/// <summary>How the nightly round retrains the detector; bound from appsettings <c>Retraining:Detector</c>.</summary>
+public sealed class RoundDetectorOptions
+{
+    public const string Section = "Retraining:Detector";
+
+    /// <summary>Passes over the round's rows.</summary>
+    public int Epochs { get; set; } = 2;
+    /// <summary>Rows per optimisation step (and texts per forward pass when evaluating).</summary>
+    public int BatchSize { get; set; } = 32;
+    /// <summary>Encoder + discriminator (and generator) learning rate; null = 5e-4 for the small backbone, 2e-5 for
+    /// pretrained encoders (fine-tuning from the live detector).</summary>
+    public double? LearningRate { get; set; }
+    /// <summary>Unlabelled texts used per round at most (GAN-BERT unlabelled term); 0 = none.</summary>
+    public int MaxUnlabelled { get; set; } = 5000;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad key.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentException($"{Section}:Epochs must be at least 1 (got {Epochs})");
+        if (BatchSize < 1) throw new ArgumentException($"{Section}:BatchSize must be at least 1 (got {BatchSize})");
+        if (LearningRate is { } lr && !(double.IsFinite(lr) && lr > 0))
+            throw new ArgumentException($"{Section}:LearningRate must be a positive number or empty for the default (got {lr})");
+        if (MaxUnlabelled < 0) throw new ArgumentException($"{Section}:MaxUnlabelled must be 0 or more (got {MaxUnlabelled})");
+    }
+
+    /// <summary>The learning rate for a detector of this backbone.</summary>
+    public double LearningRateFor(string backbone) => LearningRate ?? (backbone == "small" ? 5e-4 : 2e-5);
+}
+
+/// <summary>One row of a round's detector training: a class index (-1 = unlabelled) and the weight of its supervised loss.</summary>
+public sealed record RoundTrainingRow(string Text, int ClassIndex, double Weight, string Source);
+
+/// <summary>What a round trains the detector on, and what was left out and why.</summary>
+/// <param name="RowsBySource">Rows kept per source (moderator, user_feedback, game_guess, generator, unlabelled).</param>
+/// <param name="WeightBySource">Sum of the kept labelled rows' weights per source.</param>
+/// <param name="SkippedHeldOut">Rows whose text is also a held-out text (never trained on).</param>
+/// <param name="SkippedEmpty">Rows with empty or white-space text.</param>
+/// <param name="UnlabelledAvailable">Unlabelled texts offered before the cap.</param>
+public sealed record RoundTrainingSet(
+    IReadOnlyList<RoundTrainingRow> Rows, IReadOnlyDictionary<string, int> RowsBySource, IReadOnlyDictionary<string, double> WeightBySource,
+    int SkippedHeldOut, int SkippedEmpty, int UnlabelledAvailable);
+
+/// <summary>
+/// The detector's steps of the adversarial round. Training (step 2) warm-starts from the live detector's checkpoint
+/// (encoder, discriminator and GAN generator, same classes, vocabulary and max length) and runs GAN-BERT with fresh
+/// AdamW optimisers over the round's labels (each row's supervised loss weighted by its label weight), the live
+/// generator's fresh samples (the generator class, weight 1) and a seeded choice of unlabelled user texts; the held-out
+/// texts are never trained on. Evaluation (step 4) scores a checkpoint on the held-out texts.
+/// </summary>
+public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlacement placement) : IDetectorTrainer
+{
+    public const string TrainingCurvesFile = "detector-training.png";
+    public const string ConfusionMatrixFile = "confusion_matrix.png";
+    public const string GeneratorSource = "generator";
+    public const string UnlabelledSource = "unlabelled";
+
+    public Task TrainAsync(DetectorTrainingRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        options.Validate();
+        return Task.Run(() => Train(request, cancellation), cancellation);
+    }
+
+    void Train(DetectorTrainingRequest request, CancellationToken cancellation)
+    {
+        string live = request.LiveDetectorDirectory;
+        if (string.Equals(Path.GetFullPath(live).TrimEnd(Path.DirectorySeparatorChar),
+                Path.GetFullPath(request.OutputDirectory).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+            throw new ArgumentException($"the candidate's output folder is the live detector's ({live}); the live detector must stay untouched");
+        var liveConfig = DetectorCheckpoint.ReadConfig(live);
+        var set = Compose(liveConfig.Classes, request, options.MaxUnlabelled);
+        if (set.Rows.Count == 0)
+            throw new ArgumentException("the round has nothing to train the detector on: no labelled texts, generator samples or unlabelled texts");
+
+        string vocab = Path.Combine(live, DetectorCheckpoint.VocabFile);
+        var tokenizer = new BertWordPieceTokenizer(vocab, liveConfig.MaxLength, liveConfig.LowerCase);
+        if (tokenizer.VocabSize != liveConfig.Encoder.VocabSize)
+            throw new CheckpointException($"{live}: vocab.txt has {tokenizer.VocabSize} tokens but the encoder's vocab_size is {liveConfig.Encoder.VocabSize}");
+        var encoded = set.Rows.Select(r => tokenizer.Encode(r.Text)).ToArray();
+        // Training runs in float32 on the placement's device (AdamW in half precision loses small updates).
+        var training = placement with { DType = ScalarType.Float32 };
+        double lr = options.LearningRateFor(liveConfig.Backbone);
+
+        using var network = DetectorCheckpoint.LoadNetwork(live, liveConfig, training);
+        using var noise = new torch.Generator(unchecked((ulong)request.Seed), training.Device);
+        using var optimisation = new GanBertOptimisation(network, lr, lr, adversarial: true, noise);
+        torch.manual_seed(request.Seed); // dropout
+
+        var steps = new List<StepLosses>();
+        var history = new List<EpochRecord>();
+        int stepsPerEpoch = (set.Rows.Count + options.BatchSize - 1) / options.BatchSize;
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            var watch = Stopwatch.StartNew();
+            var rng = new Random(unchecked(request.Seed * 7919 + epoch));
+            var order = Enumerable.Range(0, set.Rows.Count).OrderBy(_ => rng.Next()).ToArray();
+            var epochSteps = new List<StepLosses>();
+            foreach (var batch in order.Chunk(options.BatchSize))
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                var (ids, mask) = TokenBatch.Create(batch.Select(i => encoded[i]).ToList(), tokenizer.PadId, training.Device);
+                var labels = tensor(batch.Select(i => (long)Math.Max(set.Rows[i].ClassIndex, 0)).ToArray()).to(training.Device);
+                var labelMask = tensor(batch.Select(i => set.Rows[i].ClassIndex >= 0).ToArray()).to(training.Device);
+                var weights = tensor(batch.Select(i => (float)set.Rows[i].Weight).ToArray()).to(training.Device);
+                var step = optimisation.Step(ids, mask, labels, labelMask, StepParts.Both, weights);
+                if (!double.IsFinite(step.Discriminator) || !double.IsFinite(step.Generator))
+                    throw new InvalidOperationException(
+                        $"detector training diverged at epoch {epoch}, step {epochSteps.Count + 1} (L_D = {step.Discriminator}, L_G = {step.Generator}, learning rate {lr}); the candidate is discarded");
+                epochSteps.Add(step);
+            }
+            steps.AddRange(epochSteps);
+            int labelled = epochSteps.Sum(s => s.Labelled);
+            history.Add(new EpochRecord(epoch, epochSteps.Average(s => s.Discriminator), epochSteps.Average(s => s.Generator),
+                epochSteps.Average(s => s.Supervised), labelled == 0 ? 0 : (double)epochSteps.Sum(s => s.Correct) / labelled,
+                null, null, watch.Elapsed.TotalSeconds));
+        }
+        cancellation.ThrowIfCancellationRequested();
+
+        var candidate = liveConfig with
+        {
+            ModelVersion = $"round-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}",
+            Training = TrainingFacts(liveConfig, set, lr, request.Seed, stepsPerEpoch, history),
+        };
+        DetectorCheckpoint.Save(request.OutputDirectory, candidate, network, vocab);
+        DetectorPlots.StepCurves(steps, stepsPerEpoch, Path.Combine(request.ReportDirectory, TrainingCurvesFile),
+            $"Detector {candidate.ModelVersion} from {liveConfig.ModelVersion}: {set.Rows.Count} rows, {options.Epochs} epoch(s), lr {lr:g3}");
+    }
+
+    JsonObject TrainingFacts(DetectorConfig live, RoundTrainingSet set, double lr, int seed, int stepsPerEpoch, List<EpochRecord> history)
+    {
+        var last = history[^1];
+        return new JsonObject
+        {
+            ["kind"] = "adversarial-round",
+            ["warm_start"] = live.ModelVersion,
+            ["seed"] = seed,
+            ["epochs"] = options.Epochs,
+            ["batch_size"] = options.BatchSize,
+            ["learning_rate"] = lr,
+            ["steps"] = stepsPerEpoch * options.Epochs,
+            ["rows"] = new JsonObject(set.RowsBySource.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+            ["label_weight"] = new JsonObject(set.WeightBySource.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+            ["skipped_held_out"] = set.SkippedHeldOut,
+            ["skipped_empty"] = set.SkippedEmpty,
+            ["unlabelled_available"] = set.UnlabelledAvailable,
+            ["final"] = new JsonObject
+            {
+                ["discriminator_loss"] = last.DiscriminatorLoss, ["generator_loss"] = last.GeneratorLoss,
+                ["supervised_loss"] = last.SupervisedLoss, ["train_accuracy"] = last.TrainAccuracy,
+            },
+            ["history"] = JsonNode.Parse(JsonSerializer.Serialize(history)),
+        };
+    }
+
+    /// <summary>
+    /// The rows a round trains on: the labels (class and weight as given), the generator's samples (the generator class,
+    /// weight 1) and at most <paramref name="maxUnlabelled"/> unlabelled texts (a choice seeded by the request's seed).
+    /// Texts that are also held-out texts, and empty texts, are left out and counted. Throws
+    /// <see cref="ArgumentException"/> for a class outside <paramref name="classes"/> or a weight that is negative or not finite.
+    /// </summary>
+    public static RoundTrainingSet Compose(IReadOnlyList<string> classes, DetectorTrainingRequest request, int maxUnlabelled)
+    {
+        var data = request.Data;
+        var unknown = data.Labelled.Select(r => r.Class).Append(request.GeneratorClass)
+            .Where(c => !classes.Contains(c)).Distinct(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException(
+                $"class{(unknown.Count > 1 ? "es" : "")} {string.Join(", ", unknown.Select(c => $"'{c}'"))} not in the live detector's classes " +
+                $"({string.Join(", ", classes)}); a round keeps the class set: train a new detector (train-detector --classes ...) to add one");
+        for (int i = 0; i < data.Labelled.Count; i++)
+        {
+            var r = data.Labelled[i];
+            if (!double.IsFinite(r.Weight) || r.Weight < 0)
+                throw new ArgumentException(
+                    $"labelled text {i} (class '{r.Class}', source '{r.Source}') has weight {r.Weight}; weights must be finite and 0 or more");
+        }
+
+        var heldOut = new HashSet<string>(data.HeldOut.Select(h => h.Text), StringComparer.Ordinal);
+        var rows = new List<RoundTrainingRow>();
+        var count = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var weight = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        int skippedHeldOut = 0, skippedEmpty = 0;
+        void Add(string text, int classIndex, double w, string source)
+        {
+            if (string.IsNullOrWhiteSpace(text)) { skippedEmpty++; return; }
+            if (heldOut.Contains(text)) { skippedHeldOut++; return; }
+            rows.Add(new RoundTrainingRow(text, classIndex, w, source));
+            count[source] = count.GetValueOrDefault(source) + 1;
+            if (classIndex >= 0) weight[source] = weight.GetValueOrDefault(source) + w;
+        }
+        int IndexOf(string c)
+        {
+            for (int k = 0; k < classes.Count; k++) if (classes[k] == c) return k;
+            return -1;
+        }
+
+        foreach (var r in data.Labelled) Add(r.Text, IndexOf(r.Class), r.Weight, r.Source);
+        int generatorClass = IndexOf(request.GeneratorClass);
+        foreach (var text in request.GeneratorSamples) Add(text, generatorClass, 1, GeneratorSource);
+        var rng = new Random(request.Seed);
+        var unlabelled = data.Unlabelled.Count <= maxUnlabelled
+            ? data.Unlabelled
+            : data.Unlabelled.OrderBy(_ => rng.Next()).Take(maxUnlabelled).ToList();
+        foreach (var text in unlabelled) Add(text, -1, 0, UnlabelledSource);
+        return new RoundTrainingSet(rows, count, weight, skippedHeldOut, skippedEmpty, data.Unlabelled.Count);
+    }
+
+    /// <summary>
+    /// Accuracy and macro-F1 (over the detector's classes present in the held-out set) of a checkpoint. Every held-out
+    /// text counts once: the label weights are not used here (a weak label is scored like a moderator's). Texts whose
+    /// class is not one of the detector's are shown in the confusion matrix but not scored ("out_of_set"); empty texts
+    /// are skipped ("skipped_empty"). With nothing to score (no held-out texts yet), both metrics are NaN, and the
+    /// round's gate refuses the candidate with "metrics not finite".
+    /// Extra: "texts" (scored), "mcc", "recall_&lt;class&gt;" and "f1_&lt;class&gt;" for each class present.
+    /// </summary>
+    public Task<RoundEvaluation> EvaluateAsync(string detectorDirectory, IReadOnlyList<RoundText> heldOut, string reportDirectory,
+        CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(heldOut);
+        options.Validate();
+        return Task.Run(() => Evaluate(detectorDirectory, heldOut, reportDirectory, cancellation), cancellation);
+    }
+
+    RoundEvaluation Evaluate(string detectorDirectory, IReadOnlyList<RoundText> heldOut, string reportDirectory, CancellationToken cancellation)
+    {
+        var rows = heldOut.Where(r => !string.IsNullOrWhiteSpace(r.Text)).ToList();
+        int skippedEmpty = heldOut.Count - rows.Count;
+        using var detector = GanBertDetector.Load(detectorDirectory, placement, options.BatchSize);
+        var predicted = new List<string>(rows.Count);
+        int chunk = options.BatchSize * 8;
+        for (int start = 0; start < rows.Count; start += chunk)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var texts = rows.Skip(start).Take(chunk).Select(r => r.Text).ToList();
+            predicted.AddRange(detector.Detect(texts).Select(d => d.Label));
+        }
+        var extra = new Dictionary<string, double> { ["texts"] = 0 };
+        if (skippedEmpty > 0) extra["skipped_empty"] = skippedEmpty;
+        if (rows.Count == 0) return new RoundEvaluation(double.NaN, double.NaN) { Extra = extra };
+
+        var report = DetectorEvaluation.Score(detector.Classes, rows.Select(r => r.Class).ToList(), predicted, detector.Config.RealClass);
+        extra["texts"] = report.Scored;
+        if (report.OutOfSet > 0) extra["out_of_set"] = report.OutOfSet;
+        Directory.CreateDirectory(reportDirectory);
+        string png = Path.Combine(reportDirectory, ConfusionMatrixFile);
+        DetectorPlots.ConfusionMatrix(report, png, $"{detector.ModelVersion}: {report.Scored} held-out texts");
+        if (report.Scored == 0) return new RoundEvaluation(double.NaN, double.NaN, png) { Extra = extra };
+
+        extra["mcc"] = report.Mcc;
+        foreach (var c in report.PerClass.Where(c => c.Support > 0))
+        {
+            extra["recall_" + c.Class] = c.Recall;
+            extra["f1_" + c.Class] = c.F1;
+        }
+        return new RoundEvaluation(report.MacroF1, report.Accuracy, png) { Extra = extra };
+    }
+}
