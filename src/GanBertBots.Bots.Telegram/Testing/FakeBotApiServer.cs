@@ -255,7 +255,10 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         long chatId = Long(args, "chat_id");
         lock (_gate)
             if (_blocked.Contains(chatId)) return Error(403, "Forbidden: bot was blocked by the user");
-        var photo = method == "sendphoto" ? files?.GetFile("photo") : null;
+        // The photo is an uploaded part: named "photo", or (as Telegram.Bot sends it) any name given as photo=attach://NAME.
+        string? photoField = Str(args, "photo");
+        string partName = photoField is not null && photoField.StartsWith("attach://", StringComparison.Ordinal) ? photoField["attach://".Length..] : "photo";
+        var photo = method == "sendphoto" ? files?.GetFile(partName) : null;
         if (method == "sendphoto" && photo is null) return Error(400, "Bad Request: there is no photo in the request");
         byte[] content = [];
         if (photo is not null)
@@ -268,6 +271,7 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         string? text = method == "sendphoto" ? Str(args, "caption") : Str(args, "text");
         if (method == "sendmessage" && string.IsNullOrEmpty(text)) return Error(400, "Bad Request: message text is empty");
         if (text != null && text.Length > 4096) return Error(400, "Bad Request: message is too long");
+        if (method == "sendphoto" && text is { Length: > 1024 }) return Error(400, "Bad Request: message caption is too long");
         var buttons = Buttons(args, out string? invalid);
         if (invalid != null) return Error(400, invalid);
         int? replyTo = args["reply_parameters"]?["message_id"] is JsonNode r ? (int)r : null;
