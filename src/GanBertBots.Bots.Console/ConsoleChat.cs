@@ -4,9 +4,10 @@ namespace GanBertBots.Bots.Console;
 
 /// <summary>
 /// A local chat on the terminal with the same commands as the bots: lines in, replies out. Buttons are shown as
-/// numbered choices; typing the number presses the button. One person ("console:local"), one private chat.
+/// numbered choices; typing the number presses the button. One person ("console:local"), one private chat, which
+/// is also where announcements (round reports) are printed.
 /// </summary>
-public sealed class ConsoleChat(IConversation conversation, TextReader input, TextWriter output)
+public sealed class ConsoleChat(IConversation conversation, TextReader input, TextWriter output) : IChatDirectory
 {
     public const string Platform = "console";
     public static readonly ChatUser LocalUser = new(Platform, "local", "you");
@@ -42,6 +43,17 @@ public sealed class ConsoleChat(IConversation conversation, TextReader input, Te
             }, sink, ct);
         }
     }
+
+    string IChatDirectory.Platform => Platform;
+
+    /// <summary>The console's one chat, "local", for messages nobody typed a command for.</summary>
+    public Task<IChatOutput> OpenChatAsync(string chatId, CancellationToken cancellationToken) =>
+        chatId == LocalChat.ChatId ? Task.FromResult<IChatOutput>(new Output(this))
+            : throw new ArgumentException($"the console has one chat, '{LocalChat.ChatId}', not '{chatId}'");
+
+    public Task<IChatOutput> OpenPrivateChatAsync(string userId, CancellationToken cancellationToken) =>
+        userId == LocalUser.UserId ? OpenChatAsync(LocalChat.ChatId, cancellationToken)
+            : throw new ArgumentException($"the console has one person, '{LocalUser.UserId}', not '{userId}'");
 
     void Write(string text)
     {

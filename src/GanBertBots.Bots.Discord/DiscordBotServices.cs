@@ -17,8 +17,9 @@ namespace GanBertBots.Bots.Discord;
 public static class DiscordBotServices
 {
     /// <summary>
-    /// Adds the Discord adapter when <c>Discord:Enabled</c> is true: the REST client, the interaction handler and
-    /// either the gateway shards or the HTTP interactions endpoint (<c>Discord:Mode</c>). The host must already have
+    /// Adds the Discord adapter when <c>Discord:Enabled</c> is true: the REST client, the interaction handler, the
+    /// <see cref="IChatDirectory"/> for posting unprompted (round reports), and either the gateway shards or the HTTP
+    /// interactions endpoint (<c>Discord:Mode</c>). The host must already have
     /// registered the conversation core as <see cref="IConversation"/> and its <see cref="ButtonPayloadCodec"/>.
     /// Telegram and Discord can run in one host: they share only the core.
     /// </summary>
@@ -38,6 +39,7 @@ public static class DiscordBotServices
         services.AddSingleton(sp => new DiscordInteractionHandler(sp.GetRequiredService<DiscordRestClient>(), sp.GetRequiredService<IConversation>(),
             sp.GetRequiredService<ButtonPayloadCodec>(), sp.GetRequiredService<DiscordCommandCatalog>(), sp.GetRequiredService<ModeratorPolicy>(),
             sp.GetService<ILogger<DiscordInteractionHandler>>()));
+        services.AddSingleton<IChatDirectory>(sp => new DiscordChatDirectory(sp.GetRequiredService<DiscordRestClient>(), options));
         if (options.Mode == DiscordMode.Gateway) services.AddHostedService<DiscordGatewayService>();
         else services.AddHostedService<DiscordHttpInteractionsService>();
         return services;

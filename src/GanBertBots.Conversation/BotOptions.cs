@@ -6,6 +6,11 @@ public sealed class BotOptions
     public const string Section = "Bots";
     /// <summary>Platform-qualified ids of moderators, e.g. "telegram:12345", "discord:998877", "console:local".</summary>
     public List<string> Moderators { get; set; } = [];
+    /// <summary>
+    /// Platform-qualified chats that get the retraining rounds' reports, e.g. "telegram:-100123" (a group),
+    /// "discord:987654321" (a channel). Empty: each moderator's private chat (from <see cref="Moderators"/>).
+    /// </summary>
+    public List<string> ModeratorChats { get; set; } = [];
     /// <summary>Key for signing button payloads (at least 16 characters). Empty: a random key per process (buttons die on restart).</summary>
     public string CallbackSecret { get; set; } = "";
     /// <summary>Commands and button presses one user may send per minute (moderators are not limited).</summary>
@@ -33,5 +38,8 @@ public sealed class BotOptions
         foreach (var m in Moderators)
             if (m.IndexOf(':') is <= 0 || m.EndsWith(':'))
                 throw new ArgumentException($"Bots:Moderators entry '{m}' must be platform-qualified, like telegram:12345");
+        foreach (var c in ModeratorChats)
+            if (c.IndexOf(':') is <= 0 || c.EndsWith(':'))
+                throw new ArgumentException($"Bots:ModeratorChats entry '{c}' must be platform-qualified, like telegram:-100123 or discord:987654321");
     }
 }

@@ -102,7 +102,8 @@ public sealed class InteractionChatOutput(DiscordRestClient rest, DiscordInterac
         return message;
     }
 
-    static DiscordAttachment? Attachment(Reply reply) =>
+    /// <summary>The reply's image as a multipart upload, or null.</summary>
+    public static DiscordAttachment? Attachment(Reply reply) =>
         reply.Image is { } image ? new DiscordAttachment(image.FileName, image.Png) : null;
 
     static string Limit(string text, int max)

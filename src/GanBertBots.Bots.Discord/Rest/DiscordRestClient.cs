@@ -100,6 +100,26 @@ public sealed class DiscordRestClient
     public Task<JsonNode?> CreateFollowupMessageAsync(string token, JsonObject message, CancellationToken cancellation, DiscordAttachment? file = null) =>
         SendAsync(HttpMethod.Post, $"/webhooks/{_options.ApplicationId}/{token}", message, cancellation, file);
 
+    /// <summary><c>POST /channels/{channel}/messages</c>: a message in a channel (a DM channel too), as the bot, not as an interaction answer.</summary>
+    public Task<JsonNode?> CreateMessageAsync(string channelId, JsonObject message, CancellationToken cancellation, DiscordAttachment? file = null) =>
+        SendAsync(HttpMethod.Post, $"/channels/{channelId}/messages", message, cancellation, file);
+
+    /// <summary><c>PATCH /channels/{channel}/messages/{id}</c>: edits a message the bot sent with <see cref="CreateMessageAsync"/>.</summary>
+    public Task<JsonNode?> EditMessageAsync(string channelId, string messageId, JsonObject message, CancellationToken cancellation, DiscordAttachment? file = null) =>
+        SendAsync(HttpMethod.Patch, $"/channels/{channelId}/messages/{messageId}", message, cancellation, file);
+
+    /// <summary><c>POST /channels/{channel}/typing</c>: "typing…" for about 10 seconds.</summary>
+    public Task<JsonNode?> TriggerTypingAsync(string channelId, CancellationToken cancellation) =>
+        SendAsync(HttpMethod.Post, $"/channels/{channelId}/typing", null, cancellation);
+
+    /// <summary><c>POST /users/@me/channels</c>: opens (or finds) the DM channel with a user; returns its channel id.</summary>
+    public async Task<string> CreateDmChannelAsync(string userId, CancellationToken cancellation)
+    {
+        var channel = await SendAsync(HttpMethod.Post, "/users/@me/channels", new JsonObject { ["recipient_id"] = userId }, cancellation).ConfigureAwait(false);
+        return (channel as JsonObject)?["id"] is JsonValue id && id.TryGetValue<string>(out var value) && value.Length > 0 ? value
+            : throw new DiscordApiException("POST", "/users/@me/channels", null, null, $"answer has no channel id: {channel?.ToJsonString() ?? "(empty)"}");
+    }
+
     // ---- the rate-limited core ---------------------------------------------------------------------------------
 
     /// <summary>Sends one call, waiting for its bucket and the global limit, retrying 429 and 5xx.</summary>

@@ -18,6 +18,9 @@ namespace GanBertBots.Bots.Telegram.Testing;
 public sealed record BotCall(string Method, long ChatId, int MessageId, string? Text, IReadOnlyList<IReadOnlyList<(string Label, string Data)>> Buttons,
     int? ReplyToMessageId, string? CallbackQueryId, TimeSpan At);
 
+/// <summary>A photo the bot sent (sendPhoto's uploaded file).</summary>
+public sealed record SentPhoto(long ChatId, int MessageId, string FileName, byte[] Content, string? Caption);
+
 /// <summary>A message in a fake chat, as it is now (after edits).</summary>
 public sealed record FakeMessage(long ChatId, int MessageId, long FromUserId, bool FromBot, string? Text,
     IReadOnlyList<IReadOnlyList<(string Label, string Data)>> Buttons);
@@ -40,6 +43,8 @@ public sealed class FakeBotApiServer : IAsyncDisposable
     readonly HashSet<(long Chat, long User)> _admins = [];
     readonly Dictionary<string, (string Data, long Chat, int MessageId)> _openCallbacks = [];
     readonly Dictionary<string, Queue<int>> _failures = [];
+    readonly HashSet<long> _blocked = [];
+    readonly List<SentPhoto> _photos = [];
     readonly Stopwatch _clock = Stopwatch.StartNew();
     SemaphoreSlim _newUpdates = new(0);
     int _nextUpdateId = 1;
@@ -114,6 +119,9 @@ public sealed class FakeBotApiServer : IAsyncDisposable
 
     public void MakeAdmin(long chatId, long userId) { lock (_gate) _admins.Add((chatId, userId)); }
 
+    /// <summary>The person of private chat <paramref name="chatId"/> blocked the bot: every send there answers 403.</summary>
+    public void BlockBot(long chatId) { lock (_gate) _blocked.Add(chatId); }
+
     /// <summary>The next <paramref name="times"/> calls of <paramref name="method"/> answer 429 with retry_after.</summary>
     public void FailNext(string method, int times, int retryAfterSeconds)
     {
@@ -155,6 +163,8 @@ public sealed class FakeBotApiServer : IAsyncDisposable
 
     public IReadOnlyList<BotCall> Calls { get { lock (_gate) return [.. _calls]; } }
     public IReadOnlyList<BotCall> CallsIn(long chatId) { lock (_gate) return _calls.Where(c => c.ChatId == chatId).ToList(); }
+    /// <summary>Photos sent to <paramref name="chatId"/>, in order, with the uploaded bytes.</summary>
+    public IReadOnlyList<SentPhoto> PhotosIn(long chatId) { lock (_gate) return _photos.Where(p => p.ChatId == chatId).ToList(); }
     public FakeMessage? MessageAt(long chatId, int messageId) { lock (_gate) return _messages.GetValueOrDefault((chatId, messageId)); }
     /// <summary>Updates not yet confirmed by a later getUpdates offset.</summary>
     public int PendingUpdates { get { lock (_gate) return _pending.Count; } }
@@ -187,7 +197,8 @@ public sealed class FakeBotApiServer : IAsyncDisposable
     {
         if (token != Token) return Error(401, "Unauthorized");
         JsonObject args;
-        try { args = await ReadArgumentsAsync(http.Request); }
+        IFormFileCollection? files;
+        try { (args, files) = await ReadArgumentsAsync(http.Request); }
         catch (Exception e) when (e is JsonException or InvalidDataException) { return Error(400, "Bad Request: " + e.Message); }
         method = method.ToLowerInvariant();
         lock (_gate)
@@ -204,7 +215,7 @@ public sealed class FakeBotApiServer : IAsyncDisposable
             "getme" => Ok(JsonSerializer.SerializeToNode(new User { Id = BotUserId, IsBot = true, FirstName = "GanBert", Username = BotUsername }, JsonBotAPI.Options)),
             "deletewebhook" or "setwebhook" => Ok(true),
             "getupdates" => await GetUpdatesAsync(args, http.RequestAborted),
-            "sendmessage" or "sendphoto" => SendMessage(method, args),
+            "sendmessage" or "sendphoto" => await SendMessageAsync(method, args, files),
             "editmessagetext" => EditMessage(args),
             "sendchataction" => Record(new BotCall("sendChatAction", Long(args, "chat_id"), 0, Str(args, "action"), [], null, null, Now)),
             "answercallbackquery" => AnswerCallback(args),
@@ -239,12 +250,28 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         }
     }
 
-    IResult SendMessage(string method, JsonObject args)
+    async Task<IResult> SendMessageAsync(string method, JsonObject args, IFormFileCollection? files)
     {
         long chatId = Long(args, "chat_id");
+        lock (_gate)
+            if (_blocked.Contains(chatId)) return Error(403, "Forbidden: bot was blocked by the user");
+        // The photo is an uploaded part: named "photo", or (as Telegram.Bot sends it) any name given as photo=attach://NAME.
+        string? photoField = Str(args, "photo");
+        string partName = photoField is not null && photoField.StartsWith("attach://", StringComparison.Ordinal) ? photoField["attach://".Length..] : "photo";
+        var photo = method == "sendphoto" ? files?.GetFile(partName) : null;
+        if (method == "sendphoto" && photo is null) return Error(400, "Bad Request: there is no photo in the request");
+        byte[] content = [];
+        if (photo is not null)
+        {
+            using var bytes = new MemoryStream();
+            await photo.CopyToAsync(bytes);
+            content = bytes.ToArray();
+            if (content.Length == 0) return Error(400, "Bad Request: file must be non-empty");
+        }
         string? text = method == "sendphoto" ? Str(args, "caption") : Str(args, "text");
         if (method == "sendmessage" && string.IsNullOrEmpty(text)) return Error(400, "Bad Request: message text is empty");
         if (text != null && text.Length > 4096) return Error(400, "Bad Request: message is too long");
+        if (method == "sendphoto" && text is { Length: > 1024 }) return Error(400, "Bad Request: message caption is too long");
         var buttons = Buttons(args, out string? invalid);
         if (invalid != null) return Error(400, invalid);
         int? replyTo = args["reply_parameters"]?["message_id"] is JsonNode r ? (int)r : null;
@@ -254,6 +281,7 @@ public sealed class FakeBotApiServer : IAsyncDisposable
             var message = new FakeMessage(chatId, id, BotUserId, true, text, buttons);
             _messages[(chatId, id)] = message;
             _calls.Add(new BotCall(method == "sendphoto" ? "sendPhoto" : "sendMessage", chatId, id, text, buttons, replyTo, null, Now));
+            if (photo is not null) _photos.Add(new SentPhoto(chatId, id, photo.FileName, content, text));
             return Ok(JsonSerializer.SerializeToNode(ToMessage(message), JsonBotAPI.Options));
         }
     }
@@ -337,21 +365,23 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         return rows;
     }
 
-    static async Task<JsonObject> ReadArgumentsAsync(HttpRequest request)
+    static async Task<(JsonObject Args, IFormFileCollection? Files)> ReadArgumentsAsync(HttpRequest request)
     {
         var args = new JsonObject();
+        IFormFileCollection? files = null;
         foreach (var (k, v) in request.Query) args[k] = v.ToString();
         if (request.HasFormContentType)
         {
             var form = await request.ReadFormAsync();
             foreach (var (k, v) in form) args[k] = ParseLoose(v.ToString());
+            files = form.Files;
         }
         else if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
         {
             var body = await JsonNode.ParseAsync(request.Body);
             if (body is JsonObject o) foreach (var (k, v) in o.ToList()) { o.Remove(k); args[k] = v; }
         }
-        return args;
+        return (args, files);
     }
 
     static JsonNode? ParseLoose(string s)

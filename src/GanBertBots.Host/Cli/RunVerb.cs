@@ -107,18 +107,14 @@ public sealed class RunVerb : ICliVerb
                 return 1;
             }
             builder.Services.AddSingleton<IModelOperations, RetrainingModelOperations>();
+            builder.Services.AddRoundReportsToModerators(); // each round's report to Bots:ModeratorChats (else the moderators' private chats)
         }
         builder.Services.TryAddSingleton<IModelOperations, ModelOperationsNotAvailable>();
         builder.Services.AddSingleton<ConversationService>(sp => new ConversationService(sp.GetRequiredService<IInferenceService>(),
             sp.GetRequiredService<ILabelStore>(), botOptions, sp.GetRequiredService<IModelOperations>(),
             sp.GetRequiredService<ILogger<ConversationService>>()));
         builder.Services.AddSingleton<IConversation>(sp => sp.GetRequiredService<ConversationService>());
-        if (telegram)
-        {
-            builder.Services.AddSingleton(telegramOptions);
-            builder.Services.AddHostedService(sp => new TelegramBotService(telegramOptions, sp.GetRequiredService<IConversation>(),
-                sp.GetRequiredService<ILogger<TelegramBotService>>()));
-        }
+        if (telegram) builder.Services.AddTelegramBot(telegramOptions);
         if (discord)
         {
             // The adapter checks buttons with the core's own codec (the key that signed them).
@@ -130,7 +126,7 @@ public sealed class RunVerb : ICliVerb
                 return 1;
             }
         }
-        if (console) builder.Services.AddHostedService<ConsoleChatService>();
+        if (console) builder.Services.AddConsoleChat();
 
         using var host = builder.Build();
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GanBertBots");

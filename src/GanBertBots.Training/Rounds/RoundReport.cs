@@ -84,20 +84,30 @@ public sealed record RoundReport
         return md.ToString();
     }
 
-    /// <summary>A short plain-text version for a chat message.</summary>
+    /// <summary>
+    /// The report as plain text for the moderators' chats: outcome and reason, live vs candidate versions and metrics,
+    /// the gate's reasons, where the full report is. Plain text renders the same on every platform (no tables).
+    /// </summary>
     public string ToChatText()
     {
-        var text = new StringBuilder($"Retraining round {RoundId}: {Outcome}. {Reason}");
+        var text = new StringBuilder();
+        text.AppendLine($"Retraining round {RoundId}: {Outcome}. {Reason}");
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Requested by {RequestedBy}; took {Duration.TotalMinutes:0.0} min."));
         if (Metrics is { } m)
         {
-            text.Append(CultureInfo.InvariantCulture,
-                $"\nDetector macro-F1 {m.LiveDetector.MacroF1:0.000} -> {m.CandidateDetector.MacroF1:0.000}; ");
-            text.Append(CultureInfo.InvariantCulture,
-                $"generator perplexity {m.LiveGenerator.Perplexity:0.00} -> {m.CandidateGenerator.Perplexity:0.00}; ");
-            text.Append(CultureInfo.InvariantCulture,
-                $"fool rate {m.LiveGenerator.FoolRate:0.0%} -> {m.CandidateGenerator.FoolRate:0.0%}.");
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"Detector {LiveDetectorVersion ?? "-"} -> {CandidateDetectorVersion ?? "candidate"}: macro-F1 {m.LiveDetector.MacroF1:0.000} -> {m.CandidateDetector.MacroF1:0.000}, accuracy {m.LiveDetector.Accuracy:0.000} -> {m.CandidateDetector.Accuracy:0.000} (held-out)"));
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"Generator {LiveGeneratorVersion ?? "-"} -> {CandidateGeneratorVersion ?? "candidate"}: perplexity {m.LiveGenerator.Perplexity:0.00} -> {m.CandidateGenerator.Perplexity:0.00} (held-out), fool rate vs new detector {m.LiveGenerator.FoolRate:0.0%} -> {m.CandidateGenerator.FoolRate:0.0%}"));
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Generator samples in detector training: {m.Samples}"));
         }
-        return text.ToString();
+        if (Gate is { } g)
+        {
+            text.AppendLine(g.Passed ? "Gate passed:" : "Gate refused:");
+            foreach (string reason in g.Reasons) text.AppendLine($"- {reason}");
+        }
+        if (ReportDirectory is not null) text.AppendLine($"Full report: {Path.Combine(ReportDirectory, "report.md")}");
+        return text.ToString().TrimEnd();
     }
 
     static void Row(StringBuilder md, string name, double live, double candidate, string format) =>

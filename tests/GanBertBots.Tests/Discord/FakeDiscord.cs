@@ -218,6 +218,8 @@ sealed class FakeGatewayConnection(WebSocket socket, string kind, string query)
 /// <summary>One request the fake REST server saw.</summary>
 sealed record RecordedRequest(string Method, string Path, string Body, Dictionary<string, string> Headers, TimeSpan At)
 {
+    /// <summary>The body as sent (uploads: the multipart bytes, which <see cref="Body"/> cannot hold intact).</summary>
+    public byte[] RawBody { get; init; } = [];
     public JsonNode? Json => Body.Length == 0 ? null : JsonNode.Parse(Body);
 }
 
@@ -235,9 +237,11 @@ sealed class FakeRest : LocalServer
     {
         App.Run(async http =>
         {
-            string body = await new StreamReader(http.Request.Body).ReadToEndAsync();
+            using var raw = new MemoryStream();
+            await http.Request.Body.CopyToAsync(raw);
+            string body = Encoding.UTF8.GetString(raw.ToArray());
             var headers = http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-            var request = new RecordedRequest(http.Request.Method, http.Request.Path.Value ?? "", body, headers, _clock.Elapsed);
+            var request = new RecordedRequest(http.Request.Method, http.Request.Path.Value ?? "", body, headers, _clock.Elapsed) { RawBody = raw.ToArray() };
             Requests.Enqueue(request);
             var response = Respond(request);
             http.Response.StatusCode = response.Status;

@@ -1,0 +1,50 @@
+using System.Globalization;
+using GanBertBots.Conversation;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Telegram.Bot;
+
+namespace GanBertBots.Bots.Telegram;
+
+/// <summary>
+/// Telegram chats the core can post to unprompted (round reports). A chat id is Telegram's numeric id: negative for
+/// groups and channels (paced as groups), positive for private chats, where it equals the person's user id. Sends go
+/// through the bot's <see cref="TelegramOutbox"/>, so they share its pacing with the answers. Telegram refuses
+/// (403) a private chat whose person never started the bot or blocked it.
+/// </summary>
+public sealed class TelegramChatDirectory(ITelegramBotClient bot, TelegramOutbox outbox, TelegramOptions options) : IChatDirectory
+{
+    public TelegramChatDirectory(TelegramBotService service, TelegramOptions options) : this(service.Client, service.Outbox, options) { }
+
+    public string Platform => TelegramUpdateRouter.Platform;
+
+    public Task<IChatOutput> OpenChatAsync(string chatId, CancellationToken cancellationToken)
+    {
+        if (!long.TryParse(chatId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long id) || id == 0)
+            throw new ArgumentException($"'{chatId}' is not a Telegram chat id (a number, negative for groups)");
+        return Task.FromResult<IChatOutput>(new TelegramChatOutput(bot, outbox, options, id, isGroup: id < 0));
+    }
+
+    public Task<IChatOutput> OpenPrivateChatAsync(string userId, CancellationToken cancellationToken)
+    {
+        if (!long.TryParse(userId, NumberStyles.None, CultureInfo.InvariantCulture, out long id) || id <= 0)
+            throw new ArgumentException($"'{userId}' is not a Telegram user id (a positive number)");
+        return OpenChatAsync(userId, cancellationToken);
+    }
+}
+
+/// <summary>Composition of the Telegram adapter for the generic host.</summary>
+public static class TelegramBotServices
+{
+    /// <summary>Adds the bot (long polling or webhook) as a hosted service and its <see cref="IChatDirectory"/>.
+    /// The host must have registered the conversation core as <see cref="IConversation"/>.</summary>
+    public static IServiceCollection AddTelegramBot(this IServiceCollection services, TelegramOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(sp => new TelegramBotService(options, sp.GetRequiredService<IConversation>(),
+            sp.GetRequiredService<ILogger<TelegramBotService>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<TelegramBotService>());
+        services.AddSingleton<IChatDirectory>(sp => new TelegramChatDirectory(sp.GetRequiredService<TelegramBotService>(), options));
+        return services;
+    }
+}
