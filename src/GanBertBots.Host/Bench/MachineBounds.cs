@@ -30,7 +30,8 @@ public sealed record MachineBounds(double BandwidthBytesPerSecond, double Matmul
         }
         double bandwidth = rows * cols * 4 / best;
 
-        // Matmul rate: C = A B, n x n, 2 n^3 flops.
+        // Matmul rate: C = A B, n x n, 2 n^3 flops (matmulSize 0: bandwidth only).
+        if (matmulSize <= 0) return new MachineBounds(bandwidth, double.NaN, get_num_threads());
         var a = randn(matmulSize, matmulSize);
         var b = randn(matmulSize, matmulSize);
         a.matmul(b);

@@ -55,16 +55,13 @@ public static class Gpt2Checkpoint
                 throw new CheckpointException($"{directory}: tensor '{Prefix}{name}' is missing from the weights " +
                                               $"(expected shape [{string.Join(", ", param.shape)}]); is this a GPT-2 checkpoint matching config.json?");
             var info = weights.Tensors[stored];
-            bool transposed = Gpt2LMHeadModel.IsStoredTransposed(name);
-            long[] expected = transposed ? param.shape.Reverse().ToArray() : param.shape;
-            if (!info.Shape.SequenceEqual(expected))
+            if (!info.Shape.SequenceEqual(param.shape))
                 throw new CheckpointException($"{directory}: tensor '{stored}' has shape [{string.Join(", ", info.Shape)}] " +
-                                              $"but config.json implies [{string.Join(", ", expected)}]");
+                                              $"but config.json implies [{string.Join(", ", param.shape)}]");
             if (info.ScalarType is not (ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64))
                 throw new CheckpointException($"{directory}: tensor '{stored}' has dtype {info.DType}; GPT-2 weights must be F32, F16 or BF16");
             using var t = weights.Load(stored);
-            using var converted = t.to(param.dtype);
-            param.copy_(transposed ? converted.t() : converted);
+            param.copy_(t.to(param.dtype));
             used.Add(stored);
         }
 
@@ -83,22 +80,12 @@ public static class Gpt2Checkpoint
         return name == "lm_head.weight" && config.TieWordEmbeddings;
     }
 
-    /// <summary>
-    /// The model's parameters as Hugging Face stores them: named as in <c>named_parameters()</c> (no
-    /// <c>transformer.</c> prefix), projection weights transposed back to [in, out] (contiguous copies
-    /// in the caller's dispose scope; the other tensors are the parameters themselves).
-    /// </summary>
-    public static IEnumerable<(string Name, Tensor Tensor)> HuggingFaceLayout(Gpt2LMHeadModel model) =>
-        model.named_parameters().Select(p => (p.name,
-            Gpt2LMHeadModel.IsStoredTransposed(p.name) ? p.parameter.detach().t().contiguous() : (Tensor)p.parameter));
-
     /// <summary>Writes config.json and model.safetensors (Hugging Face names, tied head omitted), atomically per file.</summary>
     public static void Save(Gpt2LMHeadModel model, string directory, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Directory.CreateDirectory(directory);
-        using var scope = NewDisposeScope();
-        var tensors = HuggingFaceLayout(model)
-            .Select(p => new KeyValuePair<string, Tensor>(p.Name == "lm_head" ? "lm_head.weight" : Prefix + p.Name, p.Tensor))
+        var tensors = model.named_parameters()
+            .Select(p => new KeyValuePair<string, Tensor>(p.name == "lm_head" ? "lm_head.weight" : Prefix + p.name, p.parameter))
             .ToList();
         var meta = new Dictionary<string, string> { ["format"] = "pt" };
         if (metadata is not null) foreach (var (k, v) in metadata) meta[k] = v;

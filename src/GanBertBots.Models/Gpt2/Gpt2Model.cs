@@ -6,24 +6,31 @@ using static TorchSharp.torch.nn;
 namespace GanBertBots.Models.Gpt2;
 
 /// <summary>
-/// GPT-2's projections (Hugging Face calls them "Conv1D"): y = x W^T + b. In memory the weight is
-/// [out, in], nn.Linear's layout, so that a batch-1 decoding step (a matrix-vector product) streams
-/// every weight row once, contiguously: measured here, that direction reads memory faster than
-/// x @ W over [in, out]. Checkpoints keep Hugging Face's [in, out]; <see cref="Gpt2Checkpoint"/>
-/// transposes on load and save (<see cref="Gpt2LMHeadModel.IsStoredTransposed"/>).
+/// GPT-2's "Conv1D": a linear layer whose weight is stored transposed, [in, out], as in the
+/// original TensorFlow checkpoints and in Hugging Face's files. y = x @ W + b.
+/// Kept in that layout so checkpoint names and shapes map one to one.
 /// </summary>
-static class Projection
+public sealed class Conv1D : Module<Tensor, Tensor>
 {
-    // Named by the field that holds it (c_attn, c_proj, c_fc), as Hugging Face names it.
-    public static Linear Create(long inFeatures, long outFeatures)
+    public Parameter weight;  // [in, out]
+    public Parameter bias;    // [out]
+
+    public Conv1D(string name, long inFeatures, long outFeatures) : base(name)
     {
-        var linear = Linear(inFeatures, outFeatures, hasBias: true);
-        using (no_grad())
-        {
-            init.normal_(linear.weight, 0, 0.02);
-            init.zeros_(linear.bias!);
-        }
-        return linear;
+        weight = new Parameter(empty(inFeatures, outFeatures));
+        bias = new Parameter(zeros(outFeatures));
+        init.normal_(weight, 0, 0.02);
+        RegisterComponents();
+    }
+
+    // x: [..., in] -> [..., out]
+    public override Tensor forward(Tensor x)
+    {
+        var shape = x.shape;
+        var flat = x.reshape(-1, shape[^1]);
+        var y = addmm(bias, flat, weight, beta: 1, alpha: 1);
+        shape[^1] = weight.shape[1];
+        return y.view(shape);
     }
 }
 
@@ -39,8 +46,8 @@ public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
     readonly int _heads;
     readonly int _headSize;
     readonly double _scale;
-    public Linear c_attn;  // C -> 3C: query, key, value in one projection
-    public Linear c_proj;  // C -> C
+    public Conv1D c_attn;  // [C, 3C]: query, key, value in one projection
+    public Conv1D c_proj;  // [C, C]
 
     public Gpt2Attention(Gpt2Config config, int layerIndex) : base("attn")
     {
@@ -48,8 +55,8 @@ public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
         _headSize = config.HeadSize;
         _scale = 1.0 / Math.Sqrt(_headSize);
         if (config.ScaleAttnByInverseLayerIdx) _scale /= layerIndex + 1;
-        c_attn = Projection.Create(config.Embedding, 3 * config.Embedding);
-        c_proj = Projection.Create(config.Embedding, config.Embedding);
+        c_attn = new Conv1D("c_attn", config.Embedding, 3 * config.Embedding);
+        c_proj = new Conv1D("c_proj", config.Embedding, config.Embedding);
         RegisterComponents();
     }
 
@@ -75,14 +82,14 @@ public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
 public sealed class Gpt2Mlp : Module<Tensor, Tensor>
 {
     readonly string _activation;
-    public Linear c_fc;    // C -> 4C
-    public Linear c_proj;  // 4C -> C
+    public Conv1D c_fc;
+    public Conv1D c_proj;
 
     public Gpt2Mlp(Gpt2Config config) : base("mlp")
     {
         _activation = config.Activation;
-        c_fc = Projection.Create(config.Embedding, config.InnerSize);
-        c_proj = Projection.Create(config.InnerSize, config.Embedding);
+        c_fc = new Conv1D("c_fc", config.Embedding, config.InnerSize);
+        c_proj = new Conv1D("c_proj", config.InnerSize, config.Embedding);
         RegisterComponents();
     }
 
@@ -207,15 +214,6 @@ public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
         return zeros(1, dtype: dtype, device: device).masked_fill(allowed.logical_not(), negative)
             .expand(allowed.shape).to(dtype);
     }
-
-    /// <summary>
-    /// Whether a parameter (named as in <c>named_parameters()</c>) is stored transposed in Hugging Face
-    /// checkpoints: the projection weights, [in, out] on disk and [out, in] here.
-    /// </summary>
-    public static bool IsStoredTransposed(string parameterName) =>
-        parameterName.EndsWith(".c_attn.weight", StringComparison.Ordinal) ||
-        parameterName.EndsWith(".c_proj.weight", StringComparison.Ordinal) ||
-        parameterName.EndsWith(".c_fc.weight", StringComparison.Ordinal);
 
     /// <summary>Parameters in bytes: what one decoding step must read.</summary>
     public long ParameterBytes => parameters().Sum(p => p.numel() * p.ElementSize);
