@@ -85,11 +85,18 @@ public sealed class AdversarialRound(
             var samples = await sampler.SampleAsync(liveGenerator.Directory, options.Samples, seed, cancellation);
             _log.LogInformation("Round {Round}: sampled {Count} tweets", roundId, samples.Count);
 
-            // 2. Detector from the live one, with labels, unlabelled texts and the fresh samples.
+            // 2. Detector from the live one, with labels, unlabelled texts and the fresh samples. A share of the samples
+            // (chosen by content hash, like the labelled texts) is held out as the generator's class, so the gate
+            // judges both detectors on real and generated texts, not on whatever classes moderators happened to label.
+            var (trainSamples, heldOutSamples) = SplitSamples(samples, options.HeldOutFraction);
             var roundData = await data.LoadAsync(cancellation);
+            roundData = roundData with
+            {
+                HeldOut = roundData.HeldOut.Concat(heldOutSamples.Select(t => new LabelledText(t, options.GeneratorClass, 1.0, "generator"))).ToList(),
+            };
             _log.LogInformation("Round {Round}: {Labelled} labelled texts for training, {HeldOut} held out, {Unlabelled} unlabelled",
                 roundId, roundData.Labelled.Count, roundData.HeldOut.Count, roundData.Unlabelled.Count);
-            await detectorTrainer.TrainAsync(new DetectorTrainingRequest(liveDetector.Directory, detectorOut, roundData, samples,
+            await detectorTrainer.TrainAsync(new DetectorTrainingRequest(liveDetector.Directory, detectorOut, roundData, trainSamples,
                 options.GeneratorClass, reportDir, seed), cancellation);
             RequireCheckpoint(detectorOut, "detector trainer");
             _log.LogInformation("Round {Round}: detector trained ({Seconds:0.0} s into the round)", roundId, Elapsed());
@@ -199,6 +206,18 @@ public sealed class AdversarialRound(
             registry.Rollback(ModelNames.Detector, by);
             throw;
         }
+    }
+
+    /// <summary>The fresh samples split into training and held-out ones by <see cref="LabelStoreRoundData.IsHeldOut"/> (at least one of each when there are two or more).</summary>
+    internal static (List<string> Train, List<string> HeldOut) SplitSamples(IReadOnlyList<string> samples, double heldOutFraction)
+    {
+        var train = new List<string>();
+        var heldOut = new List<string>();
+        foreach (var text in samples.Distinct(StringComparer.Ordinal))
+            (LabelStoreRoundData.IsHeldOut(text, heldOutFraction) ? heldOut : train).Add(text);
+        if (heldOutFraction > 0 && heldOut.Count == 0 && train.Count >= 2) { heldOut.Add(train[^1]); train.RemoveAt(train.Count - 1); }
+        if (train.Count == 0 && heldOut.Count >= 2) { train.Add(heldOut[^1]); heldOut.RemoveAt(heldOut.Count - 1); }
+        return (train, heldOut);
     }
 
     async Task NotifyAsync(RoundReport report, CancellationToken cancellation)

@@ -26,8 +26,13 @@ public sealed class AdversarialRoundTests : IDisposable
         // Step 2 got the live detector, the store's data and the live generator's fresh samples as its own class.
         var request = _f.Steps.LastDetectorRequest!;
         Assert.Equal(_f.Registry.Get("detector", "v0001").Directory, request.LiveDetectorDirectory);
-        Assert.Equal(8, request.GeneratorSamples.Count);
         Assert.All(request.GeneratorSamples, s => Assert.EndsWith("of generator 1", s));
+        // A share of the 8 samples is held out as the generator's class for the gate, never trained on.
+        var heldOutSamples = _f.Steps.LastHeldOut!.Where(t => t.Class == "gpt2").ToList();
+        Assert.NotEmpty(heldOutSamples);
+        Assert.Equal(8, request.GeneratorSamples.Count + heldOutSamples.Count);
+        Assert.Empty(request.GeneratorSamples.Intersect(heldOutSamples.Select(t => t.Text)));
+        Assert.Contains(_f.Steps.LastHeldOut!, t => t is { Text: "held out tweet", Class: "human" });
         Assert.Equal("gpt2", request.GeneratorClass);
 
         // Metrics kept with the versions; report and plots beside the checkpoints.

@@ -97,9 +97,12 @@ sealed class FakeSteps : IGeneratorSampler, IDetectorTrainer, IGeneratorTrainer,
         }
     }
 
+    /// <summary>The held-out texts the last detector evaluation was given.</summary>
+    public IReadOnlyList<LabelledText>? LastHeldOut { get; private set; }
+
     public Task<DetectorEvaluation> EvaluateAsync(string detectorDirectory, IReadOnlyList<LabelledText> heldOut, string reportDirectory,
         CancellationToken cancellation) =>
-        Task.FromResult(IsCandidate(detectorDirectory)
+        Task.FromResult((LastHeldOut = heldOut) is not null && IsCandidate(detectorDirectory)
             ? new DetectorEvaluation(CandidateF1, CandidateF1 + 0.05)
             : new DetectorEvaluation(LiveF1, LiveF1 + 0.05));
 
