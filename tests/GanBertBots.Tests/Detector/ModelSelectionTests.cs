@@ -10,6 +10,7 @@ namespace GanBertBots.Tests.Detector;
 /// validation macro-F1, not the last; patience stops early; an interrupted and resumed run makes
 /// the same choice as an uninterrupted one; the test set never changes the choice.
 /// </summary>
+[Collection(TorchRandomSequence.Name)]
 public sealed class ModelSelectionTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("detector-select").FullName;
@@ -28,6 +29,10 @@ public sealed class ModelSelectionTests : IDisposable
     /// </summary>
     static List<LabelledText> Swapped(IEnumerable<LabelledText> rows) =>
         rows.Select(r => r with { Label = r.Label == "human" ? "gpt2" : "human" }).ToList();
+
+    /// <summary>The synthetic task: vocabulary, 64 training rows, 40 validation rows with swapped labels.</summary>
+    (string Vocab, List<LabelledText> Train, List<LabelledText> Validation) SyntheticSetup() =>
+        (SyntheticDetector.WriteVocab(_dir), SyntheticDetector.Rows(64, seed: 1), Swapped(SyntheticDetector.Rows(40, seed: 3)));
 
     static double MacroF1(string model, IReadOnlyList<LabelledText> rows)
     {
@@ -55,9 +60,7 @@ public sealed class ModelSelectionTests : IDisposable
     [Fact]
     public void Out_holds_the_best_epoch_and_last_holds_the_last()
     {
-        string vocab = SyntheticDetector.WriteVocab(_dir);
-        var train = SyntheticDetector.Rows(64, seed: 1);
-        var validation = Swapped(SyntheticDetector.Rows(40, seed: 3));
+        var (vocab, train, validation) = SyntheticSetup();
         string outDir = Path.Combine(_dir, "run");
 
         var outcome = DetectorTrainer.Train(Options(vocab, outDir, epochs: 6), train, validation);
@@ -91,9 +94,7 @@ public sealed class ModelSelectionTests : IDisposable
     [Fact]
     public void Patience_stops_after_that_many_epochs_without_improvement()
     {
-        string vocab = SyntheticDetector.WriteVocab(_dir);
-        var train = SyntheticDetector.Rows(64, seed: 1);
-        var validation = Swapped(SyntheticDetector.Rows(40, seed: 3));
+        var (vocab, train, validation) = SyntheticSetup();
         string outDir = Path.Combine(_dir, "run");
 
         var outcome = DetectorTrainer.Train(Options(vocab, outDir, epochs: 10, patience: 2), train, validation);
@@ -115,9 +116,7 @@ public sealed class ModelSelectionTests : IDisposable
     [InlineData(false)]
     public void An_interrupted_run_resumes_to_the_same_history_choice_and_weights(bool adversarial)
     {
-        string vocab = SyntheticDetector.WriteVocab(_dir);
-        var train = SyntheticDetector.Rows(64, seed: 1);
-        var validation = Swapped(SyntheticDetector.Rows(40, seed: 3));
+        var (vocab, train, validation) = SyntheticSetup();
         string straight = Path.Combine(_dir, "straight"), broken = Path.Combine(_dir, "broken");
 
         var whole = DetectorTrainer.Train(Options(vocab, straight, epochs: 5, adversarial: adversarial), train, validation);
@@ -143,9 +142,7 @@ public sealed class ModelSelectionTests : IDisposable
     [Fact]
     public void The_test_set_never_changes_the_chosen_epoch_or_the_weights()
     {
-        string vocab = SyntheticDetector.WriteVocab(_dir);
-        var train = SyntheticDetector.Rows(64, seed: 1);
-        var validation = Swapped(SyntheticDetector.Rows(40, seed: 3));
+        var (vocab, train, validation) = SyntheticSetup();
         var test = SyntheticDetector.Rows(60, seed: 2);   // the real labels: it would pick the last epoch
         string without = Path.Combine(_dir, "without"), with = Path.Combine(_dir, "with");
 
