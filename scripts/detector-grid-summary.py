@@ -70,7 +70,7 @@ for data_set in sorted({k[0] for k in cells}):
         row = [f"{frac * 100:g}%",
                "GAN-BERT" if mode == "gan" else "supervised",
                ",".join(str(r["seed"]) for r in runs),
-               " ".join(sorted({f"{r['labelled']}/{r['validation']}" for r in runs})),
+               " ".join(f"{r['labelled']}/{r['validation']}" for r in runs),
                ms([r["acc"] for r in runs]), ms([r["f1"] for r in runs]), ms([r["mcc"] for r in runs]),
                " ".join(f"{r['best']}/{r['done']}" for r in runs),
                ms([r["p2acc"] for r in runs]) + " (" + " ".join(f"{r['p2'][0]}/{r['p2'][1]}" for r in runs) + ")",
