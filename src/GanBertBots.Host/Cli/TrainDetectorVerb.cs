@@ -20,10 +20,17 @@ public sealed class TrainDetectorVerb : ICliVerb
           --classes A,B,...       class set and order (default: the labels in the data, human first)
           --supervised-only       the same backbone and head trained on labelled rows only (the baseline)
           --group-field F --test-fraction X   hold out a fraction of the groups (e.g. prompt_id, source_id) as a test set,
-                                  written to OUT/heldout.jsonl and scored after every epoch
-          --validation FILE       score this file after every epoch instead
+                                  written to OUT/heldout.jsonl; scored after every epoch for the curves, never used to choose
+          --validation-fraction X carve a labelled validation split out of the training rows (by group with --group-field,
+                                  else by row; default 0.15 with --group-field, else 0 = none), written to OUT/validation.jsonl;
+                                  the epoch with the best validation macro-F1 (ties: earlier) is the detector in OUT
+          --validation FILE       choose the epoch on this labelled file instead
+          --patience N            stop after N epochs without a better validation macro-F1 (default 0 = off)
+          --threads N             torch CPU threads (default: torch's choice)
           --batch-size N (32) --lr X --generator-lr X --max-length N (256) --seed S (42) --device auto|cpu|cuda
-          --resume                continue the run in --out (weights, optimisers, epoch, history)
+          --resume                continue the run in --out (from OUT/last/: weights, optimisers; epoch, history, best epoch)
+        Output: OUT/ holds the chosen epoch's detector and training-state.json; OUT/last/ the last epoch's weights and
+        optimiser state (the resume point).
         """;
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
@@ -39,6 +46,13 @@ public sealed class TrainDetectorVerb : ICliVerb
         double? testFraction = a.GetDoubleOrNull("test-fraction");
         if ((groupField is null) != (testFraction is null)) throw new CliUsageException("--group-field and --test-fraction go together");
         string? validationFile = a.Get("validation");
+        double validationFraction = a.GetDouble("validation-fraction", groupField is not null && validationFile is null ? 0.15 : 0);
+        if (validationFile is not null && validationFraction > 0) throw new CliUsageException("--validation FILE and --validation-fraction exclude each other");
+        if (a.GetIntOrNull("threads") is { } threads)
+        {
+            if (threads < 1) throw new CliUsageException($"--threads must be at least 1 (got {threads})");
+            TorchSharp.torch.set_num_threads(threads);
+        }
         var options = new DetectorTrainingOptions
         {
             Backbone = backbone,
@@ -53,6 +67,7 @@ public sealed class TrainDetectorVerb : ICliVerb
             LabeledFraction = a.GetDouble("labeled-fraction", 1.0),
             Adversarial = !a.Flag("supervised-only"),
             Seed = a.GetInt("seed", 42),
+            Patience = a.GetInt("patience", 0),
             OutputDirectory = a.Require("out"),
             Resume = a.Flag("resume"),
             Placement = TorchPlacement.Resolve(a.Get("device") ?? "auto"),
@@ -60,16 +75,30 @@ public sealed class TrainDetectorVerb : ICliVerb
         a.RejectUnknown();
 
         var rows = DetectorData.Load(data, textField, labelField, groupField);
-        List<LabelledText> train = rows, validation = [];
+        List<LabelledText> train = rows, validation = [], test = [];
+        Directory.CreateDirectory(options.OutputDirectory);
         if (groupField is not null)
         {
-            (train, validation) = DetectorData.SplitByGroup(rows, testFraction!.Value, options.Seed);
-            Directory.CreateDirectory(options.OutputDirectory);
-            DetectorData.WriteJsonl(Path.Combine(options.OutputDirectory, "heldout.jsonl"), validation);
+            // The test groups first: they never reach training or the choice of epoch.
+            (train, test) = DetectorData.SplitByGroup(rows, testFraction!.Value, options.Seed);
+            DetectorData.WriteJsonl(Path.Combine(options.OutputDirectory, "heldout.jsonl"), test);
         }
-        else if (validationFile is not null) validation = DetectorData.Load(validationFile, textField, labelField);
+        if (validationFile is not null) validation = DetectorData.Load(validationFile, textField, labelField);
+        else if (validationFraction > 0)
+        {
+            // Only labelled rows can score an epoch; unlabelled ones stay in training.
+            var labelled = train.Where(r => r.Label is not null).ToList();
+            (labelled, validation) = groupField is not null
+                ? DetectorData.SplitByGroup(labelled, validationFraction, options.Seed + 1)
+                : DetectorData.SplitRows(labelled, validationFraction, options.Seed + 1);
+            var chosenForValidation = validation.ToHashSet();
+            train = train.Where(r => !chosenForValidation.Contains(r)).ToList();
+            DetectorData.WriteJsonl(Path.Combine(options.OutputDirectory, "validation.jsonl"), validation);
+        }
         await context.Out.WriteLineAsync($"training {(options.Adversarial ? "GAN-BERT" : "supervised-only")} ({backbone}) on {train.Count} rows" +
-            $" ({options.LabeledFraction:P0} of labels kept), validating on {validation.Count}; {options.Epochs} epochs -> {options.OutputDirectory}");
+            $" ({options.LabeledFraction:P0} of labels kept), choosing the epoch on {validation.Count} validation rows" +
+            (test.Count > 0 ? $", testing on {test.Count}" : "") + $"; up to {options.Epochs} epochs" +
+            (options.Patience > 0 ? $", patience {options.Patience}" : "") + $" -> {options.OutputDirectory}");
 
         TrainingOutcome outcome;
         if (context.Interactive)
@@ -84,18 +113,22 @@ public sealed class TrainDetectorVerb : ICliVerb
                         task.Description = $"epoch {p.Epoch}/{p.Epochs}  L_D {p.DiscriminatorLoss:F3}  L_G {p.GeneratorLoss:F3}";
                         task.Value = (p.Epoch - 1 + (double)p.Step / p.Steps) / p.Epochs;
                     });
-                    outcome = DetectorTrainer.Train(options, train, validation, progress, context.Cancellation);
+                    outcome = DetectorTrainer.Train(options, train, validation, test, progress, context.Cancellation);
                 });
         }
         else
         {
             var progress = new LineProgress(context.Out);
-            outcome = DetectorTrainer.Train(options, train, validation, progress, context.Cancellation);
+            outcome = DetectorTrainer.Train(options, train, validation, test, progress, context.Cancellation);
         }
 
         foreach (var h in outcome.History)
             await context.Out.WriteLineAsync($"epoch {h.Epoch}: L_D {h.DiscriminatorLoss:F4} L_G {h.GeneratorLoss:F4} L_sup {h.SupervisedLoss:F4} " +
-                $"train acc {h.TrainAccuracy:F3}" + (h.ValidationAccuracy is { } v ? $" validation acc {v:F3} macro-F1 {h.ValidationMacroF1:F3}" : "") + $" ({h.Seconds:F0}s)");
+                $"train acc {h.TrainAccuracy:F3}" + (h.ValidationAccuracy is { } v ? $" validation acc {v:F3} macro-F1 {h.ValidationMacroF1:F3}" : "") +
+                (h.TestAccuracy is { } t ? $" test acc {t:F3} macro-F1 {h.TestMacroF1:F3}" : "") + $" ({h.Seconds:F0}s)" +
+                (h.Epoch == outcome.BestEpoch ? "  <- chosen" : ""));
+        await context.Out.WriteLineAsync($"chosen epoch {outcome.BestEpoch} of {outcome.History.Count} ({outcome.Selection})" +
+            (outcome.StoppedEarly ? $"; stopped early (patience {options.Patience})" : ""));
         var plots = DetectorPlots.TrainingCurves(outcome.History, options.OutputDirectory, $"{(options.Adversarial ? "GAN-BERT" : "supervised")} {backbone}");
         await context.Out.WriteLineAsync($"detector {outcome.Config.ModelVersion} written to {options.OutputDirectory}; curves: {string.Join(", ", plots)}");
         return 0;

@@ -111,6 +111,12 @@ public static class DetectorCheckpoint
         string vocabTarget = Path.Combine(directory, VocabFile);
         if (!string.Equals(Path.GetFullPath(vocabSource), Path.GetFullPath(vocabTarget), StringComparison.Ordinal))
             File.Copy(vocabSource, vocabTarget, overwrite: true);
+        WriteConfig(directory, config);
+    }
+
+    /// <summary>Rewrites a detector directory's config.json (atomically) without touching its weights.</summary>
+    public static void WriteConfig(string directory, DetectorConfig config)
+    {
         string configPath = Path.Combine(directory, ConfigFile);
         File.WriteAllText(configPath + ".partial", config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         File.Move(configPath + ".partial", configPath, overwrite: true);

@@ -63,6 +63,17 @@ public static partial class DetectorData
         return (rows.Where(r => !held.Contains(r.Group!)).ToList(), rows.Where(r => held.Contains(r.Group!)).ToList());
     }
 
+    /// <summary>Splits rows at random (for data without groups), holding out about <paramref name="heldOutFraction"/> of them.</summary>
+    public static (List<LabelledText> Train, List<LabelledText> HeldOut) SplitRows(IReadOnlyList<LabelledText> rows, double heldOutFraction, int seed)
+    {
+        if (heldOutFraction is <= 0 or >= 1) throw new UserFacingException($"held-out fraction {heldOutFraction} must be between 0 and 1");
+        if (rows.Count < 2) throw new UserFacingException($"only {rows.Count} row(s): cannot split");
+        var rng = new Random(seed);
+        int heldCount = Math.Clamp((int)Math.Round(rows.Count * heldOutFraction), 1, rows.Count - 1);
+        var held = Enumerable.Range(0, rows.Count).OrderBy(_ => rng.Next()).Take(heldCount).ToHashSet();
+        return (rows.Where((_, i) => !held.Contains(i)).ToList(), rows.Where((_, i) => held.Contains(i)).ToList());
+    }
+
     public static void WriteJsonl(string path, IEnumerable<LabelledText> rows)
     {
         using var w = new StreamWriter(path, false, new UTF8Encoding(false));

@@ -67,8 +67,10 @@ public static class DetectorPlots
         if (history.All(h => h.ValidationAccuracy is not null))
         {
             Line(accuracy, history.Select(h => h.ValidationAccuracy!.Value).ToArray(), "validation accuracy");
-            Line(accuracy, history.Select(h => h.ValidationMacroF1!.Value).ToArray(), "validation macro-F1");
+            Line(accuracy, history.Select(h => h.ValidationMacroF1!.Value).ToArray(), "validation macro-F1 (chooses the epoch)");
         }
+        if (history.All(h => h.TestAccuracy is not null))
+            Line(accuracy, history.Select(h => h.TestAccuracy!.Value).ToArray(), "test accuracy (report only)");
         accuracy.Axes.SetLimitsY(0, 1.02);
         accuracy.Title($"{title}: accuracy");
         accuracy.XLabel("epoch");

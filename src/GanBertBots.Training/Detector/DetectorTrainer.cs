@@ -36,6 +36,8 @@ public sealed record DetectorTrainingOptions
     public bool Adversarial { get; init; } = true;
     public int Seed { get; init; } = 42;
     public required string OutputDirectory { get; init; }
+    /// <summary>Stop after this many epochs without a better validation macro-F1; 0 = run all epochs.</summary>
+    public int Patience { get; init; }
     /// <summary>Continue from the checkpoint and training state in <see cref="OutputDirectory"/>.</summary>
     public bool Resume { get; init; }
     public TorchPlacement Placement { get; init; } = TorchPlacement.Cpu;
@@ -43,56 +45,92 @@ public sealed record DetectorTrainingOptions
     public BertConfig? SmallEncoder { get; init; }
 }
 
-/// <summary>One epoch's numbers.</summary>
+/// <summary>
+/// One epoch's numbers. Validation = the split that chooses the epoch; Test = the held-out set,
+/// scored for the report's curves only (it never influences training or selection).
+/// </summary>
 public sealed record EpochRecord(int Epoch, double DiscriminatorLoss, double GeneratorLoss, double SupervisedLoss,
-    double TrainAccuracy, double? ValidationAccuracy, double? ValidationMacroF1, double Seconds);
+    double TrainAccuracy, double? ValidationAccuracy, double? ValidationMacroF1, double Seconds,
+    double? TestAccuracy = null, double? TestMacroF1 = null);
 
 /// <summary>Where training is, for progress bars.</summary>
 public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int Steps, double DiscriminatorLoss, double GeneratorLoss);
 
-public sealed record TrainingOutcome(string Directory, DetectorConfig Config, IReadOnlyList<EpochRecord> History);
+/// <summary>What a run did: the detector in <see cref="Directory"/> is the one from <see cref="BestEpoch"/>.</summary>
+public sealed record TrainingOutcome(string Directory, DetectorConfig Config, IReadOnlyList<EpochRecord> History,
+    int BestEpoch = 0, bool StoppedEarly = false, string Selection = EpochSelection.LastEpochRule);
 
 /// <summary>
-/// Trains a GAN-BERT detector (or its supervised-only twin) and writes a detector directory
-/// after every epoch: config.json, model.safetensors, vocab.txt, plus training-state.json
-/// (epochs done, history, which rows kept their labels) and both optimisers' state, so that
-/// <see cref="DetectorTrainingOptions.Resume"/> continues exactly where it stopped.
+/// Trains a GAN-BERT detector (or its supervised-only twin). After every epoch it scores the
+/// validation rows (when given) and keeps the best epoch by validation macro-F1 (ties: the
+/// earlier epoch); with a patience it stops after that many epochs without improvement.
+/// Layout of the output directory:
+/// <list type="bullet">
+/// <item>OUT/: the chosen (best) epoch's detector (config.json, model.safetensors, vocab.txt) and
+/// training-state.json (epochs done, history, kept labels, best epoch, selection rule);</item>
+/// <item>OUT/last/: the last epoch's detector and both optimisers' state, the point
+/// <see cref="DetectorTrainingOptions.Resume"/> continues from.</item>
+/// </list>
+/// Without validation rows the last epoch is the chosen one. training-state.json is written last
+/// and is the commit point of an epoch.
 /// </summary>
 public static class DetectorTrainer
 {
     public const string StateFile = "training-state.json";
+    /// <summary>Subdirectory of the output holding the last epoch's weights and optimiser state (for resuming).</summary>
+    public const string LastEpochDirectory = "last";
 
+    /// <param name="validation">Labelled rows that choose the epoch (never trained on); null or empty = keep the last epoch.</param>
+    /// <param name="test">Held-out rows scored after every epoch for the history only.</param>
     public static TrainingOutcome Train(DetectorTrainingOptions o, IReadOnlyList<LabelledText> train, IReadOnlyList<LabelledText>? validation = null,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+        IReadOnlyList<LabelledText>? test = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         if (o.Epochs < 1) throw new UserFacingException($"epochs must be at least 1 (got {o.Epochs})");
         if (o.BatchSize < 1) throw new UserFacingException($"batch size must be at least 1 (got {o.BatchSize})");
+        if (o.Patience < 0) throw new UserFacingException($"patience must be 0 (off) or more (got {o.Patience})");
         if (o.LabeledFraction is <= 0 or > 1) throw new UserFacingException($"labelled fraction must be in (0, 1] (got {o.LabeledFraction})");
         if (train.Count == 0) throw new UserFacingException("no training rows");
+        validation ??= [];
+        if (validation.Any(r => r.Label is null)) throw new UserFacingException("every validation row needs a label");
+        bool selecting = validation.Count > 0;
+        string rule = selecting ? EpochSelection.Rule : EpochSelection.LastEpochRule;
+        string validationPrint = Fingerprint(validation);
 
         string statePath = Path.Combine(o.OutputDirectory, StateFile);
+        string lastDir = Path.Combine(o.OutputDirectory, LastEpochDirectory);
         bool resuming = o.Resume && File.Exists(statePath);
         if (o.Resume && !resuming && File.Exists(Path.Combine(o.OutputDirectory, DetectorCheckpoint.ConfigFile)))
             throw new UserFacingException($"{o.OutputDirectory}: holds a detector but no {StateFile}: nothing to resume");
         if (!o.Resume && File.Exists(statePath))
             throw new UserFacingException($"{o.OutputDirectory}: already holds a training run; pass --resume to continue it or choose another --out");
-        Directory.CreateDirectory(o.OutputDirectory);
+        Directory.CreateDirectory(lastDir);
 
-        DetectorConfig config;
+        DetectorConfig config;   // the network's, as in OUT/last/
+        DetectorConfig? chosen = null; // the chosen epoch's detector in OUT/
         GanBertNetwork network;
         var history = new List<EpochRecord>();
         int epochsDone = 0;
+        var selection = EpochSelection.Start;
         bool[] keepLabel;
         if (resuming)
         {
             var state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new CheckpointException($"{statePath}: not a JSON object");
-            config = DetectorCheckpoint.ReadConfig(o.OutputDirectory);
             epochsDone = state["epochs_done"]!.GetValue<int>();
             history = JsonSerializer.Deserialize<List<EpochRecord>>(state["history"]!.ToJsonString()) ?? new();
             keepLabel = JsonSerializer.Deserialize<bool[]>(state["kept_labels"]!.ToJsonString())!;
             if (keepLabel.Length != train.Count)
                 throw new UserFacingException($"{statePath}: the run was trained on {keepLabel.Length} rows, this data has {train.Count}; resume with the same data");
-            network = DetectorCheckpoint.LoadNetwork(o.OutputDirectory, config, o.Placement);
+            if (state["validation_fingerprint"]?.GetValue<string>() is { } print && print != validationPrint)
+                throw new UserFacingException($"{statePath}: the run chose epochs on another validation split ({state["validation_rows"]} rows); resume with the same data, seed and validation settings");
+            // Runs written before model selection kept the last epoch at the top level and no best epoch.
+            int best = state["best_epoch"]?.GetValue<int>() ?? epochsDone;
+            if (selecting && best > 0 && history[best - 1].ValidationMacroF1 is { } bestScore)
+                selection = new EpochSelection(best, bestScore, state["epochs_since_best"]?.GetValue<int>() ?? epochsDone - best);
+            else if (!selecting) selection = new EpochSelection(best, double.NegativeInfinity, 0);
+            string resumeFrom = File.Exists(Path.Combine(lastDir, DetectorCheckpoint.ConfigFile)) ? lastDir : o.OutputDirectory;
+            config = DetectorCheckpoint.ReadConfig(resumeFrom);
+            chosen = DetectorCheckpoint.ReadConfig(o.OutputDirectory);
+            network = DetectorCheckpoint.LoadNetwork(resumeFrom, config, o.Placement);
         }
         else
         {
@@ -105,7 +143,7 @@ public static class DetectorTrainer
                 Training = new JsonObject
                 {
                     ["adversarial"] = o.Adversarial, ["labeled_fraction"] = o.LabeledFraction, ["seed"] = o.Seed,
-                    ["batch_size"] = o.BatchSize, ["train_rows"] = train.Count,
+                    ["batch_size"] = o.BatchSize, ["train_rows"] = train.Count, ["validation_rows"] = validation.Count,
                 },
             };
             config.Validate(o.OutputDirectory);
@@ -114,27 +152,37 @@ public static class DetectorTrainer
             keepLabel = ChooseLabelled(train, o.LabeledFraction, o.Seed);
             File.Copy(vocab, Path.Combine(o.OutputDirectory, DetectorCheckpoint.VocabFile), overwrite: true);
         }
+        string vocabPath = Path.Combine(o.OutputDirectory, DetectorCheckpoint.VocabFile);
 
-        var unknown = train.Where(r => r.Label is not null && !config.Classes.Contains(r.Label)).Select(r => r.Label).Distinct().ToList();
+        var unknown = train.Concat(validation).Where(r => r.Label is not null && !config.Classes.Contains(r.Label)).Select(r => r.Label).Distinct().ToList();
         if (unknown.Count > 0)
             throw new UserFacingException($"labels not in the class set ({string.Join(", ", config.Classes)}): {string.Join(", ", unknown)}");
 
-        var tokenizer = new BertWordPieceTokenizer(Path.Combine(o.OutputDirectory, DetectorCheckpoint.VocabFile), config.MaxLength, config.LowerCase);
+        var tokenizer = new BertWordPieceTokenizer(vocabPath, config.MaxLength, config.LowerCase);
         var encoded = train.Select(r => tokenizer.Encode(r.Text)).ToArray();
         var labelIndex = train.Select(r => r.Label is null ? -1 : config.Classes.ToList().IndexOf(r.Label)).ToArray();
         bool pretrained = o.Backbone != "small";
         double lr = o.LearningRate ?? (pretrained ? 5e-5 : 1e-3);
-        using var noise = new torch.Generator((ulong)(o.Seed * 1000L + epochsDone));
+        using var noise = new torch.Generator((ulong)(o.Seed * 1000L));
         using var optimisation = new GanBertOptimisation(network, lr, o.GeneratorLearningRate ?? lr, o.Adversarial, noise);
-        if (resuming) optimisation.TryLoad(o.OutputDirectory);
+        if (resuming) optimisation.TryLoad(File.Exists(Path.Combine(lastDir, DetectorCheckpoint.ConfigFile)) ? lastDir : o.OutputDirectory);
+
+        (double Accuracy, double MacroF1)? Score(IReadOnlyList<LabelledText>? rows)
+        {
+            if (rows is not { Count: > 0 }) return null;
+            using var detector = GanBertDetector.FromNetwork(network, config, tokenizer, o.Placement, ownsNetwork: false);
+            var report = DetectorEvaluation.Evaluate(detector, rows);
+            return (report.Accuracy, report.MacroF1);
+        }
 
         try
         {
-            for (int epoch = epochsDone + 1; epoch <= o.Epochs; epoch++)
+            for (int epoch = epochsDone + 1; epoch <= o.Epochs && !selection.PatienceExhausted(o.Patience); epoch++)
             {
                 cancellation.ThrowIfCancellationRequested();
                 var watch = Stopwatch.StartNew();
                 torch.manual_seed(o.Seed * 1000L + epoch);
+                noise.manual_seed(o.Seed * 1000L + epoch); // per epoch, so a resumed run draws what an uninterrupted one would
                 var batches = Batches(labelIndex, keepLabel, o, epoch);
                 double sumD = 0, sumG = 0, sumSup = 0;
                 int labelled = 0, correct = 0;
@@ -151,40 +199,79 @@ public static class DetectorTrainer
                     labelled += step.Labelled; correct += step.Correct;
                     progress?.Report(new TrainingProgress(epoch, o.Epochs, s + 1, batches.Count, step.Discriminator, step.Generator));
                 }
-                double? valAcc = null, valF1 = null;
-                if (validation is { Count: > 0 })
-                {
-                    using var detector = GanBertDetector.FromNetwork(network, config, tokenizer, o.Placement, ownsNetwork: false);
-                    var report = DetectorEvaluation.Evaluate(detector, validation);
-                    valAcc = report.Accuracy;
-                    valF1 = report.MacroF1;
-                }
+                double trainSeconds = watch.Elapsed.TotalSeconds;
+                var onValidation = Score(validation);
+                var onTest = Score(test);
                 int n = Math.Max(1, batches.Count);
-                history.Add(new EpochRecord(epoch, sumD / n, sumG / n, sumSup / n, labelled == 0 ? 0 : (double)correct / labelled, valAcc, valF1, watch.Elapsed.TotalSeconds));
-                config = config with { ModelVersion = $"{o.Backbone}-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-e{epoch}" };
-                SaveEpoch(o.OutputDirectory, config, network, optimisation, epoch, history, keepLabel);
+                history.Add(new EpochRecord(epoch, sumD / n, sumG / n, sumSup / n, labelled == 0 ? 0 : (double)correct / labelled,
+                    onValidation?.Accuracy, onValidation?.MacroF1, trainSeconds, onTest?.Accuracy, onTest?.MacroF1));
+
+                bool best = selecting ? selection.Improves(onValidation!.Value.MacroF1) : true;
+                selection = selecting ? selection.Observe(epoch, onValidation!.Value.MacroF1) : new EpochSelection(epoch, double.NegativeInfinity, 0);
+                string stamp = $"{o.Backbone}-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-e{epoch}";
+                var facts = Facts(config.Training, epoch, selection.BestEpoch, rule, o.Patience, validation.Count);
+                // The resume point first, then the chosen detector, then the state that names both.
+                DetectorCheckpoint.Save(lastDir, config with { ModelVersion = stamp, Training = facts }, network, vocabPath);
+                optimisation.Save(lastDir);
+                if (best || chosen is null)
+                {
+                    chosen = config with { ModelVersion = stamp, Training = facts };
+                    DetectorCheckpoint.Save(o.OutputDirectory, chosen, network, vocabPath);
+                }
+                else
+                {
+                    chosen = chosen with { Training = facts };
+                    DetectorCheckpoint.WriteConfig(o.OutputDirectory, chosen);
+                }
+                bool stopped = selection.PatienceExhausted(o.Patience) && epoch < o.Epochs;
+                SaveState(statePath, epoch, history, keepLabel, selection, rule, o.Patience, stopped, validation.Count, validationPrint);
             }
         }
         finally
         {
             network.Dispose();
         }
-        return new TrainingOutcome(o.OutputDirectory, config, history);
+        bool stoppedEarly = selection.PatienceExhausted(o.Patience) && history.Count < o.Epochs;
+        return new TrainingOutcome(o.OutputDirectory, DetectorCheckpoint.ReadConfig(o.OutputDirectory), history, selection.BestEpoch, stoppedEarly, rule);
     }
 
-    static void SaveEpoch(string dir, DetectorConfig config, GanBertNetwork network, GanBertOptimisation optimisation, int epoch, List<EpochRecord> history, bool[] keepLabel)
+    static JsonObject Facts(JsonObject training, int epochsDone, int bestEpoch, string rule, int patience, int validationRows)
     {
-        DetectorCheckpoint.Save(dir, config, network, Path.Combine(dir, DetectorCheckpoint.VocabFile));
-        optimisation.Save(dir);
+        var facts = (JsonObject)JsonNode.Parse(training.ToJsonString())!;
+        facts["epochs_done"] = epochsDone;
+        facts["best_epoch"] = bestEpoch;
+        facts["selection"] = rule;
+        facts["patience"] = patience;
+        facts["validation_rows"] = validationRows;
+        return facts;
+    }
+
+    static void SaveState(string path, int epoch, List<EpochRecord> history, bool[] keepLabel, EpochSelection selection, string rule,
+        int patience, bool stoppedEarly, int validationRows, string validationPrint)
+    {
         var state = new JsonObject
         {
             ["epochs_done"] = epoch,
+            ["best_epoch"] = selection.BestEpoch,
+            ["epochs_since_best"] = selection.EpochsSinceBest,
+            ["selection"] = rule,
+            ["patience"] = patience,
+            ["stopped_early"] = stoppedEarly,
+            ["validation_rows"] = validationRows,
+            ["validation_fingerprint"] = validationPrint,
             ["history"] = JsonNode.Parse(JsonSerializer.Serialize(history)),
             ["kept_labels"] = JsonNode.Parse(JsonSerializer.Serialize(keepLabel)),
         };
-        string path = Path.Combine(dir, StateFile);
         File.WriteAllText(path + ".partial", state.ToJsonString());
         File.Move(path + ".partial", path, overwrite: true);
+    }
+
+    /// <summary>A short hash of the validation rows (label and text), so a resume cannot silently select on other rows.</summary>
+    static string Fingerprint(IReadOnlyList<LabelledText> rows)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var r in rows) sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"{r.Label}\t{r.Text}\n"));
+        return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
     }
 
     /// <summary>The history of a trained detector directory (empty when it has none).</summary>

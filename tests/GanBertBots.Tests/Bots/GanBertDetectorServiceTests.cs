@@ -6,6 +6,8 @@ using GanBertBots.Tests.Detector;
 namespace GanBertBots.Tests.Bots;
 
 /// <summary>The inference service with a real (untrained, synthetic-vocabulary) GAN-BERT detector behind it.</summary>
+// Builds two networks from one seed of torch's global generator: they are equal only if no other test draws from it meanwhile.
+[Collection(TorchRandomSequence.Name)]
 public sealed class GanBertDetectorServiceTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("detector-service").FullName;

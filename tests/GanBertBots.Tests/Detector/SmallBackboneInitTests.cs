@@ -10,6 +10,7 @@ namespace GanBertBots.Tests.Detector;
 /// Regression: the small backbone used torch's defaults (N(0, 1) embeddings, Kaiming-uniform dense layers) and
 /// learned nothing on the real data sets in the steps a CPU run affords (loss stuck at ln 5, majority-class accuracy).
 /// </summary>
+[Collection(TorchRandomSequence.Name)]
 public sealed class SmallBackboneInitTests
 {
     [Fact]

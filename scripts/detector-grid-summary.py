@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Summarises a detector-experiments.sh grid: one markdown table per data set, mean ± sd over seeds.
+
+Usage: python3 scripts/detector-grid-summary.py OUT_DIR
+Reads OUT_DIR/<set>-<gan|sup>-<fraction>-s<seed>/{eval.json,eval-ood.json,training-state.json,train-seconds}.
+"""
+import json, os, re, statistics, sys
+from collections import defaultdict
+
+def with_patience(history, patience):
+    """The epoch the trainer's rule would choose with this patience, and the epoch it would stop after."""
+    best, best_score, since = 0, float("-inf"), 0
+    for h in history:
+        if h["ValidationMacroF1"] > best_score:
+            best, best_score, since = h["Epoch"], h["ValidationMacroF1"], 0
+        else:
+            since += 1
+        if since >= patience:
+            return best, h["Epoch"]
+    return best, history[-1]["Epoch"]
+
+def ms(values, digits=3):
+    values = [v for v in values if v is not None]
+    if not values: return ""
+    if len(values) == 1: return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/detector-experiments"
+name = re.compile(r"^(?P<set>[a-z0-9]+)-(?P<mode>gan|sup)-(?P<frac>[0-9.]+)-s(?P<seed>\d+)$")
+cells = defaultdict(list)
+for entry in sorted(os.listdir(out)):
+    m = name.match(entry)
+    run = os.path.join(out, entry)
+    if not m or not os.path.exists(os.path.join(run, "eval.json")):
+        continue
+    ev = json.load(open(os.path.join(run, "eval.json")))
+    state = json.load(open(os.path.join(run, "training-state.json")))
+    r = {
+        "seed": int(m["seed"]), "acc": ev["accuracy"], "f1": ev["macro_f1"], "mcc": ev["mcc"],
+        "majority": max(c["support"] for c in ev["per_class"]) / ev["scored"],
+        "best": state["best_epoch"], "done": state["epochs_done"],
+        "labelled": sum(state["kept_labels"]), "validation": state.get("validation_rows", 0),
+        # what the test set would have chosen, in hindsight (never used for selection)
+        "p2": with_patience(state["history"], 2),
+        "oracle": max(h["TestAccuracy"] for h in state["history"] if h.get("TestAccuracy") is not None),
+        "seconds": int(open(os.path.join(run, "train-seconds")).read()) if os.path.exists(os.path.join(run, "train-seconds")) else None,
+    }
+    ood_path = os.path.join(run, "eval-ood.json")
+    if os.path.exists(ood_path):
+        ood = json.load(open(ood_path))
+        r["ood"] = next((c["recall"] for c in ood["per_class"] if c["class"] == "gpt-3.5-turbo"), None)
+    chosen = state["history"][r["best"] - 1]
+    if abs(chosen["TestAccuracy"] - r["acc"]) > 1e-9:
+        print(f"warning: {entry}: eval.json accuracy {r['acc']} differs from the history's {chosen['TestAccuracy']} at epoch {r['best']}", file=sys.stderr)
+    r["p2acc"] = state["history"][r["p2"][0] - 1]["TestAccuracy"]
+    cells[(m["set"], float(m["frac"]), m["mode"])].append(r)
+
+for data_set in sorted({k[0] for k in cells}):
+    ood = data_set == "argugpt"
+    print(f"\n#### {data_set}\n")
+    head = ["labels", "method", "seeds", "labelled / validation rows", "accuracy", "macro-F1", "MCC",
+            "chosen epoch / epochs run", "patience 2: accuracy (chosen/stopped)", "best test acc. in hindsight"]
+    if ood: head.append("OOD gpt-3.5-turbo recall")
+    head += ["majority class", "train minutes"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + " --- |" * len(head))
+    for (s, frac, mode), runs in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+        if s != data_set: continue
+        runs.sort(key=lambda r: r["seed"])
+        row = [f"{frac * 100:g}%",
+               "GAN-BERT" if mode == "gan" else "supervised",
+               ",".join(str(r["seed"]) for r in runs),
+               " ".join(f"{r['labelled']}/{r['validation']}" for r in runs),
+               ms([r["acc"] for r in runs]), ms([r["f1"] for r in runs]), ms([r["mcc"] for r in runs]),
+               " ".join(f"{r['best']}/{r['done']}" for r in runs),
+               ms([r["p2acc"] for r in runs]) + " (" + " ".join(f"{r['p2'][0]}/{r['p2'][1]}" for r in runs) + ")",
+               ms([r["oracle"] for r in runs])]
+        if ood: row.append(ms([r.get("ood") for r in runs], 2))
+        row += [ms([r["majority"] for r in runs]), ms([r["seconds"] / 60 if r["seconds"] else None for r in runs], 1)]
+        print("| " + " | ".join(row) + " |")
