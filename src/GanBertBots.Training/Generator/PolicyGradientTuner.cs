@@ -20,8 +20,17 @@ public sealed record PolicyGradientOptions
     /// <summary>Tweets sampled per step.</summary>
     public int SamplesPerStep { get; init; } = 16;
     public int MaxNewTokens { get; init; } = 40;
-    /// <summary>Sampling temperature of the policy (1: the policy's own distribution, as REINFORCE assumes).</summary>
-    public double Temperature { get; init; } = 1.0;
+    /// <summary>
+    /// Sampling settings of the tuning samples: by default the product's tweet preset (TweetComposer.DefaultOptions), so
+    /// the reward is earned on the tweets users get. Sampling the raw policy instead (temperature 1, no top-k/top-p)
+    /// was measured to reward-hack: a small detector trained on preset samples called those off-distribution tails
+    /// human (mean reward 0.9) while the preset's tweets still fooled it 2-5% of the time. The REINFORCE term uses
+    /// the policy's untruncated log-probabilities of the sampled tokens.
+    /// </summary>
+    public double Temperature { get; init; } = 0.9;
+    public int TopK { get; init; } = 50;
+    public double TopP { get; init; } = 0.95;
+    public double RepetitionPenalty { get; init; } = 1.1;
     public double LearningRate { get; init; } = 2e-5;
     /// <summary>Adaptive KL penalty to the round's starting generator: start value and target (TRL's PPO defaults: 0.2 and 6).</summary>
     public double InitialKlCoefficient { get; init; } = 0.2;
@@ -113,7 +122,8 @@ public sealed class PolicyGradientTuner
             _policy.eval();
             var samples = sampler.Generate(promptIds, new GenerationOptions
             {
-                Temperature = _options.Temperature, MaxNewTokens = _options.MaxNewTokens,
+                Temperature = _options.Temperature, TopK = _options.TopK, TopP = _options.TopP,
+                RepetitionPenalty = _options.RepetitionPenalty, MaxNewTokens = _options.MaxNewTokens,
                 // A seed per sample: prompts repeat (a few keywords), and equal prompts under one seed give one text.
                 PromptSeeds = Enumerable.Range(0, prompts.Count).Select(i => (_options.Seed * 100_003L + step) * 4096 + i).ToList(),
             }, cancellation: cancellation);

@@ -15,7 +15,10 @@ namespace GanBertBots.Tests.Retraining;
 /// <summary>
 /// The detector step of the round on a tiny detector (1 layer, 16 wide) over the synthetic two-vocabulary task of
 /// <see cref="SyntheticDetector"/>: "human" texts use one word set, "gpt2" texts another.
+/// The live detectors are seeded through torch's process-wide generator (SyntheticDetector.Untrained), which
+/// parallel test classes also draw from: the class runs alone, like the other seed-dependent detector tests.
 /// </summary>
+[Collection(GanBertBots.Tests.Detector.TorchRandomSequence.Name)]
 public sealed class RoundDetectorTrainerTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("round-detector").FullName;
