@@ -158,7 +158,9 @@ public sealed class PolicyGradientTuner
         Tensor referenceLogp;
         using (no_grad()) referenceLogp = TokenLogProbs(_reference, ids, targets);
         var policySum = (policyLogp * generatedMask).sum(1);                                       // [B]
-        var kl = ((policyLogp.detach() - referenceLogp) * generatedMask).sum(1);                   // [B], sample estimate of KL
+        // [B], sample estimate of KL. Samples come from the tempered, top-k/top-p truncated policy, not the raw one,
+        // so the estimate is biased and single samples can be negative; the adaptive coefficient only needs its trend.
+        var kl = ((policyLogp.detach() - referenceLogp) * generatedMask).sum(1);
         double[] klPerSample = kl.to(ScalarType.Float64).cpu().data<double>().ToArray();
 
         // The detector's scores are normalised by their running mean and spread (so the KL coefficient
