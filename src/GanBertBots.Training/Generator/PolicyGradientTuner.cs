@@ -27,10 +27,10 @@ public sealed record PolicyGradientOptions
     /// human (mean reward 0.9) while the preset's tweets still fooled it 2-5% of the time. The REINFORCE term uses
     /// the policy's untruncated log-probabilities of the sampled tokens.
     /// </summary>
-    public double Temperature { get; init; } = 0.9;
-    public int TopK { get; init; } = 50;
-    public double TopP { get; init; } = 0.95;
-    public double RepetitionPenalty { get; init; } = 1.1;
+    public double Temperature { get; init; } = TweetComposer.DefaultOptions.Temperature;
+    public int TopK { get; init; } = TweetComposer.DefaultOptions.TopK;
+    public double TopP { get; init; } = TweetComposer.DefaultOptions.TopP;
+    public double RepetitionPenalty { get; init; } = TweetComposer.DefaultOptions.RepetitionPenalty;
     public double LearningRate { get; init; } = 2e-5;
     /// <summary>Adaptive KL penalty to the round's starting generator: start value and target (TRL's PPO defaults: 0.2 and 6).</summary>
     public double InitialKlCoefficient { get; init; } = 0.2;

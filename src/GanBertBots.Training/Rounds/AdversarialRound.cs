@@ -55,8 +55,8 @@ public sealed class AdversarialRound(
         int seed = unchecked((int)(started.ToUnixTimeSeconds() & 0x7FFFFFFF));
         string scratch = Path.Combine(Path.GetFullPath(options.ScratchRoot), $"round-{roundId}-{Guid.NewGuid():N}"[..40]);
         var liveGenerator = registry.Live(ModelNames.Generator);
-        double Elapsed() => (_clock.GetUtcNow() - started).TotalSeconds;
         var liveDetector = registry.Live(ModelNames.Detector);
+        double Elapsed() => (_clock.GetUtcNow() - started).TotalSeconds;
 
         RoundReport Report(RoundOutcome outcome, string reason) => new()
         {
@@ -92,7 +92,7 @@ public sealed class AdversarialRound(
             var roundData = await data.LoadAsync(cancellation);
             roundData = roundData with
             {
-                HeldOut = roundData.HeldOut.Concat(heldOutSamples.Select(t => new LabelledText(t, options.GeneratorClass, 1.0, "generator"))).ToList(),
+                HeldOut = roundData.HeldOut.Concat(heldOutSamples.Select(t => new LabelledText(t, options.GeneratorClass, 1.0, Detector.RoundDetectorTrainer.GeneratorSource))).ToList(),
             };
             _log.LogInformation("Round {Round}: {Labelled} labelled texts for training, {HeldOut} held out, {Unlabelled} unlabelled",
                 roundId, roundData.Labelled.Count, roundData.HeldOut.Count, roundData.Unlabelled.Count);
