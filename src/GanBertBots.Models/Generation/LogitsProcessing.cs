@@ -28,6 +28,38 @@ public static class LogitsProcessing
         return logits.masked_fill(logits.lt(kth), double.NegativeInfinity);
     }
 
+    /// <summary>
+    /// The tokens sampling may pick after <see cref="TopK"/> and then <see cref="TopP"/>, most likely
+    /// first: values [B, M] (a token top-p drops is -inf) and their vocabulary ids [B, M]. The same
+    /// filter as those two over the whole vocabulary, but computed on the M most likely tokens only:
+    /// M = K under top-k; under top-p alone M starts at 256 and grows until, in every row, the last
+    /// candidate is already dropped (so no token beyond it can be kept). Sorting all 50,257 GPT-2 logits
+    /// for top-p took 3.6 ms a step on the CPU; the top 256 take well under 0.1 ms.
+    /// With neither filter every token is a candidate, in vocabulary order.
+    /// </summary>
+    public static (Tensor Values, Tensor Ids) Candidates(Tensor logits, int topK, double topP)
+    {
+        long vocab = logits.shape[^1];
+        bool useK = topK > 0 && topK < vocab;
+        bool useP = topP < 1.0;
+        if (!useK && !useP)
+            return (logits.alias(), arange(vocab, dtype: ScalarType.Int64, device: logits.device).expand(logits.shape));
+        long m = useK ? topK : Math.Min(vocab, 256);
+        // Top-p's probabilities: over the top-k survivors when top-k applies (the rest are -inf), else over the vocabulary.
+        var logNormaliser = useK ? null : logits.logsumexp(-1, keepdim: true);                 // [B, 1]
+        while (true)
+        {
+            var (values, ids) = logits.topk((int)m, dim: -1, largest: true, sorted: true);      // [B, M]
+            if (!useP) return (values, ids);
+            var probs = (values - (logNormaliser ?? values.logsumexp(-1, keepdim: true))).exp();
+            var massBefore = probs.cumsum(-1) - probs;                                          // as in TopP
+            var drop = massBefore.ge(topP);
+            if (useK || m == vocab || drop.select(-1, m - 1).all().item<bool>())
+                return (values.masked_fill(drop, double.NegativeInfinity), ids);
+            m = Math.Min(vocab, m * 4);
+        }
+    }
+
     /// <summary>Keeps the smallest set of most likely tokens whose probability mass reaches P (at least one).</summary>
     public static Tensor TopP(Tensor logits, double p)
     {

@@ -60,6 +60,9 @@ public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>What attention scores are multiplied by: 1/sqrt(head size), over (layer + 1) where the config says so.</summary>
+    public double Scale => _scale;
+
     // x: [B, T, C] -> [B, T, C]
     public override Tensor forward(Tensor x, AttentionContext ctx)
     {
@@ -184,6 +187,8 @@ public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
         long s = past + t;
         if (s > Config.MaxPositions)
             throw new ArgumentException($"sequence of {s} tokens exceeds the model's {Config.MaxPositions} positions");
+        if (cache is not null && TryCpuDecode(ids, positions, paddingMask, cache) is { } decoded)
+            return decoded.MoveToOuterDisposeScope();
         var device = wte.weight!.device;
         positions ??= arange(past, s, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
 
@@ -197,6 +202,42 @@ public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
         var head = lm_head ?? wte.weight!;
         var logits = x.matmul(head.t());                                      // [B, T, V]
         return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Decode single-sequence steps with <see cref="Gpt2CpuDecoder"/> where it applies (on by default;
+    /// off forces the torch path, which the tests compare it with).
+    /// </summary>
+    public bool CpuDecoding { get; set; } = true;
+
+    /// <summary>How many forward passes the CPU decoding path has served (diagnostics and tests).</summary>
+    public long CpuDecodedSteps => Interlocked.Read(ref _cpuDecodedSteps);
+    long _cpuDecodedSteps;
+
+    /// <summary>
+    /// The batch-1, one-token, no-gradient step on the CPU in fp32 goes to <see cref="Gpt2CpuDecoder"/>;
+    /// anything else returns null and takes the torch path.
+    /// </summary>
+    Tensor? TryCpuDecode(Tensor ids, Tensor? positions, Tensor? paddingMask, KvCache cache)
+    {
+        if (!CpuDecoding || ids.shape[0] != 1 || ids.shape[1] != 1 || cache.Batch != 1 || is_grad_enabled()) return null;
+        if (paddingMask is not null && paddingMask.min().item<long>() != 1) return null;   // a padded row: torch masks it
+        if (cache.CpuDecoder is not { } decoder || !decoder.IsFor(this))
+        {
+            if (!Gpt2CpuDecoder.Supports(this)) return null;
+            cache.CpuDecoder?.Dispose();
+            cache.CpuDecoder = decoder = new Gpt2CpuDecoder(this, cache);
+        }
+        long token = ids.item<long>();
+        if (token < 0 || token >= Config.VocabSize)
+            throw new ArgumentException($"token id {token} is outside the vocabulary (0..{Config.VocabSize - 1})");
+        long position = positions?.item<long>() ?? cache.Length;
+        if (position < 0 || position >= Config.MaxPositions)
+            throw new ArgumentException($"position {position} is outside the model's {Config.MaxPositions} positions");
+        var logits = decoder.Step(token, position);
+        cache.Advance(1);
+        Interlocked.Increment(ref _cpuDecodedSteps);
+        return logits;
     }
 
     /// <summary>Causal mask combined with the padding mask, as additive values: [B, 1, T, S].</summary>

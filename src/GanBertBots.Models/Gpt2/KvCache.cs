@@ -45,6 +45,15 @@ public sealed class KvCache : IDisposable
         return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s key storage, [B, H, capacity, D] (positions beyond <see cref="Length"/> not yet valid).</summary>
+    public Tensor Keys(int layer) => _keys[layer];
+
+    /// <summary>Layer <paramref name="layer"/>'s value storage, [B, H, capacity, D].</summary>
+    public Tensor Values(int layer) => _values[layer];
+
+    /// <summary>The CPU decoding path's state for this generation (addresses and scratch), made on its first step.</summary>
+    internal Gpt2CpuDecoder? CpuDecoder { get; set; }
+
     /// <summary>Called once per forward pass, after every layer appended <paramref name="t"/> positions.</summary>
     public void Advance(int t) => Length += t;
 
@@ -58,6 +67,8 @@ public sealed class KvCache : IDisposable
 
     public void Dispose()
     {
+        CpuDecoder?.Dispose();
+        CpuDecoder = null;
         foreach (var t in _keys) t.Dispose();
         foreach (var t in _values) t.Dispose();
     }

@@ -42,4 +42,28 @@ public class LogitsProcessingTests
         var logits = tensor(new float[] { 2, -4 }).unsqueeze(0);
         Assert.Equal(new float[] { 4, -8 }, Row(LogitsProcessing.Temperature(logits, 0.5)));
     }
+
+    [Theory]
+    [InlineData(50, 1.0, 1.0)]     // top-k alone
+    [InlineData(50, 0.9, 1.0)]     // the tweet preset's shape: top-k, then top-p among the survivors
+    [InlineData(0, 0.9, 1.0)]      // top-p alone, peaked: the first 256 candidates suffice
+    [InlineData(0, 0.95, 0.01)]    // top-p alone, nearly flat: the candidate set has to grow to most of the vocabulary
+    [InlineData(0, 1.0, 1.0)]      // neither: every token, in vocabulary order
+    public void Candidates_keep_exactly_what_top_k_then_top_p_keep(int topK, double topP, double spread)
+    {
+        using var scope = NewDisposeScope();
+        var logits = randn(new long[] { 3, 3000 }, generator: new Generator(42)) * (3 * spread);
+        var expected = LogitsProcessing.TopP(LogitsProcessing.TopK(logits, topK), topP);
+
+        var (values, ids) = LogitsProcessing.Candidates(logits, topK, topP);
+        var rebuilt = full_like(logits, double.NegativeInfinity).scatter(-1, ids, values);   // back to vocabulary order
+        Assert.Equal(expected.isfinite().data<bool>().ToArray(), rebuilt.isfinite().data<bool>().ToArray());
+        Assert.Equal(expected.nan_to_num(neginf: -1e30).data<float>().ToArray(), rebuilt.nan_to_num(neginf: -1e30).data<float>().ToArray());
+        var kept = rebuilt.isfinite().sum(dim: 1).data<long>().ToArray();
+        Assert.All(kept, n => Assert.InRange(n, 1, topK > 0 ? topK : 3000));
+        if (spread < 0.1) Assert.All(kept, n => Assert.True(n > 256, $"a flat distribution keeps {n} tokens, more than the first 256 candidates"));
+        // most likely first
+        var finite = values.nan_to_num(neginf: -1e30);
+        Assert.True(topK == 0 && topP >= 1 || finite.diff(dim: 1).le(0).all().item<bool>());
+    }
 }

@@ -48,8 +48,12 @@ public class PolicyGradientTunerTests : IDisposable
         var history = new PolicyGradientTuner(policy, reference, tok, new LetterReward(), Fast)
             .Train(new[] { "fire", "flood" }, Array.Empty<TweetExample>());
         Assert.Equal(30, history.Count);
-        double early = history.Take(5).Average(h => h.MeanReward), late = history.TakeLast(5).Average(h => h.MeanReward);
-        Assert.True(late > 2 * early + 0.05, $"reward should rise: first steps {early:F4}, last steps {late:F4}");
+        // First five steps against the other twenty-five: once the stand-in reward saturates (all letters), the
+        // adaptive KL penalty is meant to pull the policy back towards the reference, so the last few steps
+        // alone may dip; the run as a whole must still have climbed.
+        double early = history.Take(5).Average(h => h.MeanReward), late = history.Skip(5).Average(h => h.MeanReward);
+        Assert.True(late > 2 * early + 0.05,
+            $"reward should rise: first steps {early:F4}, later steps {late:F4}; all: {string.Join(" ", history.Select(h => h.MeanReward.ToString("F2")))}");
         Assert.True(history[^1].MeanKl > 0, "the policy moved away from the reference");
         foreach (var (a, b) in before.Zip(reference.parameters()))
             Assert.True(a.equal(b).all().item<bool>(), "the reference model must not change");

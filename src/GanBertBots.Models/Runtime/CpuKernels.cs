@@ -1,0 +1,184 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace GanBertBots.Models.Runtime;
+
+/// <summary>
+/// The few fp32 kernels a single-sequence decoding step needs, written over raw memory with
+/// 512-bit vectors (the JIT maps them to AVX-512, or to pairs of narrower registers where that is
+/// missing). Every dimension may be any size: the vector loops are followed by scalar tails.
+/// <para>
+/// Why not libtorch: at batch 1 a decoding step is a chain of matrix-vector products, and the
+/// BLAS inside libtorch's CPU build streams weights at 21-31 GB/s on this project's machine, while
+/// the memory delivers about 80. These loops read each weight once, in address order, with four
+/// independent rows in flight.
+/// </para>
+/// </summary>
+public static unsafe class CpuKernels
+{
+    const int W = 16;   // floats per Vector512
+
+    /// <summary>
+    /// partial[0..n) = Σ_{k in [k0, k1)} x[k] · w[k, 0..n): rows k0..k1 of a row-major [K, n] matrix,
+    /// weighted by x. Summing the partials of a split of 0..K gives x @ w.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void VecMatRows(float* x, float* w, int n, int k0, int k1, float* partial)
+    {
+        new Span<float>(partial, n).Clear();
+        int vecEnd = n - n % W;
+        int k = k0;
+        for (; k + 4 <= k1; k += 4)
+        {
+            float* r0 = w + (long)k * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+            float a0 = x[k], a1 = x[k + 1], a2 = x[k + 2], a3 = x[k + 3];
+            var x0 = Vector512.Create(a0); var x1 = Vector512.Create(a1);
+            var x2 = Vector512.Create(a2); var x3 = Vector512.Create(a3);
+            int j = 0;
+            for (; j < vecEnd; j += W)
+            {
+                var acc = Vector512.Load(partial + j);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + j), x0, acc);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + j), x1, acc);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + j), x2, acc);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + j), x3, acc);
+                acc.Store(partial + j);
+            }
+            for (; j < n; j++)
+                partial[j] = MathF.FusedMultiplyAdd(r3[j], a3, MathF.FusedMultiplyAdd(r2[j], a2,
+                             MathF.FusedMultiplyAdd(r1[j], a1, MathF.FusedMultiplyAdd(r0[j], a0, partial[j]))));
+        }
+        for (; k < k1; k++)
+        {
+            float* r = w + (long)k * n;
+            float a = x[k];
+            var xa = Vector512.Create(a);
+            int j = 0;
+            for (; j < vecEnd; j += W)
+                Vector512.FusedMultiplyAdd(Vector512.Load(r + j), xa, Vector512.Load(partial + j)).Store(partial + j);
+            for (; j < n; j++) partial[j] = MathF.FusedMultiplyAdd(r[j], a, partial[j]);
+        }
+    }
+
+    /// <summary>y[r] = w[r, 0..k) · x for r in [r0, r1): rows of a row-major [R, k] matrix against one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatVecRows(float* w, float* x, int k, int r0, int r1, float* y)
+    {
+        int vecEnd = k - k % W;
+        int r = r0;
+        for (; r + 4 <= r1; r += 4)
+        {
+            float* a = w + (long)r * k, b = a + k, c = b + k, d = c + k;
+            var s0 = Vector512<float>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
+            int j = 0;
+            for (; j < vecEnd; j += W)
+            {
+                var xv = Vector512.Load(x + j);
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + j), xv, s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(b + j), xv, s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(c + j), xv, s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(d + j), xv, s3);
+            }
+            float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
+            for (; j < k; j++)
+            {
+                t0 = MathF.FusedMultiplyAdd(a[j], x[j], t0); t1 = MathF.FusedMultiplyAdd(b[j], x[j], t1);
+                t2 = MathF.FusedMultiplyAdd(c[j], x[j], t2); t3 = MathF.FusedMultiplyAdd(d[j], x[j], t3);
+            }
+            y[r] = t0; y[r + 1] = t1; y[r + 2] = t2; y[r + 3] = t3;
+        }
+        for (; r < r1; r++)
+            y[r] = Dot(w + (long)r * k, x, k);
+    }
+
+    /// <summary>
+    /// y = w @ x for a contiguous fp32 CPU matrix w [R, K] and vector x [K], rows split into
+    /// <paramref name="chunks"/> bands over <paramref name="team"/> (what the decoder does for the LM head).
+    /// </summary>
+    public static void MatVec(TorchSharp.torch.Tensor w, TorchSharp.torch.Tensor x, TorchSharp.torch.Tensor y, CpuTeam team, int chunks)
+    {
+        if (w.dim() != 2 || x.dim() != 1 || y.dim() != 1 || w.shape[1] != x.shape[0] || w.shape[0] != y.shape[0])
+            throw new ArgumentException($"MatVec needs w [R, K], x [K], y [R]; got [{string.Join(", ", w.shape)}], [{string.Join(", ", x.shape)}], [{string.Join(", ", y.shape)}]");
+        float* pw = Pointer(w), px = Pointer(x), py = Pointer(y);
+        int rows = (int)w.shape[0], k = (int)w.shape[1];
+        int per = (rows + chunks - 1) / chunks;
+        team.For(chunks, c => MatVecRows(pw, px, k, c * per, Math.Min(rows, (c + 1) * per), py));
+    }
+
+    /// <summary>The address of a contiguous fp32 CPU tensor's first element.</summary>
+    public static float* Pointer(TorchSharp.torch.Tensor t)
+    {
+        if (t.device_type != TorchSharp.DeviceType.CPU || t.dtype != TorchSharp.torch.ScalarType.Float32 || !t.is_contiguous())
+            throw new ArgumentException($"CPU kernels need contiguous float32 CPU tensors, not {t.dtype} on {t.device}{(t.is_contiguous() ? "" : " (strided)")}");
+        return (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(t.bytes));
+    }
+
+    /// <summary>a · b over n floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Dot(float* a, float* b, int n) =>
+        TensorPrimitives.Dot(new ReadOnlySpan<float>(a, n), new ReadOnlySpan<float>(b, n));
+
+    /// <summary>y = (x - mean) / sqrt(var + eps) * gamma + beta over n floats (biased variance, as LayerNorm).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LayerNorm(float* x, float* gamma, float* beta, float eps, int n, float* y)
+    {
+        var xs = new ReadOnlySpan<float>(x, n);
+        float mean = TensorPrimitives.Sum(xs) / n;
+        var ys = new Span<float>(y, n);
+        TensorPrimitives.Subtract(xs, mean, ys);                       // y = x - mean
+        float variance = TensorPrimitives.SumOfSquares(ys) / n;
+        float rstd = 1f / MathF.Sqrt(variance + eps);
+        TensorPrimitives.Multiply(ys, rstd, ys);
+        TensorPrimitives.FusedMultiplyAdd(ys, new ReadOnlySpan<float>(gamma, n), new ReadOnlySpan<float>(beta, n), ys);
+    }
+
+    /// <summary>x = 0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³))) in place: GPT-2's "gelu_new".</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GeluTanh(float* x, int n, float* scratch)
+    {
+        var xs = new Span<float>(x, n);
+        var u = new Span<float>(scratch, n);
+        const float c = 0.7978845608028654f;   // sqrt(2/π)
+        TensorPrimitives.Multiply(xs, xs, u);                           // x²
+        TensorPrimitives.Multiply(u, 0.044715f * c, u);
+        TensorPrimitives.Add(u, c, u);                                  // c (1 + 0.044715 x²)
+        TensorPrimitives.Multiply(u, xs, u);                            // c (x + 0.044715 x³)
+        TensorPrimitives.Tanh(u, u);
+        TensorPrimitives.Add(u, 1f, u);
+        TensorPrimitives.Multiply(u, 0.5f, u);                          // (1 + tanh) / 2
+        TensorPrimitives.Multiply(xs, u, xs);
+    }
+
+    /// <summary>x = max(x, 0) in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Relu(float* x, int n)
+    {
+        var xs = new Span<float>(x, n);
+        TensorPrimitives.Max(xs, 0f, xs);
+    }
+
+    /// <summary>x = softmax(x) in place, shifted by the maximum so it cannot overflow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Softmax(float* x, int n)
+    {
+        var xs = new Span<float>(x, n);
+        float max = TensorPrimitives.Max(xs);
+        TensorPrimitives.Subtract(xs, max, xs);
+        TensorPrimitives.Exp(xs, xs);
+        TensorPrimitives.Divide(xs, TensorPrimitives.Sum(xs), xs);
+    }
+
+    /// <summary>y += a · x over n floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AddScaled(float* x, float a, int n, float* y)
+    {
+        var ys = new Span<float>(y, n);
+        TensorPrimitives.FusedMultiplyAdd(new ReadOnlySpan<float>(x, n), a, ys, ys);
+    }
+
+    /// <summary>y = a + b over n floats (y may be a or b).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Add(float* a, float* b, int n, float* y) =>
+        TensorPrimitives.Add(new ReadOnlySpan<float>(a, n), new ReadOnlySpan<float>(b, n), new Span<float>(y, n));
+}

@@ -1,0 +1,146 @@
+using GanBertBots.Models.Generation;
+using GanBertBots.Models.Gpt2;
+using static TorchSharp.torch;
+
+namespace GanBertBots.Tests.Gpt2;
+
+/// <summary>
+/// The CPU decoding path (Gpt2CpuDecoder: SIMD kernels on the weights' memory) against the torch path
+/// it replaces for batch-1 steps: two independent implementations of the same forward.
+/// </summary>
+public class CpuDecodingTests
+{
+    public static TheoryData<string> Shapes => new() { "odd", "wide", "relu", "scaled", "untied", "long" };
+
+    static Gpt2Config ConfigFor(string shape) => shape switch
+    {
+        // dimensions that are not multiples of the 16-float vectors: every kernel's scalar tail runs
+        "odd" => TinyGpt2.Config(vocab: 67, layers: 2, embd: 24, heads: 3) with { Inner = 37 },
+        // wide enough that matrix products split into several chunks (rows >= 128) and the head into bands
+        "wide" => TinyGpt2.Config(vocab: 1000, layers: 2, embd: 128, heads: 4),
+        "relu" => TinyGpt2.Config(vocab: 80, layers: 2, embd: 32, heads: 4) with { Activation = "relu" },
+        "scaled" => TinyGpt2.Config(vocab: 80, layers: 3, embd: 32, heads: 2) with { ScaleAttnByInverseLayerIdx = true },
+        "untied" => TinyGpt2.Config(vocab: 90, layers: 2, embd: 48, heads: 4) with { TieWordEmbeddings = false },
+        // a context long enough (s * C >= 16384) that attention heads are shared out over the team
+        "long" => TinyGpt2.Config(vocab: 70, layers: 2, embd: 64, heads: 4, positions: 320),
+        _ => throw new ArgumentException(shape),
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Every_decoding_step_matches_the_torch_path(string shape)
+    {
+        var config = ConfigFor(shape);
+        using var model = TinyGpt2.Create(config, seed: 77);
+        int steps = shape == "long" ? 300 : 24;
+        var rng = new Random(5);
+        var ids = Enumerable.Range(0, steps + 3).Select(_ => (long)rng.Next(config.VocabSize)).ToArray();
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+
+        var fast = Decode(model, ids, cpuDecoding: true, out long fastSteps);
+        var reference = Decode(model, ids, cpuDecoding: false, out long torchSteps);
+        Assert.Equal(steps, fastSteps);       // the fast path really ran every step...
+        Assert.Equal(0, torchSteps);          // ...and the reference never did
+        for (int t = 0; t < fast.Count; t++)
+        {
+            double scale = reference[t].abs().max().item<float>();
+            double diff = (fast[t] - reference[t]).abs().max().item<float>();
+            Assert.True(diff <= 1e-5 * Math.Max(1, scale), $"step {t}: max difference {diff:E3} (logits up to {scale:F2})");
+        }
+    }
+
+    /// <summary>Prefill 3 tokens through torch, then one token per step; returns each step's logits [V].</summary>
+    static List<Tensor> Decode(Gpt2LMHeadModel model, long[] ids, bool cpuDecoding, out long cpuSteps)
+    {
+        model.CpuDecoding = cpuDecoding;
+        long before = model.CpuDecodedSteps;
+        using var cache = new KvCache(model.Config, 1, ids.Length, CPU, ScalarType.Float32);
+        model.Forward(tensor(ids[..3]).unsqueeze(0), null, null, cache, lastOnly: true);
+        var logits = new List<Tensor>();
+        for (int t = 3; t < ids.Length; t++)
+            logits.Add(model.Forward(tensor(new[] { ids[t] }).view(1, 1), null, null, cache, lastOnly: true).view(-1));
+        cpuSteps = model.CpuDecodedSteps - before;
+        model.CpuDecoding = true;
+        return logits;
+    }
+
+    [Fact]
+    public void Greedy_generation_is_the_same_on_both_paths_and_uses_the_fast_one()
+    {
+        using var model = TinyGpt2.Create(TinyGpt2.Config(vocab: 200, layers: 3, embd: 48, heads: 4), seed: 3);
+        var prompt = new[] { new[] { 5, 9, 14, 2 } };
+        var options = new GenerationOptions { Temperature = 0, MaxNewTokens = 30, StopAtEndOfText = false };
+        long before = model.CpuDecodedSteps;
+        var fast = new Gpt2Generator(model).Generate(prompt, options)[0].GeneratedIds;
+        Assert.Equal(29, model.CpuDecodedSteps - before);   // every step after the prompt's
+        model.CpuDecoding = false;
+        var reference = new Gpt2Generator(model).Generate(prompt, options)[0].GeneratedIds;
+        Assert.Equal(reference, fast);
+    }
+
+    [Fact]
+    public void Other_cases_stay_on_the_torch_path()
+    {
+        using var model = TinyGpt2.Create(TinyGpt2.Config(), seed: 9);
+        using var scope = NewDisposeScope();
+        var token = tensor(new long[] { 4 }).view(1, 1);
+        var prompt = tensor(new long[] { 4, 5 }).view(1, 2);   // two tokens: the torch path's prefill
+
+        // Gradients wanted (training): torch, so autograd sees the step.
+        using (var cache = new KvCache(model.Config, 1, 4, CPU, ScalarType.Float32))
+        {
+            model.Forward(token, null, null, cache, lastOnly: true);
+            Assert.True(model.Forward(token, null, null, cache, lastOnly: true).requires_grad);
+        }
+        Assert.Equal(0, model.CpuDecodedSteps);
+
+        using var _ = inference_mode();
+        // Two rows.
+        using (var cache = new KvCache(model.Config, 2, 4, CPU, ScalarType.Float32))
+        {
+            var two = tensor(new long[] { 4, 5 }).view(2, 1);
+            model.Forward(two, null, null, cache, lastOnly: true);
+            model.Forward(two, null, null, cache, lastOnly: true);
+        }
+        // A padded position in the mask.
+        using (var cache = new KvCache(model.Config, 1, 4, CPU, ScalarType.Float32))
+        {
+            model.Forward(prompt, null, null, cache, lastOnly: true);
+            model.Forward(token, null, tensor(new long[] { 0, 1, 1 }).view(1, 3), cache, lastOnly: true);
+        }
+        Assert.Equal(0, model.CpuDecodedSteps);
+
+        // The exact (erf) GELU is left to torch.
+        using var exact = TinyGpt2.Create(TinyGpt2.Config() with { Activation = "gelu" }, seed: 9);
+        using (var cache = new KvCache(exact.Config, 1, 4, CPU, ScalarType.Float32))
+        {
+            exact.Forward(token, null, null, cache, lastOnly: true);
+            exact.Forward(token, null, null, cache, lastOnly: true);
+        }
+        Assert.Equal(0, exact.CpuDecodedSteps);
+
+        // And the plain case does take the fast path (so the zeros above mean something).
+        using (var cache = new KvCache(model.Config, 1, 4, CPU, ScalarType.Float32))
+        {
+            model.Forward(prompt, null, null, cache, lastOnly: true);
+            model.Forward(token, null, tensor(new long[] { 1, 1, 1 }).view(1, 3), cache, lastOnly: true);
+        }
+        Assert.Equal(1, model.CpuDecodedSteps);
+    }
+
+    [Fact]
+    public void Bad_steps_are_clear_errors()
+    {
+        using var model = TinyGpt2.Create(TinyGpt2.Config(), seed: 9);
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        using var cache = new KvCache(model.Config, 1, 2, CPU, ScalarType.Float32);
+        model.Forward(tensor(new long[] { 1 }).view(1, 1), null, null, cache, lastOnly: true);
+        var outside = Assert.Throws<ArgumentException>(() => model.Forward(tensor(new long[] { 64 }).view(1, 1), null, null, cache, lastOnly: true));
+        Assert.Contains("outside the vocabulary", outside.Message);
+        model.Forward(tensor(new long[] { 2 }).view(1, 1), null, null, cache, lastOnly: true);
+        var full = Assert.Throws<InvalidOperationException>(() => model.Forward(tensor(new long[] { 3 }).view(1, 1), null, null, cache, lastOnly: true));
+        Assert.Contains("KV cache full", full.Message);
+    }
+}

@@ -1,0 +1,76 @@
+using GanBertBots.Models.Runtime;
+using static TorchSharp.torch;
+
+namespace GanBertBots.Tests.Runtime;
+
+/// <summary>The SIMD kernels against libtorch on sizes with and without vector tails.</summary>
+public unsafe class CpuKernelsTests
+{
+    static void AssertClose(Tensor expected, Tensor actual, double relative = 1e-5)
+    {
+        double scale = Math.Max(1, expected.abs().max().item<float>());
+        double diff = (expected - actual).abs().max().item<float>();
+        Assert.True(diff <= relative * scale, $"max difference {diff:E3} (values up to {scale:F2})");
+    }
+
+    static float* P(Tensor t) => CpuKernels.Pointer(t);
+
+    [Theory]
+    [InlineData(7, 5)]
+    [InlineData(64, 48)]
+    [InlineData(131, 37)]
+    public void Row_bands_of_a_vector_matrix_product_sum_to_x_at_w(int k, int n)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(1);
+        var x = randn(new long[] { k }, generator: g); var w = randn(new long[] { k, n }, generator: g);
+        var partials = empty(3, n);
+        int[] cuts = { 0, k / 3, 2 * k / 3 + 1, k };
+        for (int i = 0; i < 3; i++) CpuKernels.VecMatRows(P(x), P(w), n, cuts[i], cuts[i + 1], P(partials) + i * n);
+        AssertClose(x.matmul(w), partials.sum(dim: 0));
+    }
+
+    [Theory]
+    [InlineData(5, 7)]
+    [InlineData(33, 64)]
+    [InlineData(1001, 771)]
+    public void Matrix_vector_product_matches_torch(int rows, int k)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(2);
+        var w = randn(new long[] { rows, k }, generator: g); var x = randn(new long[] { k }, generator: g);
+        var y = full(rows, float.NaN);
+        CpuKernels.MatVec(w, x, y, CpuTeam.Shared(2), chunks: 3);   // every row written, bands meet exactly
+        AssertClose(w.mv(x), y);
+    }
+
+    [Theory]
+    [InlineData(9)]
+    [InlineData(768)]
+    public void Layer_norm_gelu_and_softmax_match_torch(int n)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(3);
+        var x = randn(new long[] { n }, generator: g) * 3; var gamma = randn(new long[] { n }, generator: g); var beta = randn(new long[] { n }, generator: g);
+        var y = empty(n);
+        CpuKernels.LayerNorm(P(x), P(gamma), P(beta), 1e-5f, n, P(y));
+        AssertClose(nn.functional.layer_norm(x, new long[] { n }, gamma, beta, 1e-5), y);
+
+        var h = x.clone(); var scratch = empty(n);
+        CpuKernels.GeluTanh(P(h), n, P(scratch));
+        AssertClose(nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh), h);
+
+        var s = x.clone();
+        CpuKernels.Softmax(P(s), n);
+        AssertClose(x.softmax(0), s);
+    }
+
+    [Fact]
+    public void Pointer_refuses_what_the_kernels_cannot_read()
+    {
+        using var scope = NewDisposeScope();
+        Assert.Throws<ArgumentException>(() => { CpuKernels.Pointer(zeros(3, 4).t()); });
+        Assert.Throws<ArgumentException>(() => { CpuKernels.Pointer(zeros(3, dtype: ScalarType.Float64)); });
+        Assert.Throws<ArgumentException>(() => CpuKernels.MatVec(zeros(3, 4), zeros(5), zeros(3), CpuTeam.Shared(1), 1));
+    }
+}
