@@ -19,7 +19,6 @@ namespace GanBertBots.Models.Gpt2;
 /// </summary>
 internal sealed unsafe class Gpt2CpuDecoder : IDisposable
 {
-    public static double[] T = new double[8]; static long Now() => System.Diagnostics.Stopwatch.GetTimestamp(); static void Acc(int i, long t0) => T[i] += (Now() - t0) * 1e3 / System.Diagnostics.Stopwatch.Frequency;
     /// <summary>Whether a model (as it is now) can decode on this path.</summary>
     public static bool Supports(Gpt2LMHeadModel model) =>
         model.wte.weight!.device_type == TorchSharp.DeviceType.CPU
@@ -117,17 +116,16 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
         {
             ref readonly var w = ref _layers[l];
             // attention
-            var t0 = Now();
-            CpuKernels.LayerNorm(_x, w.Ln1W, w.Ln1B, _eps, _c, _normed); Acc(0, t0); t0 = Now();
-            Linear(team, _normed, w.AttnW, w.AttnB, _c, 3 * _c, _qkv, accumulate: false);     Acc(1, t0); t0 = Now();
-            Attend(team, l, past, w.Scale);                                                  Acc(2, t0); t0 = Now();
-            Linear(team, _att, w.AttnProjW, w.AttnProjB, _c, _c, _x, accumulate: true);       Acc(3, t0); t0 = Now();
+            CpuKernels.LayerNorm(_x, w.Ln1W, w.Ln1B, _eps, _c, _normed);
+            Linear(team, _normed, w.AttnW, w.AttnB, _c, 3 * _c, _qkv, accumulate: false);   // [3C] = q | k | v
+            Attend(team, l, past, w.Scale);                                                // _att [C]
+            Linear(team, _att, w.AttnProjW, w.AttnProjB, _c, _c, _x, accumulate: true);     // x += attention
             // MLP
-            CpuKernels.LayerNorm(_x, w.Ln2W, w.Ln2B, _eps, _c, _normed); Acc(0, t0); t0 = Now();
-            Linear(team, _normed, w.FcW, w.FcB, _c, _inner, _hidden, accumulate: false); Acc(4, t0); t0 = Now();
+            CpuKernels.LayerNorm(_x, w.Ln2W, w.Ln2B, _eps, _c, _normed);
+            Linear(team, _normed, w.FcW, w.FcB, _c, _inner, _hidden, accumulate: false);
             if (_relu) CpuKernels.Relu(_hidden, _inner);
-            else CpuKernels.GeluTanh(_hidden, _inner, _scratch); Acc(5, t0); t0 = Now();
-            Linear(team, _hidden, w.MlpProjW, w.MlpProjB, _inner, _c, _x, accumulate: true);  Acc(6, t0);
+            else CpuKernels.GeluTanh(_hidden, _inner, _scratch);
+            Linear(team, _hidden, w.MlpProjW, w.MlpProjB, _inner, _c, _x, accumulate: true);  // x += MLP
         }
         CpuKernels.LayerNorm(_x, _lnfW, _lnfB, _eps, _c, _normed);
 
@@ -138,7 +136,7 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
         int c = _c, vocab = _vocab;
         int chunks = Math.Min(_vocab / 256 + 1, 8 * team.Size);
         int rowsPerChunk = (vocab + chunks - 1) / chunks;
-        var th = Now(); team.For(chunks, i => CpuKernels.MatVecRows(head, normed, c, i * rowsPerChunk, Math.Min(vocab, (i + 1) * rowsPerChunk), y)); Acc(7, th);
+        team.For(chunks, i => CpuKernels.MatVecRows(head, normed, c, i * rowsPerChunk, Math.Min(vocab, (i + 1) * rowsPerChunk), y));
         return logits;
     }
 
