@@ -83,7 +83,7 @@ public sealed class GenerateBenchmark : IBenchmark
         {
             var prompts = Prompts(batch);
             var before = MachineBounds.Measure(matmulSize: 0);
-            StepSeconds(prompts, 2);                                    // warm-up
+            StepSeconds(prompts, newTokens);                            // warm-up (also lets the JIT optimise the decoding loop)
             double best = double.MaxValue;
             for (int rep = 0; rep < (quick ? 1 : 3); rep++)
                 best = Math.Min(best, StepSeconds(prompts, newTokens));

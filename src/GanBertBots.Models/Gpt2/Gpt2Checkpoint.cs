@@ -55,13 +55,15 @@ public static class Gpt2Checkpoint
                 throw new CheckpointException($"{directory}: tensor '{Prefix}{name}' is missing from the weights " +
                                               $"(expected shape [{string.Join(", ", param.shape)}]); is this a GPT-2 checkpoint matching config.json?");
             var info = weights.Tensors[stored];
-            if (!info.Shape.SequenceEqual(param.shape))
+            bool transposed = Conv1D.IsWeightName(name);   // [in, out] on disk, [out, in] in memory
+            var storedShape = transposed ? param.shape.Reverse().ToArray() : param.shape;
+            if (!info.Shape.SequenceEqual(storedShape))
                 throw new CheckpointException($"{directory}: tensor '{stored}' has shape [{string.Join(", ", info.Shape)}] " +
-                                              $"but config.json implies [{string.Join(", ", param.shape)}]");
+                                              $"but config.json implies [{string.Join(", ", storedShape)}]");
             if (info.ScalarType is not (ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64))
                 throw new CheckpointException($"{directory}: tensor '{stored}' has dtype {info.DType}; GPT-2 weights must be F32, F16 or BF16");
             using var t = weights.Load(stored);
-            param.copy_(t.to(param.dtype));
+            param.copy_(transposed ? t.t().to(param.dtype) : t.to(param.dtype));
             used.Add(stored);
         }
 
@@ -80,12 +82,17 @@ public static class Gpt2Checkpoint
         return name == "lm_head.weight" && config.TieWordEmbeddings;
     }
 
+    /// <summary>A parameter as Hugging Face's files hold it: Conv1D weights transposed back to [in, out], the rest as they are.</summary>
+    public static Tensor StoredLayout(string name, Tensor parameter) =>
+        Conv1D.IsWeightName(name) ? parameter.detach().t().contiguous() : parameter.detach();
+
     /// <summary>Writes config.json and model.safetensors (Hugging Face names, tied head omitted), atomically per file.</summary>
     public static void Save(Gpt2LMHeadModel model, string directory, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Directory.CreateDirectory(directory);
+        using var scope = NewDisposeScope();
         var tensors = model.named_parameters()
-            .Select(p => new KeyValuePair<string, Tensor>(p.name == "lm_head" ? "lm_head.weight" : Prefix + p.name, p.parameter))
+            .Select(p => new KeyValuePair<string, Tensor>(p.name == "lm_head" ? "lm_head.weight" : Prefix + p.name, StoredLayout(p.name, p.parameter)))
             .ToList();
         var meta = new Dictionary<string, string> { ["format"] = "pt" };
         if (metadata is not null) foreach (var (k, v) in metadata) meta[k] = v;

@@ -55,9 +55,8 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
     readonly float*[] _keys, _values;   // per layer, [heads, capacity, headSize] (batch 1)
 
     // Scratch, one block of native memory: x, normed, qkv, attention output, MLP hidden, GELU scratch,
-    // matrix-vector partial sums, attention scores.
-    readonly float* _x, _normed, _qkv, _att, _hidden, _scratch, _partials, _scores;
-    readonly int _maxChunks;
+    // a projection's output before it joins the residual, attention scores.
+    readonly float* _x, _normed, _qkv, _att, _hidden, _scratch, _product, _scores;
     readonly void* _memory;
 
     public Gpt2CpuDecoder(Gpt2LMHeadModel model, KvCache cache)
@@ -82,9 +81,7 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
             _values[i] = Ptr(cache.Values(i));
         }
 
-        _maxChunks = 4 * Environment.ProcessorCount;
-        int widest = Math.Max(3 * _c, _inner);
-        long floats = 3L * _c + 3L * _c + 2L * _inner + (long)_maxChunks * widest + (long)_heads * _capacity;
+        long floats = 3L * _c + 3L * _c + 2L * _inner + _c + (long)_heads * _capacity;
         _memory = NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
         var p = (float*)_memory;
         _x = p; p += _c;
@@ -93,7 +90,7 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
         _qkv = p; p += 3 * _c;
         _hidden = p; p += _inner;
         _scratch = p; p += _inner;
-        _partials = p; p += (long)_maxChunks * widest;
+        _product = p; p += _c;
         _scores = p;
     }
 
@@ -108,7 +105,7 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int past = _cache.Length;
         if (past >= _capacity) throw new InvalidOperationException($"KV cache full: {past} + 1 > {_capacity}");
-        var team = CpuTeam.Shared(get_num_threads());
+        var team = CpuTeam.Shared(TorchThreads.Available);
 
         // x = wte[token] + wpe[position]
         CpuKernels.Add(_wte + token * _c, _wpe + position * _c, _c, _x);
@@ -134,23 +131,24 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
         float* y = Ptr(logits);
         float* head = _head, normed = _normed;
         int c = _c, vocab = _vocab;
-        int chunks = Math.Min(_vocab / 256 + 1, 8 * team.Size);
+        int chunks = Math.Min(_vocab / 256 + 1, team.Size);
         int rowsPerChunk = (vocab + chunks - 1) / chunks;
         team.For(chunks, i => CpuKernels.MatVecRows(head, normed, c, i * rowsPerChunk, Math.Min(vocab, (i + 1) * rowsPerChunk), y));
         return logits;
     }
 
-    /// <summary>y (= or +=) x @ w + b, w row-major [k, n] (Conv1D layout): the rows are split between the team.</summary>
+    /// <summary>
+    /// y (= or +=) w x + b for w [n, k] row-major (Conv1D's [out, in]): each output is one contiguous
+    /// row against x, and the rows are split into one band per team member.
+    /// </summary>
     void Linear(CpuTeam team, float* x, float* w, float* b, int k, int n, float* y, bool accumulate)
     {
-        // A chunk is a band of at least 64 rows; each chunk sums into its own partial vector.
-        int chunks = Math.Clamp(k / 64, 1, Math.Min(2 * team.Size, _maxChunks));
-        int rowsPerChunk = (k + chunks - 1) / chunks;
-        float* partials = _partials;
-        team.For(chunks, i => CpuKernels.VecMatRows(x, w, n, i * rowsPerChunk, Math.Min(k, (i + 1) * rowsPerChunk), partials + (long)i * n));
-        if (!accumulate) CpuKernels.Add(partials, b, n, y);
-        else { CpuKernels.Add(y, b, n, y); CpuKernels.Add(y, partials, n, y); }
-        for (int i = 1; i < chunks; i++) CpuKernels.Add(y, partials + (long)i * n, n, y);
+        float* output = accumulate ? _product : y;
+        int chunks = Math.Clamp(n / 64, 1, team.Size);
+        int rowsPerChunk = (n + chunks - 1) / chunks;
+        team.For(chunks, i => CpuKernels.MatVecRows(w, x, k, i * rowsPerChunk, Math.Min(n, (i + 1) * rowsPerChunk), output));
+        CpuKernels.Add(output, b, n, output);
+        if (accumulate) CpuKernels.Add(y, output, n, y);
     }
 
     /// <summary>Writes this token's keys and values into the cache and attends over positions 0..past: _att = softmax(q K^T · scale) V.</summary>
@@ -171,14 +169,8 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
         {
             int h0 = chunks == 1 ? 0 : chunk, h1 = chunks == 1 ? heads : chunk + 1;
             for (int h = h0; h < h1; h++)
-            {
-                float* qh = q + h * d, kh = keys + (long)h * capacity * d, vh = values + (long)h * capacity * d;
-                float* sc = scores + (long)h * capacity, oh = att + h * d;
-                for (int j = 0; j < s; j++) sc[j] = CpuKernels.Dot(qh, kh + (long)j * d, d) * scale;
-                CpuKernels.Softmax(sc, s);
-                new Span<float>(oh, d).Clear();
-                for (int j = 0; j < s; j++) CpuKernels.AddScaled(vh + (long)j * d, sc[j], d, oh);
-            }
+                CpuKernels.AttendHead(q + h * d, keys + (long)h * capacity * d, values + (long)h * capacity * d, s, d, scale,
+                                      scores + (long)h * capacity, att + h * d);
         });
     }
 

@@ -11,55 +11,13 @@ namespace GanBertBots.Models.Runtime;
 /// <para>
 /// Why not libtorch: at batch 1 a decoding step is a chain of matrix-vector products, and the
 /// BLAS inside libtorch's CPU build streams weights at 21-31 GB/s on this project's machine, while
-/// the memory delivers about 80. These loops read each weight once, in address order, with four
-/// independent rows in flight.
+/// the memory delivers about 80. <see cref="MatVecRows"/> reads each weight once, in address order,
+/// four consecutive rows at a time with an accumulator each.
 /// </para>
 /// </summary>
 public static unsafe class CpuKernels
 {
     const int W = 16;   // floats per Vector512
-
-    /// <summary>
-    /// partial[0..n) = Σ_{k in [k0, k1)} x[k] · w[k, 0..n): rows k0..k1 of a row-major [K, n] matrix,
-    /// weighted by x. Summing the partials of a split of 0..K gives x @ w.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void VecMatRows(float* x, float* w, int n, int k0, int k1, float* partial)
-    {
-        new Span<float>(partial, n).Clear();
-        int vecEnd = n - n % W;
-        int k = k0;
-        for (; k + 4 <= k1; k += 4)
-        {
-            float* r0 = w + (long)k * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
-            float a0 = x[k], a1 = x[k + 1], a2 = x[k + 2], a3 = x[k + 3];
-            var x0 = Vector512.Create(a0); var x1 = Vector512.Create(a1);
-            var x2 = Vector512.Create(a2); var x3 = Vector512.Create(a3);
-            int j = 0;
-            for (; j < vecEnd; j += W)
-            {
-                var acc = Vector512.Load(partial + j);
-                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + j), x0, acc);
-                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + j), x1, acc);
-                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + j), x2, acc);
-                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + j), x3, acc);
-                acc.Store(partial + j);
-            }
-            for (; j < n; j++)
-                partial[j] = MathF.FusedMultiplyAdd(r3[j], a3, MathF.FusedMultiplyAdd(r2[j], a2,
-                             MathF.FusedMultiplyAdd(r1[j], a1, MathF.FusedMultiplyAdd(r0[j], a0, partial[j]))));
-        }
-        for (; k < k1; k++)
-        {
-            float* r = w + (long)k * n;
-            float a = x[k];
-            var xa = Vector512.Create(a);
-            int j = 0;
-            for (; j < vecEnd; j += W)
-                Vector512.FusedMultiplyAdd(Vector512.Load(r + j), xa, Vector512.Load(partial + j)).Store(partial + j);
-            for (; j < n; j++) partial[j] = MathF.FusedMultiplyAdd(r[j], a, partial[j]);
-        }
-    }
 
     /// <summary>y[r] = w[r, 0..k) · x for r in [r0, r1): rows of a row-major [R, k] matrix against one vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -112,6 +70,40 @@ public static unsafe class CpuKernels
         if (t.device_type != TorchSharp.DeviceType.CPU || t.dtype != TorchSharp.torch.ScalarType.Float32 || !t.is_contiguous())
             throw new ArgumentException($"CPU kernels need contiguous float32 CPU tensors, not {t.dtype} on {t.device}{(t.is_contiguous() ? "" : " (strided)")}");
         return (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(t.bytes));
+    }
+
+    /// <summary>
+    /// One attention head over s cached positions: scores[j] = q · keys[j] · scale, softmax, then
+    /// output = Σ_j scores[j] values[j]. keys and values are [s, d] row-major; scores has room for s floats.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AttendHead(float* q, float* keys, float* values, int s, int d, float scale, float* scores, float* output)
+    {
+        if (d % W == 0)
+        {
+            for (int j = 0; j < s; j++)
+            {
+                float* key = keys + (long)j * d;
+                var acc = Vector512<float>.Zero;
+                for (int i = 0; i < d; i += W) acc = Vector512.FusedMultiplyAdd(Vector512.Load(q + i), Vector512.Load(key + i), acc);
+                scores[j] = Vector512.Sum(acc) * scale;
+            }
+        }
+        else
+            for (int j = 0; j < s; j++) scores[j] = Dot(q, keys + (long)j * d, d) * scale;
+        Softmax(scores, s);
+        new Span<float>(output, d).Clear();
+        if (d % W == 0)
+        {
+            for (int i = 0; i < d; i += W)
+            {
+                var acc = Vector512<float>.Zero;
+                for (int j = 0; j < s; j++) acc = Vector512.FusedMultiplyAdd(Vector512.Load(values + (long)j * d + i), Vector512.Create(scores[j]), acc);
+                acc.Store(output + i);
+            }
+        }
+        else
+            for (int j = 0; j < s; j++) AddScaled(values + (long)j * d, scores[j], d, output);
     }
 
     /// <summary>a · b over n floats.</summary>

@@ -19,7 +19,7 @@ public class Gpt2CheckpointTests : IDisposable
         string dir = NewDir();
         model.Config.Save(Path.Combine(dir, "config.json"));
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var (name, p) in model.named_parameters()) tensors[rename(name)] = p.detach().to(dtype);
+        foreach (var (name, p) in model.named_parameters()) tensors[rename(name)] = Gpt2Checkpoint.StoredLayout(name, p).to(dtype);
         if (withMaskBuffers)
             for (int i = 0; i < model.Config.Layers; i++)
             {
@@ -111,7 +111,7 @@ public class Gpt2CheckpointTests : IDisposable
         using var model = TinyGpt2.Create();
         string dir = NewDir();
         model.Config.Save(Path.Combine(dir, "config.json"));
-        var all = model.named_parameters().Select(p => ("transformer." + p.name, p.parameter)).ToList();
+        var all = model.named_parameters().Select(p => ("transformer." + p.name, parameter: Gpt2Checkpoint.StoredLayout(p.name, p.parameter))).ToList();
         var map = new JsonObject();
         for (int s = 0; s < 2; s++)
         {

@@ -16,21 +16,6 @@ public unsafe class CpuKernelsTests
     static float* P(Tensor t) => CpuKernels.Pointer(t);
 
     [Theory]
-    [InlineData(7, 5)]
-    [InlineData(64, 48)]
-    [InlineData(131, 37)]
-    public void Row_bands_of_a_vector_matrix_product_sum_to_x_at_w(int k, int n)
-    {
-        using var scope = NewDisposeScope();
-        var g = new Generator(1);
-        var x = randn(new long[] { k }, generator: g); var w = randn(new long[] { k, n }, generator: g);
-        var partials = empty(3, n);
-        int[] cuts = { 0, k / 3, 2 * k / 3 + 1, k };
-        for (int i = 0; i < 3; i++) CpuKernels.VecMatRows(P(x), P(w), n, cuts[i], cuts[i + 1], P(partials) + i * n);
-        AssertClose(x.matmul(w), partials.sum(dim: 0));
-    }
-
-    [Theory]
     [InlineData(5, 7)]
     [InlineData(33, 64)]
     [InlineData(1001, 771)]
@@ -63,6 +48,23 @@ public unsafe class CpuKernelsTests
         var s = x.clone();
         CpuKernels.Softmax(P(s), n);
         AssertClose(x.softmax(0), s);
+    }
+
+    [Theory]
+    [InlineData(1, 64)]
+    [InlineData(37, 64)]
+    [InlineData(20, 6)]
+    public void One_attention_head_matches_torch(int s, int d)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(4);
+        var q = randn(new long[] { d }, generator: g); var keys = randn(new long[] { s, d }, generator: g); var values = randn(new long[] { s, d }, generator: g);
+        var scores = empty(s); var output = empty(d);
+        float scale = 1f / MathF.Sqrt(d);
+        CpuKernels.AttendHead(P(q), P(keys), P(values), s, d, scale, P(scores), P(output));
+        var expectedWeights = (keys.mv(q) * scale).softmax(0);
+        AssertClose(expectedWeights, scores);
+        AssertClose(expectedWeights.matmul(values), output);
     }
 
     [Fact]
