@@ -41,8 +41,6 @@ public sealed class GenerateBenchmark : IBenchmark
         w.WriteLine("Measuring this machine's bounds...");
         var bounds = MachineBounds.Measure();
         w.WriteLine(bounds.ToString());
-        // The bandwidth of this (virtual) machine drifts by a quarter within minutes: each row's bound is the
-        // best of the bandwidth measured at the start, just before that row and just after it.
 
         manual_seed(0);
         using var model = modelDir is null ? new Gpt2LMHeadModel(Gpt2Config.Small) : Gpt2Checkpoint.Load(modelDir);
@@ -62,9 +60,10 @@ public sealed class GenerateBenchmark : IBenchmark
         int[][] Prompts(int n) => Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, promptTokens).Select(_ => rng.Next(cfg.VocabSize)).ToArray()).ToArray();
         // Seconds per decoding step: from the first token's report to the last one's, over (tokens - 1)
         // steps, so the prompt's prefill is left out exactly (every row reports each step; row 0 times it).
-        double StepSeconds(int[][] prompts, int tokens)
+        var greedy = new GenerationOptions { Temperature = 0, MaxNewTokens = newTokens, StopAtEndOfText = false };
+        var tweetPreset = TweetComposer.DefaultOptions with { MaxNewTokens = newTokens, StopAtEndOfText = false, Seed = 1 };
+        double StepSeconds(int[][] prompts, GenerationOptions o)
         {
-            var o = new GenerationOptions { Temperature = 0, MaxNewTokens = tokens, StopAtEndOfText = false };
             var sw = Stopwatch.StartNew();
             double first = 0, last = 0;
             int steps = 0;
@@ -77,28 +76,40 @@ public sealed class GenerateBenchmark : IBenchmark
             return (last - first) / (steps - 1);
         }
 
+        // This VM's memory bandwidth moves by a third within seconds, so every timed run sits between two
+        // bandwidth readings and is judged against the better of them; a row shows the run with the median
+        // ratio of its repetitions.
+        int reps = quick ? 1 : 5;
+        var rows = batches.Select(b => (Label: b.ToString(), Batch: b, Options: greedy)).ToList();
+        if (batches.Contains(1)) rows.Insert(rows.FindIndex(r => r.Batch == 1) + 1, ("1, tweet preset", 1, tweetPreset));
         w.WriteLine("| batch | ms/token step | tokens/s | bandwidth bound ms | % of bandwidth bound | GFLOP/s | % of matmul bound |");
         w.WriteLine("|------:|--------------:|---------:|-------------------:|---------------------:|--------:|------------------:|");
-        foreach (int batch in batches)
+        foreach (var (rowLabel, batch, options) in rows)
         {
             var prompts = Prompts(batch);
-            var before = MachineBounds.Measure(matmulSize: 0);
-            StepSeconds(prompts, newTokens);                            // warm-up (also lets the JIT optimise the decoding loop)
-            double best = double.MaxValue;
-            for (int rep = 0; rep < (quick ? 1 : 3); rep++)
-                best = Math.Min(best, StepSeconds(prompts, newTokens));
-            var around = MachineBounds.Measure(matmulSize: 0);
-            bounds = bounds with { BandwidthBytesPerSecond = Math.Max(bounds.BandwidthBytesPerSecond, Math.Max(before.BandwidthBytesPerSecond, around.BandwidthBytesPerSecond)) };
+            StepSeconds(prompts, options);                              // warm-up (also lets the JIT optimise the decoding loop)
+            var runs = new List<(double Seconds, double BoundSeconds)>();
+            double before = MachineBounds.Measure(matmulSize: 0, repeats: 3).BandwidthBytesPerSecond;
+            for (int rep = 0; rep < reps; rep++)
+            {
+                double seconds = StepSeconds(prompts, options);
+                double after = MachineBounds.Measure(matmulSize: 0, repeats: 3).BandwidthBytesPerSecond;
+                runs.Add((seconds, bytesPerStep / Math.Max(before, after)));
+                bounds = bounds with { BandwidthBytesPerSecond = Math.Max(bounds.BandwidthBytesPerSecond, Math.Max(before, after)) };
+                before = after;
+            }
+            var (best, boundSeconds) = runs.OrderBy(r => r.BoundSeconds / r.Seconds).ElementAt(runs.Count / 2);
             double stepMs = best * 1000;
             double tokensPerSecond = batch / best;
-            double boundMs = bytesPerStep / bounds.BandwidthBytesPerSecond * 1000;
+            double boundMs = boundSeconds * 1000;
             int contextLength = promptTokens + newTokens / 2;
             double flops = batch * (2.0 * (nonEmbedding + headParams) + 4.0 * cfg.Layers * contextLength * cfg.Embedding);
             double gflops = flops / best / 1e9;
-            w.WriteLine($"| {batch,5} | {stepMs,13:F2} | {tokensPerSecond,8:F1} | {boundMs,18:F2} | {boundMs / stepMs * 100,19:F0}% | {gflops,7:F1} | {gflops * 1e9 / bounds.MatmulFlopsPerSecond * 100,16:F0}% |");
+            w.WriteLine($"| {rowLabel,5} | {stepMs,13:F2} | {tokensPerSecond,8:F1} | {boundMs,18:F2} | {boundMs / stepMs * 100,19:F0}% | {gflops,7:F1} | {gflops * 1e9 / bounds.MatmulFlopsPerSecond * 100,16:F0}% |");
         }
         w.WriteLine();
-        w.WriteLine($"bandwidth bound = weight bytes read per step / best measured bandwidth ({bounds.BandwidthBytesPerSecond / 1e9:F2} GB/s) (batch 1 target: >= 80%);");
+        w.WriteLine($"bandwidth bound = weight bytes read per step / the better bandwidth reading around that run (best in this run {bounds.BandwidthBytesPerSecond / 1e9:F2} GB/s) (batch 1 target: >= 80%);");
+        w.WriteLine($"each row: the median of {reps} runs by that ratio; greedy unless marked (tweet preset: temperature {tweetPreset.Temperature}, top-k {tweetPreset.TopK}, top-p {tweetPreset.TopP}, repetition {tweetPreset.RepetitionPenalty});");
         w.WriteLine("matmul bound = model FLOPs per step / measured fp32 matmul rate (batch 32 target: >= 50%).");
 
         if (leakRuns > 0)
