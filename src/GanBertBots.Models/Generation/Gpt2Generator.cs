@@ -70,9 +70,9 @@ public sealed class Gpt2Generator
 
         var logits = _model.Forward(ids, positions, mask, cache, lastOnly: true).squeeze(1);   // [R, V]
         var nextPosition = positions.select(1, -1).unsqueeze(1);                               // [R, 1]
-        // One sequence on the CPU: the decoder's kernels spread every step over the cores themselves, so the
-        // small torch operations between steps stay on this thread rather than waking torch's pool (see TorchThreads).
-        using var oneThread = rows == 1 && _model.DecodesOnCpu ? TorchThreads.LimitCallingThread(1) : null;
+        // Decoding on the CPU path: its kernels spread every step over the cores themselves, so the small torch
+        // operations between steps stay on this thread rather than waking torch's pool (see TorchThreads).
+        using var oneThread = _model.DecodesOnCpu(rows) ? TorchThreads.LimitCallingThread(1) : null;
         for (int step = 0; step < o.MaxNewTokens; step++)
         {
             if (cancellation.IsCancellationRequested) { MarkAll(finish, FinishReason.Cancelled); break; }

@@ -5,20 +5,25 @@ using static TorchSharp.torch;
 namespace GanBertBots.Models.Gpt2;
 
 /// <summary>
-/// One decoding step of a single sequence (batch 1, one new token) on the CPU in fp32, computed
-/// straight from the weights' memory with <see cref="CpuKernels"/> spread over a <see cref="CpuTeam"/>.
+/// One decoding step (one new token for each of up to <see cref="MaxRows"/> sequences) on the CPU in
+/// fp32, computed straight from the weights' memory with <see cref="CpuKernels"/> spread over a
+/// <see cref="CpuTeam"/>.
 /// <para>
 /// It computes exactly what <see cref="Gpt2LMHeadModel.Forward"/> computes for that case (the tests
-/// hold the two to 1e-5): embeddings, then per block LN → QKV → append to the KV cache → causal
-/// attention over the cache → projection + residual → LN → MLP + residual, then LN and the tied
-/// head. It exists because at batch 1 every step is a chain of matrix-vector products over 500 MB
-/// of weights, and libtorch's CPU BLAS reads them at a third of the memory's speed; each torch
-/// call also costs a few microseconds, about 2 ms a step. Other cases (batches, prompts, training,
-/// CUDA, half precision) stay on the torch path.
+/// hold the two to 1e-5): embeddings, then per block LN → QKV → append to the KV cache → attention
+/// over the cache (a row sees only its non-padding positions) → projection + residual → LN → MLP +
+/// residual, then LN and the tied head. It exists because a decoding step is a chain of
+/// matrix-vector products over 500 MB of weights, and libtorch's CPU BLAS reads them at a third of
+/// the memory's speed; each torch call also costs a few microseconds, about 2 ms a step. Each weight
+/// row is read once per step whatever the number of rows. Other cases (prompts, larger batches,
+/// training, CUDA, half precision) stay on the torch path.
 /// </para>
 /// </summary>
 internal sealed unsafe class Gpt2CpuDecoder : IDisposable
 {
+    /// <summary>The most sequences one step takes: beyond a few, libtorch's matrix products are compute-efficient.</summary>
+    public const int MaxRows = 8;
+
     /// <summary>Whether a model (as it is now) can decode on this path.</summary>
     public static bool Supports(Gpt2LMHeadModel model) =>
         model.wte.weight!.device_type == TorchSharp.DeviceType.CPU
@@ -47,24 +52,27 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
 
     readonly Gpt2LMHeadModel _model;   // keeps the parameters alive while we hold their addresses
     readonly KvCache _cache;
-    readonly int _c, _heads, _headSize, _inner, _vocab, _capacity;
+    readonly int _rows, _c, _heads, _headSize, _inner, _vocab, _capacity;
     readonly float _eps;
     readonly bool _relu;
     readonly float* _wte, _wpe, _lnfW, _lnfB, _head;
     readonly LayerWeights[] _layers;
-    readonly float*[] _keys, _values;   // per layer, [heads, capacity, headSize] (batch 1)
+    readonly float*[] _keys, _values;   // per layer, [rows, heads, capacity, headSize]
 
-    // Scratch, one block of native memory: x, normed, qkv, attention output, MLP hidden, GELU scratch,
-    // a projection's output before it joins the residual, attention scores.
+    // Scratch, one block of native memory, each [rows, width]: x, normed, qkv, attention output, MLP
+    // hidden, GELU scratch, a projection's output before it joins the residual; attention scores
+    // [rows, heads, capacity]; which cached positions each row may see [rows, capacity].
     readonly float* _x, _normed, _qkv, _att, _hidden, _scratch, _product, _scores;
+    readonly byte* _allowed;
     readonly void* _memory;
 
     public Gpt2CpuDecoder(Gpt2LMHeadModel model, KvCache cache)
     {
-        if (cache.Batch != 1) throw new ArgumentException("the CPU decoder runs one sequence at a time");
+        if (cache.Batch is < 1 or > MaxRows) throw new ArgumentException($"the CPU decoder takes 1 to {MaxRows} sequences, not {cache.Batch}");
         _model = model;
         _cache = cache;
         var cfg = model.Config;
+        _rows = (int)cache.Batch;
         _c = cfg.Embedding; _heads = cfg.Heads; _headSize = cfg.HeadSize; _inner = cfg.InnerSize;
         _vocab = cfg.VocabSize; _capacity = cache.Capacity;
         _eps = (float)cfg.LayerNormEpsilon;
@@ -81,96 +89,135 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
             _values[i] = Ptr(cache.Values(i));
         }
 
-        long floats = 3L * _c + 3L * _c + 2L * _inner + _c + (long)_heads * _capacity;
-        _memory = NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+        long perRow = 3L * _c + 3L * _c + 2L * _inner + _c + (long)_heads * _capacity;
+        long floats = _rows * perRow;
+        _memory = NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float) + _rows * (long)_capacity), 64);
         var p = (float*)_memory;
-        _x = p; p += _c;
-        _normed = p; p += _c;
-        _att = p; p += _c;
-        _qkv = p; p += 3 * _c;
-        _hidden = p; p += _inner;
-        _scratch = p; p += _inner;
-        _product = p; p += _c;
-        _scores = p;
+        _x = p; p += _rows * _c;
+        _normed = p; p += _rows * _c;
+        _att = p; p += _rows * _c;
+        _qkv = p; p += _rows * 3 * _c;
+        _hidden = p; p += _rows * _inner;
+        _scratch = p; p += _rows * _inner;
+        _product = p; p += _rows * _c;
+        _scores = p; p += (long)_rows * _heads * _capacity;
+        _allowed = (byte*)p;
     }
 
     public bool IsFor(Gpt2LMHeadModel model) => ReferenceEquals(model, _model);
 
     /// <summary>
-    /// Feeds one token at <paramref name="position"/>, appends its keys and values to the cache at
-    /// the cache's current length, and returns the next-token logits [1, 1, V]. The caller advances the cache.
+    /// Feeds one token per row at its position, appends the keys and values to the cache at the
+    /// cache's current length, and returns the next-token logits [rows, 1, V]. The caller advances the cache.
     /// </summary>
-    public Tensor Step(long token, long position)
+    /// <param name="tokens">One token id per row.</param>
+    /// <param name="positions">One position id per row (left-padded rows count from their first real token).</param>
+    /// <param name="mask">[rows, length + 1] with 1 where a row may attend (its real tokens) and 0 at padding, or null for all.</param>
+    public Tensor Step(long[] tokens, long[] positions, long[]? mask)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        int past = _cache.Length;
+        int past = _cache.Length, s = past + 1;
         if (past >= _capacity) throw new InvalidOperationException($"KV cache full: {past} + 1 > {_capacity}");
+        if (tokens.Length != _rows || positions.Length != _rows || mask is not null && mask.Length != (long)_rows * s)
+            throw new ArgumentException($"a step of {_rows} rows needs {_rows} tokens, {_rows} positions and a [{_rows}, {s}] mask");
         var team = CpuTeam.Shared(TorchThreads.Available);
 
-        // x = wte[token] + wpe[position]
-        CpuKernels.Add(_wte + token * _c, _wpe + position * _c, _c, _x);
+        bool masked = false;
+        for (int r = 0; r < _rows; r++)
+        {
+            // x = wte[token] + wpe[position]
+            CpuKernels.Add(_wte + tokens[r] * _c, _wpe + positions[r] * _c, _c, _x + r * _c);
+            byte* allowed = _allowed + (long)r * _capacity;
+            bool any = false;
+            for (int j = 0; j < s; j++)
+            {
+                allowed[j] = mask is null || mask[(long)r * s + j] != 0 ? (byte)1 : (byte)0;
+                any |= allowed[j] != 0;
+                masked |= allowed[j] == 0;
+            }
+            if (!any) allowed[s - 1] = 1;   // a row masked everywhere (padding only): its output is never read
+        }
         for (int l = 0; l < _layers.Length; l++)
         {
             ref readonly var w = ref _layers[l];
             // attention
-            CpuKernels.LayerNorm(_x, w.Ln1W, w.Ln1B, _eps, _c, _normed);
-            Linear(team, _normed, w.AttnW, w.AttnB, _c, 3 * _c, _qkv, accumulate: false);   // [3C] = q | k | v
-            Attend(team, l, past, w.Scale);                                                // _att [C]
+            LayerNorm(_x, w.Ln1W, w.Ln1B, _normed);
+            Linear(team, _normed, w.AttnW, w.AttnB, _c, 3 * _c, _qkv, accumulate: false);   // [rows, 3C] = q | k | v
+            Attend(team, l, past, w.Scale, masked);                                        // _att [rows, C]
             Linear(team, _att, w.AttnProjW, w.AttnProjB, _c, _c, _x, accumulate: true);     // x += attention
             // MLP
-            CpuKernels.LayerNorm(_x, w.Ln2W, w.Ln2B, _eps, _c, _normed);
+            LayerNorm(_x, w.Ln2W, w.Ln2B, _normed);
             Linear(team, _normed, w.FcW, w.FcB, _c, _inner, _hidden, accumulate: false);
-            if (_relu) CpuKernels.Relu(_hidden, _inner);
-            else CpuKernels.GeluTanh(_hidden, _inner, _scratch);
+            if (_relu) CpuKernels.Relu(_hidden, _rows * _inner);
+            else CpuKernels.GeluTanh(_hidden, _rows * _inner, _scratch);
             Linear(team, _hidden, w.MlpProjW, w.MlpProjB, _inner, _c, _x, accumulate: true);  // x += MLP
         }
-        CpuKernels.LayerNorm(_x, _lnfW, _lnfB, _eps, _c, _normed);
+        LayerNorm(_x, _lnfW, _lnfB, _normed);
 
-        // logits = head @ x: rows of the [V, C] table against the final hidden state
-        var logits = empty(1, 1, _vocab, ScalarType.Float32);
+        // logits = head @ x: rows of the [V, C] table against every row's final hidden state
+        var logits = empty(_rows, 1, _vocab, ScalarType.Float32);
         float* y = Ptr(logits);
         float* head = _head, normed = _normed;
-        int c = _c, vocab = _vocab;
-        int chunks = Math.Min(_vocab / 256 + 1, team.Size);
+        int c = _c, vocab = _vocab, rows = _rows;
+        int chunks = Math.Clamp(vocab / 64, 1, team.Size);
         int rowsPerChunk = (vocab + chunks - 1) / chunks;
-        team.For(chunks, i => CpuKernels.MatVecRows(head, normed, c, i * rowsPerChunk, Math.Min(vocab, (i + 1) * rowsPerChunk), y));
+        team.For(chunks, i => CpuKernels.MatMatRows(head, normed, rows, c, i * rowsPerChunk, Math.Min(vocab, (i + 1) * rowsPerChunk), y, vocab));
         return logits;
     }
 
+    void LayerNorm(float* x, float* gamma, float* beta, float* y)
+    {
+        for (int r = 0; r < _rows; r++) CpuKernels.LayerNorm(x + r * _c, gamma, beta, _eps, _c, y + r * _c);
+    }
+
     /// <summary>
-    /// y (= or +=) w x + b for w [n, k] row-major (Conv1D's [out, in]): each output is one contiguous
-    /// row against x, and the rows are split into one band per team member.
+    /// y (= or +=) x wᵀ + b for every row of x [rows, k], w [n, k] row-major (Conv1D's [out, in]): each
+    /// output is one contiguous weight row against x, and the weight rows are split into one band per
+    /// team member.
     /// </summary>
     void Linear(CpuTeam team, float* x, float* w, float* b, int k, int n, float* y, bool accumulate)
     {
         float* output = accumulate ? _product : y;
+        int rows = _rows;
         int chunks = Math.Clamp(n / 64, 1, team.Size);
         int rowsPerChunk = (n + chunks - 1) / chunks;
-        team.For(chunks, i => CpuKernels.MatVecRows(w, x, k, i * rowsPerChunk, Math.Min(n, (i + 1) * rowsPerChunk), output));
-        CpuKernels.Add(output, b, n, output);
-        if (accumulate) CpuKernels.Add(y, output, n, y);
+        team.For(chunks, i => CpuKernels.MatMatRows(w, x, rows, k, i * rowsPerChunk, Math.Min(n, (i + 1) * rowsPerChunk), output, n));
+        for (int r = 0; r < rows; r++)
+        {
+            CpuKernels.Add(output + r * n, b, n, output + r * n);
+            if (accumulate) CpuKernels.Add(y + r * n, output + r * n, n, y + r * n);
+        }
     }
 
-    /// <summary>Writes this token's keys and values into the cache and attends over positions 0..past: _att = softmax(q K^T · scale) V.</summary>
-    void Attend(CpuTeam team, int layer, int past, float scale)
+    /// <summary>Writes this token's keys and values into the cache and attends over positions 0..past: _att = softmax(q Kᵀ · scale) V.</summary>
+    void Attend(CpuTeam team, int layer, int past, float scale, bool masked)
     {
-        float* q = _qkv, k = _qkv + _c, v = _qkv + 2 * _c;
-        float* keys = _keys[layer], values = _values[layer], scores = _scores, att = _att;
-        int d = _headSize, capacity = _capacity, s = past + 1;
-        for (int h = 0; h < _heads; h++)
-        {
-            new ReadOnlySpan<float>(k + h * d, d).CopyTo(new Span<float>(keys + ((long)h * capacity + past) * d, d));
-            new ReadOnlySpan<float>(v + h * d, d).CopyTo(new Span<float>(values + ((long)h * capacity + past) * d, d));
-        }
-        // Heads are independent: one chunk each once the context is long enough to be worth sharing.
-        int chunks = (long)s * _c >= 16384 ? _heads : 1;
-        int heads = _heads;
+        float* keys = _keys[layer], values = _values[layer], scores = _scores, att = _att, qkv = _qkv;
+        byte* allowed = masked ? _allowed : null;
+        int d = _headSize, c = _c, heads = _heads, capacity = _capacity, s = past + 1;
+        long headStride = (long)capacity * d;
+        for (int r = 0; r < _rows; r++)
+            for (int h = 0; h < heads; h++)
+            {
+                float* k = qkv + (long)r * 3 * c + c + h * d, v = k + c;
+                long at = ((long)r * heads + h) * headStride + (long)past * d;
+                new ReadOnlySpan<float>(k, d).CopyTo(new Span<float>(keys + at, d));
+                new ReadOnlySpan<float>(v, d).CopyTo(new Span<float>(values + at, d));
+            }
+        // (row, head) pairs are independent: one chunk each once the context is long enough to be worth sharing.
+        int pairs = _rows * heads;
+        int chunks = (long)s * c * _rows >= 16384 ? pairs : 1;
         team.For(chunks, chunk =>
         {
-            int h0 = chunks == 1 ? 0 : chunk, h1 = chunks == 1 ? heads : chunk + 1;
-            for (int h = h0; h < h1; h++)
-                CpuKernels.AttendHead(q + h * d, keys + (long)h * capacity * d, values + (long)h * capacity * d, s, d, scale,
-                                      scores + (long)h * capacity, att + h * d);
+            int first = chunks == 1 ? 0 : chunk, last = chunks == 1 ? pairs : chunk + 1;
+            for (int pair = first; pair < last; pair++)
+            {
+                int r = pair / heads, h = pair % heads;
+                long cacheAt = (long)pair * headStride;   // [rows, heads, capacity, d]
+                CpuKernels.AttendHead(qkv + (long)r * 3 * c + h * d, keys + cacheAt, values + cacheAt, s, d, scale,
+                                      scores + (long)pair * capacity, att + (long)r * c + h * d,
+                                      allowed is null ? null : allowed + (long)r * capacity);
+            }
         });
     }
 

@@ -205,39 +205,45 @@ public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Decode single-sequence steps with <see cref="Gpt2CpuDecoder"/> where it applies (on by default;
-    /// off forces the torch path, which the tests compare it with).
+    /// Decode steps of up to <see cref="Gpt2CpuDecoder.MaxRows"/> sequences with <see cref="Gpt2CpuDecoder"/>
+    /// where it applies (on by default; off forces the torch path, which the tests compare it with).
     /// </summary>
     public bool CpuDecoding { get; set; } = true;
 
-    /// <summary>Whether single-sequence decoding steps will take <see cref="Gpt2CpuDecoder"/> (inference, CPU, fp32).</summary>
-    public bool DecodesOnCpu => CpuDecoding && Gpt2CpuDecoder.Supports(this);
+    /// <summary>The most sequences a CPU decoding step takes; larger batches use the torch path.</summary>
+    public const int CpuDecodingMaxRows = Gpt2CpuDecoder.MaxRows;
+
+    /// <summary>Whether decoding steps of <paramref name="rows"/> sequences will take <see cref="Gpt2CpuDecoder"/> (inference, CPU, fp32).</summary>
+    public bool DecodesOnCpu(int rows) => CpuDecoding && rows <= Gpt2CpuDecoder.MaxRows && Gpt2CpuDecoder.Supports(this);
 
     /// <summary>How many forward passes the CPU decoding path has served (diagnostics and tests).</summary>
     public long CpuDecodedSteps => Interlocked.Read(ref _cpuDecodedSteps);
     long _cpuDecodedSteps;
 
     /// <summary>
-    /// The batch-1, one-token, no-gradient step on the CPU in fp32 goes to <see cref="Gpt2CpuDecoder"/>;
-    /// anything else returns null and takes the torch path.
+    /// A one-token, no-gradient step of up to <see cref="Gpt2CpuDecoder.MaxRows"/> rows on the CPU in fp32
+    /// goes to <see cref="Gpt2CpuDecoder"/>; anything else returns null and takes the torch path.
     /// </summary>
     Tensor? TryCpuDecode(Tensor ids, Tensor? positions, Tensor? paddingMask, KvCache cache)
     {
-        if (!CpuDecoding || ids.shape[0] != 1 || ids.shape[1] != 1 || cache.Batch != 1 || is_grad_enabled()) return null;
-        if (paddingMask is not null && paddingMask.min().item<long>() != 1) return null;   // a padded row: torch masks it
+        long rows = ids.shape[0];
+        if (!CpuDecoding || ids.shape[1] != 1 || rows != cache.Batch || rows > Gpt2CpuDecoder.MaxRows || is_grad_enabled()) return null;
         if (cache.CpuDecoder is not { } decoder || !decoder.IsFor(this))
         {
             if (!Gpt2CpuDecoder.Supports(this)) return null;
             cache.CpuDecoder?.Dispose();
             cache.CpuDecoder = decoder = new Gpt2CpuDecoder(this, cache);
         }
-        long token = ids.item<long>();
-        if (token < 0 || token >= Config.VocabSize)
-            throw new ArgumentException($"token id {token} is outside the vocabulary (0..{Config.VocabSize - 1})");
-        long position = positions?.item<long>() ?? cache.Length;
-        if (position < 0 || position >= Config.MaxPositions)
-            throw new ArgumentException($"position {position} is outside the model's {Config.MaxPositions} positions");
-        var logits = decoder.Step(token, position);
+        long[] tokens = ids.cpu().data<long>().ToArray();
+        foreach (long token in tokens)
+            if (token < 0 || token >= Config.VocabSize)
+                throw new ArgumentException($"token id {token} is outside the vocabulary (0..{Config.VocabSize - 1})");
+        long[] at = positions is null ? Enumerable.Repeat((long)cache.Length, (int)rows).ToArray() : positions.cpu().data<long>().ToArray();
+        foreach (long position in at)
+            if (position < 0 || position >= Config.MaxPositions)
+                throw new ArgumentException($"position {position} is outside the model's {Config.MaxPositions} positions");
+        long[]? mask = paddingMask?.to(ScalarType.Int64).cpu().data<long>().ToArray();
+        var logits = decoder.Step(tokens, at, mask);
         cache.Advance(1);
         Interlocked.Increment(ref _cpuDecodedSteps);
         return logits;

@@ -51,6 +51,60 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>
+    /// y[i, r] = w[r, 0..k) · x[i, 0..k) for the m rows of x [m, k] and r in [r0, r1); y is [m, yStride].
+    /// Each pair of weight rows is read from memory once and serves all m inputs (four at a time, the
+    /// pair staying in L1 between groups), so a few sequences cost little more than one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatMatRows(float* w, float* x, int m, int k, int r0, int r1, float* y, int yStride)
+    {
+        if (m == 1) { MatVecRows(w, x, k, r0, r1, y); return; }
+        int vecEnd = k - k % W;
+        int r = r0;
+        for (; r + 2 <= r1; r += 2)
+        {
+            float* a = w + (long)r * k, b = a + k;
+            for (int i0 = 0; i0 < m; i0 += 4)
+            {
+                int n = Math.Min(4, m - i0);
+                // Fewer than four inputs left: the spare lanes repeat the first one and are not written back.
+                float* x0 = x + (long)i0 * k;
+                float* x1 = n > 1 ? x0 + k : x0, x2 = n > 2 ? x0 + 2 * k : x0, x3 = n > 3 ? x0 + 3 * k : x0;
+                var a0 = Vector512<float>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
+                var b0 = a0; var b1 = a0; var b2 = a0; var b3 = a0;
+                int j = 0;
+                for (; j < vecEnd; j += W)
+                {
+                    var wa = Vector512.Load(a + j); var wb = Vector512.Load(b + j);
+                    var v0 = Vector512.Load(x0 + j); var v1 = Vector512.Load(x1 + j);
+                    var v2 = Vector512.Load(x2 + j); var v3 = Vector512.Load(x3 + j);
+                    a0 = Vector512.FusedMultiplyAdd(wa, v0, a0); b0 = Vector512.FusedMultiplyAdd(wb, v0, b0);
+                    a1 = Vector512.FusedMultiplyAdd(wa, v1, a1); b1 = Vector512.FusedMultiplyAdd(wb, v1, b1);
+                    a2 = Vector512.FusedMultiplyAdd(wa, v2, a2); b2 = Vector512.FusedMultiplyAdd(wb, v2, b2);
+                    a3 = Vector512.FusedMultiplyAdd(wa, v3, a3); b3 = Vector512.FusedMultiplyAdd(wb, v3, b3);
+                }
+                float sa0 = Vector512.Sum(a0), sa1 = Vector512.Sum(a1), sa2 = Vector512.Sum(a2), sa3 = Vector512.Sum(a3);
+                float sb0 = Vector512.Sum(b0), sb1 = Vector512.Sum(b1), sb2 = Vector512.Sum(b2), sb3 = Vector512.Sum(b3);
+                for (; j < k; j++)
+                {
+                    sa0 = MathF.FusedMultiplyAdd(a[j], x0[j], sa0); sb0 = MathF.FusedMultiplyAdd(b[j], x0[j], sb0);
+                    sa1 = MathF.FusedMultiplyAdd(a[j], x1[j], sa1); sb1 = MathF.FusedMultiplyAdd(b[j], x1[j], sb1);
+                    sa2 = MathF.FusedMultiplyAdd(a[j], x2[j], sa2); sb2 = MathF.FusedMultiplyAdd(b[j], x2[j], sb2);
+                    sa3 = MathF.FusedMultiplyAdd(a[j], x3[j], sa3); sb3 = MathF.FusedMultiplyAdd(b[j], x3[j], sb3);
+                }
+                float* yi = y + (long)i0 * yStride + r;
+                yi[0] = sa0; yi[1] = sb0;
+                if (n > 1) { yi[yStride] = sa1; yi[yStride + 1] = sb1; }
+                if (n > 2) { yi[2L * yStride] = sa2; yi[2L * yStride + 1] = sb2; }
+                if (n > 3) { yi[3L * yStride] = sa3; yi[3L * yStride + 1] = sb3; }
+            }
+        }
+        for (; r < r1; r++)
+            for (int i = 0; i < m; i++)
+                y[(long)i * yStride + r] = Dot(w + (long)r * k, x + (long)i * k, k);
+    }
+
+    /// <summary>
     /// y = w @ x for a contiguous fp32 CPU matrix w [R, K] and vector x [K], rows split into
     /// <paramref name="chunks"/> bands over <paramref name="team"/> (what the decoder does for the LM head).
     /// </summary>
@@ -74,10 +128,12 @@ public static unsafe class CpuKernels
 
     /// <summary>
     /// One attention head over s cached positions: scores[j] = q · keys[j] · scale, softmax, then
-    /// output = Σ_j scores[j] values[j]. keys and values are [s, d] row-major; scores has room for s floats.
+    /// output = Σ_j scores[j] values[j]. keys and values are [s, d] row-major; scores has room for s floats;
+    /// allowed (s bytes, or null for all) marks the positions the query may see (at least one must be).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AttendHead(float* q, float* keys, float* values, int s, int d, float scale, float* scores, float* output)
+    public static void AttendHead(float* q, float* keys, float* values, int s, int d, float scale, float* scores, float* output,
+                                  byte* allowed = null)
     {
         if (d % W == 0)
         {
@@ -91,6 +147,8 @@ public static unsafe class CpuKernels
         }
         else
             for (int j = 0; j < s; j++) scores[j] = Dot(q, keys + (long)j * d, d) * scale;
+        if (allowed is not null)   // padding: a position the row may not see gets no weight
+            for (int j = 0; j < s; j++) if (allowed[j] == 0) scores[j] = float.NegativeInfinity;
         Softmax(scores, s);
         new Span<float>(output, d).Clear();
         if (d % W == 0)

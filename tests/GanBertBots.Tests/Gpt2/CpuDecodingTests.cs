@@ -79,6 +79,75 @@ public class CpuDecodingTests
         Assert.Equal(reference, fast);
     }
 
+    [Theory]
+    [InlineData(3)]   // under one group of four inputs
+    [InlineData(6)]   // a full group and a partial one
+    public void A_left_padded_batch_decodes_like_the_torch_path(int rowCount)
+    {
+        var config = TinyGpt2.Config(vocab: 300, layers: 2, embd: 48, heads: 4, positions: 64);
+        using var model = TinyGpt2.Create(config, seed: 21);
+        var rng = new Random(8);
+        var prompts = Enumerable.Range(0, rowCount).Select(r => Enumerable.Range(0, 1 + (r * 5) % 7).Select(_ => rng.Next(300)).ToArray()).ToArray();
+        var steps = Enumerable.Range(0, 12).Select(_ => Enumerable.Range(0, rowCount).Select(_ => (long)rng.Next(300)).ToArray()).ToArray();
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+
+        var fast = DecodeBatch(model, prompts, steps, cpuDecoding: true, out long fastSteps);
+        var reference = DecodeBatch(model, prompts, steps, cpuDecoding: false, out long torchSteps);
+        Assert.Equal(steps.Length, fastSteps);
+        Assert.Equal(0, torchSteps);
+        for (int t = 0; t < steps.Length; t++)
+        {
+            double scale = reference[t].abs().max().item<float>();
+            double diff = (fast[t] - reference[t]).abs().max().item<float>();
+            Assert.True(diff <= 1e-5 * Math.Max(1, scale), $"step {t}: max difference {diff:E3} (logits up to {scale:F2})");
+        }
+    }
+
+    /// <summary>Left-pads the prompts (torch prefill), then feeds one token per row per step; returns each step's logits [rows, V].</summary>
+    static List<Tensor> DecodeBatch(Gpt2LMHeadModel model, int[][] prompts, long[][] steps, bool cpuDecoding, out long cpuSteps)
+    {
+        model.CpuDecoding = cpuDecoding;
+        long before = model.CpuDecodedSteps;
+        int rows = prompts.Length, len = prompts.Max(p => p.Length);
+        var ids = zeros(rows, len, ScalarType.Int64);
+        var mask = zeros(rows, len, ScalarType.Int64);
+        var pos = zeros(rows, len, ScalarType.Int64);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < prompts[r].Length; j++)
+            {
+                int at = len - prompts[r].Length + j;
+                ids[r, at] = prompts[r][j]; mask[r, at] = 1; pos[r, at] = j;
+            }
+        using var cache = new KvCache(model.Config, rows, len + steps.Length, CPU, ScalarType.Float32);
+        model.Forward(ids, pos, mask, cache, lastOnly: true);
+        var next = pos.select(1, -1).unsqueeze(1);
+        var logits = new List<Tensor>();
+        foreach (var step in steps)
+        {
+            mask = cat(new[] { mask, ones(rows, 1, ScalarType.Int64) }, 1);
+            next = next + 1;
+            logits.Add(model.Forward(tensor(step).view(rows, 1), next, mask, cache, lastOnly: true).squeeze(1));
+        }
+        cpuSteps = model.CpuDecodedSteps - before;
+        model.CpuDecoding = true;
+        return logits;
+    }
+
+    [Fact]
+    public void Sampled_batches_with_several_completions_are_the_same_on_both_paths()
+    {
+        using var model = TinyGpt2.Create(TinyGpt2.Config(vocab: 200, layers: 2, embd: 32, heads: 4), seed: 4);
+        var prompts = new[] { new[] { 5, 9, 14, 2 }, new[] { 7 } };
+        var options = new GenerationOptions { Temperature = 0.9, TopK = 20, TopP = 0.9, MaxNewTokens = 20, NumReturnSequences = 3, StopAtEndOfText = false, Seed = 11 };
+        long before = model.CpuDecodedSteps;
+        var fast = new Gpt2Generator(model).Generate(prompts, options).Select(g => g.GeneratedIds).ToList();
+        Assert.Equal(19, model.CpuDecodedSteps - before);   // six rows, one step each after the prompt
+        model.CpuDecoding = false;
+        var reference = new Gpt2Generator(model).Generate(prompts, options).Select(g => g.GeneratedIds).ToList();
+        Assert.Equal(reference, fast);
+    }
+
     [Fact]
     public void Other_cases_stay_on_the_torch_path()
     {
@@ -96,18 +165,13 @@ public class CpuDecodingTests
         Assert.Equal(0, model.CpuDecodedSteps);
 
         using var _ = inference_mode();
-        // Two rows.
-        using (var cache = new KvCache(model.Config, 2, 4, CPU, ScalarType.Float32))
+        // More rows than the decoder takes.
+        int many = Gpt2LMHeadModel.CpuDecodingMaxRows + 1;
+        using (var cache = new KvCache(model.Config, many, 4, CPU, ScalarType.Float32))
         {
-            var two = tensor(new long[] { 4, 5 }).view(2, 1);
-            model.Forward(two, null, null, cache, lastOnly: true);
-            model.Forward(two, null, null, cache, lastOnly: true);
-        }
-        // A padded position in the mask.
-        using (var cache = new KvCache(model.Config, 1, 4, CPU, ScalarType.Float32))
-        {
-            model.Forward(prompt, null, null, cache, lastOnly: true);
-            model.Forward(token, null, tensor(new long[] { 0, 1, 1 }).view(1, 3), cache, lastOnly: true);
+            var rows = arange(many, dtype: ScalarType.Int64).view(many, 1);
+            model.Forward(rows, null, null, cache, lastOnly: true);
+            model.Forward(rows, null, null, cache, lastOnly: true);
         }
         Assert.Equal(0, model.CpuDecodedSteps);
 

@@ -30,6 +30,23 @@ public unsafe class CpuKernelsTests
     }
 
     [Theory]
+    [InlineData(1, 33, 64)]
+    [InlineData(3, 7, 19)]
+    [InlineData(6, 101, 80)]
+    [InlineData(8, 64, 768)]
+    public void Matrix_times_several_vectors_matches_torch(int m, int rows, int k)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(5);
+        var w = randn(new long[] { rows, k }, generator: g); var x = randn(new long[] { m, k }, generator: g);
+        var y = full(m, rows, float.NaN);
+        int cut = rows / 2 + 1;   // two bands, the first one odd-sized
+        CpuKernels.MatMatRows(P(w), P(x), m, k, 0, cut, P(y), rows);
+        CpuKernels.MatMatRows(P(w), P(x), m, k, cut, rows, P(y), rows);
+        AssertClose(x.matmul(w.t()), y);
+    }
+
+    [Theory]
     [InlineData(9)]
     [InlineData(768)]
     public void Layer_norm_gelu_and_softmax_match_torch(int n)
