@@ -11,43 +11,41 @@ namespace GanBertBots.Models.Runtime;
 /// <para>
 /// Why not libtorch: at batch 1 a decoding step is a chain of matrix-vector products, and the
 /// BLAS inside libtorch's CPU build streams weights at 21-31 GB/s on this project's machine, while
-/// the memory delivers about 80. <see cref="MatVecRows"/> reads each weight once, in address order,
-/// four consecutive rows at a time with an accumulator each.
+/// the memory delivers about 80. <see cref="MatVecRows"/> reads each weight once, in address order.
 /// </para>
 /// </summary>
 public static unsafe class CpuKernels
 {
     const int W = 16;   // floats per Vector512
 
-    /// <summary>y[r] = w[r, 0..k) · x for r in [r0, r1): rows of a row-major [R, k] matrix against one vector.</summary>
+    /// <summary>
+    /// y[r] = w[r, 0..k) · x for r in [r0, r1): rows of a row-major [R, k] matrix against one vector.
+    /// One row after another, so the band is a single sequential stream (measured over GPT-2 small's
+    /// weights: 64-66 GB/s on average, against 54-56 for four rows read side by side); four
+    /// accumulators across the row keep the FMA chains independent.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MatVecRows(float* w, float* x, int k, int r0, int r1, float* y)
     {
-        int vecEnd = k - k % W;
-        int r = r0;
-        for (; r + 4 <= r1; r += 4)
+        int blockEnd = k - k % (4 * W), vecEnd = k - k % W;
+        for (int r = r0; r < r1; r++)
         {
-            float* a = w + (long)r * k, b = a + k, c = b + k, d = c + k;
+            float* a = w + (long)r * k;
             var s0 = Vector512<float>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
             int j = 0;
+            for (; j < blockEnd; j += 4 * W)
+            {
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + j), Vector512.Load(x + j), s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(a + j + W), Vector512.Load(x + j + W), s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(a + j + 2 * W), Vector512.Load(x + j + 2 * W), s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(a + j + 3 * W), Vector512.Load(x + j + 3 * W), s3);
+            }
             for (; j < vecEnd; j += W)
-            {
-                var xv = Vector512.Load(x + j);
-                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + j), xv, s0);
-                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(b + j), xv, s1);
-                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(c + j), xv, s2);
-                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(d + j), xv, s3);
-            }
-            float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
-            for (; j < k; j++)
-            {
-                t0 = MathF.FusedMultiplyAdd(a[j], x[j], t0); t1 = MathF.FusedMultiplyAdd(b[j], x[j], t1);
-                t2 = MathF.FusedMultiplyAdd(c[j], x[j], t2); t3 = MathF.FusedMultiplyAdd(d[j], x[j], t3);
-            }
-            y[r] = t0; y[r + 1] = t1; y[r + 2] = t2; y[r + 3] = t3;
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + j), Vector512.Load(x + j), s0);
+            float t = Vector512.Sum((s0 + s1) + (s2 + s3));
+            for (; j < k; j++) t = MathF.FusedMultiplyAdd(a[j], x[j], t);
+            y[r] = t;
         }
-        for (; r < r1; r++)
-            y[r] = Dot(w + (long)r * k, x, k);
     }
 
     /// <summary>
