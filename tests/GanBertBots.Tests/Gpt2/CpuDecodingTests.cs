@@ -82,6 +82,7 @@ public class CpuDecodingTests
     [Theory]
     [InlineData(3)]   // under one group of four inputs
     [InlineData(6)]   // a full group and a partial one
+    [InlineData(21)]  // many groups, as the service's merged requests give
     public void A_left_padded_batch_decodes_like_the_torch_path(int rowCount)
     {
         var config = TinyGpt2.Config(vocab: 300, layers: 2, embd: 48, heads: 4, positions: 64);
