@@ -42,6 +42,37 @@ public class CpuDecodingTests
         var reference = Decode(model, ids, cpuDecoding: false, out long torchSteps);
         Assert.Equal(steps, fastSteps);       // the fast path really ran every step...
         Assert.Equal(0, torchSteps);          // ...and the reference never did
+        AssertSameLogits(fast, reference);
+    }
+
+    /// <summary>Prefill 3 tokens through torch, then one token per step; returns each step's logits [V].</summary>
+    static List<Tensor> Decode(Gpt2LMHeadModel model, long[] ids, bool cpuDecoding, out long cpuSteps) =>
+        OnPath(model, cpuDecoding, out cpuSteps, () =>
+        {
+            using var cache = new KvCache(model.Config, 1, ids.Length, CPU, ScalarType.Float32);
+            model.Forward(tensor(ids[..3]).unsqueeze(0), null, null, cache, lastOnly: true);
+            var logits = new List<Tensor>();
+            for (int t = 3; t < ids.Length; t++)
+                logits.Add(model.Forward(tensor(new[] { ids[t] }).view(1, 1), null, null, cache, lastOnly: true).view(-1));
+            return logits;
+        });
+
+    /// <summary>Runs <paramref name="run"/> with the CPU decoding path on or off; counts the steps it took that path.</summary>
+    static T OnPath<T>(Gpt2LMHeadModel model, bool cpuDecoding, out long cpuSteps, Func<T> run)
+    {
+        model.CpuDecoding = cpuDecoding;
+        long before = model.CpuDecodedSteps;
+        try { return run(); }
+        finally
+        {
+            cpuSteps = model.CpuDecodedSteps - before;
+            model.CpuDecoding = true;
+        }
+    }
+
+    static void AssertSameLogits(List<Tensor> fast, List<Tensor> reference)
+    {
+        Assert.Equal(reference.Count, fast.Count);
         for (int t = 0; t < fast.Count; t++)
         {
             double scale = reference[t].abs().max().item<float>();
@@ -50,32 +81,15 @@ public class CpuDecodingTests
         }
     }
 
-    /// <summary>Prefill 3 tokens through torch, then one token per step; returns each step's logits [V].</summary>
-    static List<Tensor> Decode(Gpt2LMHeadModel model, long[] ids, bool cpuDecoding, out long cpuSteps)
-    {
-        model.CpuDecoding = cpuDecoding;
-        long before = model.CpuDecodedSteps;
-        using var cache = new KvCache(model.Config, 1, ids.Length, CPU, ScalarType.Float32);
-        model.Forward(tensor(ids[..3]).unsqueeze(0), null, null, cache, lastOnly: true);
-        var logits = new List<Tensor>();
-        for (int t = 3; t < ids.Length; t++)
-            logits.Add(model.Forward(tensor(new[] { ids[t] }).view(1, 1), null, null, cache, lastOnly: true).view(-1));
-        cpuSteps = model.CpuDecodedSteps - before;
-        model.CpuDecoding = true;
-        return logits;
-    }
-
     [Fact]
     public void Greedy_generation_is_the_same_on_both_paths_and_uses_the_fast_one()
     {
         using var model = TinyGpt2.Create(TinyGpt2.Config(vocab: 200, layers: 3, embd: 48, heads: 4), seed: 3);
         var prompt = new[] { new[] { 5, 9, 14, 2 } };
         var options = new GenerationOptions { Temperature = 0, MaxNewTokens = 30, StopAtEndOfText = false };
-        long before = model.CpuDecodedSteps;
-        var fast = new Gpt2Generator(model).Generate(prompt, options)[0].GeneratedIds;
-        Assert.Equal(29, model.CpuDecodedSteps - before);   // every step after the prompt's
-        model.CpuDecoding = false;
-        var reference = new Gpt2Generator(model).Generate(prompt, options)[0].GeneratedIds;
+        var fast = OnPath(model, true, out long fastSteps, () => new Gpt2Generator(model).Generate(prompt, options)[0].GeneratedIds);
+        var reference = OnPath(model, false, out _, () => new Gpt2Generator(model).Generate(prompt, options)[0].GeneratedIds);
+        Assert.Equal(29, fastSteps);   // every step after the prompt's
         Assert.Equal(reference, fast);
     }
 
@@ -97,43 +111,35 @@ public class CpuDecodingTests
         var reference = DecodeBatch(model, prompts, steps, cpuDecoding: false, out long torchSteps);
         Assert.Equal(steps.Length, fastSteps);
         Assert.Equal(0, torchSteps);
-        for (int t = 0; t < steps.Length; t++)
-        {
-            double scale = reference[t].abs().max().item<float>();
-            double diff = (fast[t] - reference[t]).abs().max().item<float>();
-            Assert.True(diff <= 1e-5 * Math.Max(1, scale), $"step {t}: max difference {diff:E3} (logits up to {scale:F2})");
-        }
+        AssertSameLogits(fast, reference);
     }
 
     /// <summary>Left-pads the prompts (torch prefill), then feeds one token per row per step; returns each step's logits [rows, V].</summary>
-    static List<Tensor> DecodeBatch(Gpt2LMHeadModel model, int[][] prompts, long[][] steps, bool cpuDecoding, out long cpuSteps)
-    {
-        model.CpuDecoding = cpuDecoding;
-        long before = model.CpuDecodedSteps;
-        int rows = prompts.Length, len = prompts.Max(p => p.Length);
-        var ids = zeros(rows, len, ScalarType.Int64);
-        var mask = zeros(rows, len, ScalarType.Int64);
-        var pos = zeros(rows, len, ScalarType.Int64);
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < prompts[r].Length; j++)
-            {
-                int at = len - prompts[r].Length + j;
-                ids[r, at] = prompts[r][j]; mask[r, at] = 1; pos[r, at] = j;
-            }
-        using var cache = new KvCache(model.Config, rows, len + steps.Length, CPU, ScalarType.Float32);
-        model.Forward(ids, pos, mask, cache, lastOnly: true);
-        var next = pos.select(1, -1).unsqueeze(1);
-        var logits = new List<Tensor>();
-        foreach (var step in steps)
+    static List<Tensor> DecodeBatch(Gpt2LMHeadModel model, int[][] prompts, long[][] steps, bool cpuDecoding, out long cpuSteps) =>
+        OnPath(model, cpuDecoding, out cpuSteps, () =>
         {
-            mask = cat(new[] { mask, ones(rows, 1, ScalarType.Int64) }, 1);
-            next = next + 1;
-            logits.Add(model.Forward(tensor(step).view(rows, 1), next, mask, cache, lastOnly: true).squeeze(1));
-        }
-        cpuSteps = model.CpuDecodedSteps - before;
-        model.CpuDecoding = true;
-        return logits;
-    }
+            int rows = prompts.Length, len = prompts.Max(p => p.Length);
+            var ids = zeros(rows, len, ScalarType.Int64);
+            var mask = zeros(rows, len, ScalarType.Int64);
+            var pos = zeros(rows, len, ScalarType.Int64);
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < prompts[r].Length; j++)
+                {
+                    int at = len - prompts[r].Length + j;
+                    ids[r, at] = prompts[r][j]; mask[r, at] = 1; pos[r, at] = j;
+                }
+            using var cache = new KvCache(model.Config, rows, len + steps.Length, CPU, ScalarType.Float32);
+            model.Forward(ids, pos, mask, cache, lastOnly: true);
+            var next = pos.select(1, -1).unsqueeze(1);
+            var logits = new List<Tensor>();
+            foreach (var step in steps)
+            {
+                mask = cat(new[] { mask, ones(rows, 1, ScalarType.Int64) }, 1);
+                next = next + 1;
+                logits.Add(model.Forward(tensor(step).view(rows, 1), next, mask, cache, lastOnly: true).squeeze(1));
+            }
+            return logits;
+        });
 
     [Fact]
     public void Sampled_batches_with_several_completions_are_the_same_on_both_paths()
@@ -141,11 +147,9 @@ public class CpuDecodingTests
         using var model = TinyGpt2.Create(TinyGpt2.Config(vocab: 200, layers: 2, embd: 32, heads: 4), seed: 4);
         var prompts = new[] { new[] { 5, 9, 14, 2 }, new[] { 7 } };
         var options = new GenerationOptions { Temperature = 0.9, TopK = 20, TopP = 0.9, MaxNewTokens = 20, NumReturnSequences = 3, StopAtEndOfText = false, Seed = 11 };
-        long before = model.CpuDecodedSteps;
-        var fast = new Gpt2Generator(model).Generate(prompts, options).Select(g => g.GeneratedIds).ToList();
-        Assert.Equal(19, model.CpuDecodedSteps - before);   // six rows, one step each after the prompt
-        model.CpuDecoding = false;
-        var reference = new Gpt2Generator(model).Generate(prompts, options).Select(g => g.GeneratedIds).ToList();
+        var fast = OnPath(model, true, out long fastSteps, () => new Gpt2Generator(model).Generate(prompts, options).Select(g => g.GeneratedIds).ToList());
+        var reference = OnPath(model, false, out _, () => new Gpt2Generator(model).Generate(prompts, options).Select(g => g.GeneratedIds).ToList());
+        Assert.Equal(19, fastSteps);   // six rows, one step each after the prompt
         Assert.Equal(reference, fast);
     }
 
