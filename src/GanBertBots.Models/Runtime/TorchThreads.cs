@@ -19,7 +19,7 @@ public static class TorchThreads
 {
     [ThreadStatic] static int _limitedFrom;   // the count before LimitCallingThread, 0 when not limited
 
-    static readonly unsafe (nint Set, nint Get) OpenMp = Resolve();
+    static readonly nint OpenMpSetThreads = Resolve();   // omp_set_num_threads, or 0
 
     /// <summary>Threads the CPU kernels of the calling thread may use: torch's count, before any limit set here.</summary>
     public static int Available => _limitedFrom > 0 ? _limitedFrom : get_num_threads();
@@ -31,7 +31,7 @@ public static class TorchThreads
     public static IDisposable LimitCallingThread(int threads)
     {
         int before = get_num_threads();   // also makes sure libtorch is loaded
-        if (OpenMp.Set == 0 || threads >= before) return new Restore(0, 0);
+        if (OpenMpSetThreads == 0 || threads >= before) return new Restore(0, 0);
         int outer = _limitedFrom;
         _limitedFrom = outer > 0 ? outer : before;
         SetOpenMpThreads(threads);
@@ -51,16 +51,15 @@ public static class TorchThreads
         }
     }
 
-    static unsafe void SetOpenMpThreads(int n) => ((delegate* unmanaged<int, void>)OpenMp.Set)(n);
+    static unsafe void SetOpenMpThreads(int n) => ((delegate* unmanaged<int, void>)OpenMpSetThreads)(n);
 
-    static (nint, nint) Resolve()
+    static nint Resolve()
     {
         get_num_threads();   // libtorch loaded before we look inside it
         foreach (string name in new[] { "libtorch_cpu.so", "libtorch_cpu.dylib", "torch_cpu.dll" })
             if (NativeLibrary.TryLoad(name, typeof(TorchSharp.torch).Assembly, null, out var handle)
-                && NativeLibrary.TryGetExport(handle, "omp_set_num_threads", out var set)
-                && NativeLibrary.TryGetExport(handle, "omp_get_max_threads", out var get))
-                return (set, get);
-        return (0, 0);
+                && NativeLibrary.TryGetExport(handle, "omp_set_num_threads", out var set))
+                return set;
+        return 0;
     }
 }
