@@ -160,14 +160,13 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
 
         // logits = head @ x: rows of the [V, C] table against every row's final hidden state
         var logits = empty(_rows, 1, _vocab, ScalarType.Float32);
-        float* y = Ptr(logits);
-        float* head = _head, normed = _normed;
-        int c = _c, vocab = _vocab, rows = _rows;
-        int chunks = Math.Clamp(vocab / 64, 1, team.Size);
-        int rowsPerChunk = (vocab + chunks - 1) / chunks;
-        team.For(chunks, i => CpuKernels.MatMatRows(head, normed, rows, c, i * rowsPerChunk, Math.Min(vocab, (i + 1) * rowsPerChunk), y, vocab));
+        Product(team, _head, _normed, _c, _vocab, Ptr(logits));
         return logits;
     }
+
+    /// <summary>y [rows, n] = x [rows, k] wᵀ for w [n, k] row-major: one band of weight rows per team member.</summary>
+    void Product(CpuTeam team, float* w, float* x, int k, int n, float* y) =>
+        CpuKernels.MatMat(team, Math.Clamp(n / 64, 1, team.Size), w, x, _rows, k, n, y);
 
     void LayerNorm(float* x, float* gamma, float* beta, float* y)
     {
@@ -176,17 +175,13 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
 
     /// <summary>
     /// y (= or +=) x wᵀ + b for every row of x [rows, k], w [n, k] row-major (Conv1D's [out, in]): each
-    /// output is one contiguous weight row against x, and the weight rows are split into one band per
-    /// team member.
+    /// output is one contiguous weight row against x.
     /// </summary>
     void Linear(CpuTeam team, float* x, float* w, float* b, int k, int n, float* y, bool accumulate)
     {
         float* output = accumulate ? _product : y;
-        int rows = _rows;
-        int chunks = Math.Clamp(n / 64, 1, team.Size);
-        int rowsPerChunk = (n + chunks - 1) / chunks;
-        team.For(chunks, i => CpuKernels.MatMatRows(w, x, rows, k, i * rowsPerChunk, Math.Min(n, (i + 1) * rowsPerChunk), output, n));
-        for (int r = 0; r < rows; r++)
+        Product(team, w, x, k, n, output);
+        for (int r = 0; r < _rows; r++)
         {
             CpuKernels.Add(output + r * n, b, n, output + r * n);
             if (accumulate) CpuKernels.Add(y + r * n, output + r * n, n, y + r * n);

@@ -110,10 +110,17 @@ public static unsafe class CpuKernels
     {
         if (w.dim() != 2 || x.dim() != 1 || y.dim() != 1 || w.shape[1] != x.shape[0] || w.shape[0] != y.shape[0])
             throw new ArgumentException($"MatVec needs w [R, K], x [K], y [R]; got [{string.Join(", ", w.shape)}], [{string.Join(", ", x.shape)}], [{string.Join(", ", y.shape)}]");
-        float* pw = Pointer(w), px = Pointer(x), py = Pointer(y);
-        int rows = (int)w.shape[0], k = (int)w.shape[1];
-        int per = (rows + chunks - 1) / chunks;
-        team.For(chunks, c => MatVecRows(pw, px, k, c * per, Math.Min(rows, (c + 1) * per), py));
+        MatMat(team, chunks, Pointer(w), Pointer(x), 1, (int)w.shape[1], (int)w.shape[0], Pointer(y));
+    }
+
+    /// <summary>
+    /// y[i, r] = w[r, :] · x[i, :] for all n rows of w [n, k] and the m rows of x [m, k]; y is [m, n].
+    /// The weight rows are cut into <paramref name="chunks"/> bands, which the team shares (<see cref="MatMatRows"/> each).
+    /// </summary>
+    public static void MatMat(CpuTeam team, int chunks, float* w, float* x, int m, int k, int n, float* y)
+    {
+        int per = (n + chunks - 1) / chunks;
+        team.For(chunks, c => MatMatRows(w, x, m, k, c * per, Math.Min(n, (c + 1) * per), y, n));
     }
 
     /// <summary>The address of a contiguous fp32 CPU tensor's first element.</summary>
