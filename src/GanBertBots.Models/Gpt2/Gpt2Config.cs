@@ -21,6 +21,14 @@ public sealed record Gpt2Config
     public bool ScaleAttnByInverseLayerIdx { get; init; }
 
     public int InnerSize => Inner ?? 4 * Embedding;
+
+    /// <summary>The MLP's activation as a function (config names: relu; gelu, the exact erf form; gelu_new and gelu_pytorch_tanh, the tanh form).</summary>
+    public Gpt2Activation ActivationFunction => Activation switch
+    {
+        "relu" => Gpt2Activation.Relu,
+        "gelu" => Gpt2Activation.GeluErf,
+        _ => Gpt2Activation.GeluTanh,
+    };
     public int HeadSize => Embedding / Heads;
 
     /// <summary>GPT-2 small (124M), the size of the public "gpt2" checkpoint.</summary>
@@ -101,3 +109,6 @@ public sealed record Gpt2Config
         { throw new CheckpointException($"{path}: field '{key}' must be a number (got {n.ToJsonString()})", e); }
     }
 }
+
+/// <summary>The MLP activations GPT-2 checkpoints use.</summary>
+public enum Gpt2Activation { GeluTanh, GeluErf, Relu }

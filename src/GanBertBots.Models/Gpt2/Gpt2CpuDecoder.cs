@@ -32,7 +32,7 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
     public static bool Supports(Gpt2LMHeadModel model) =>
         model.wte.weight!.device_type == TorchSharp.DeviceType.CPU
         && model.wte.weight!.dtype == ScalarType.Float32
-        && model.Config.Activation != "gelu"          // exact erf GELU: left to torch
+        && model.Config.ActivationFunction != Gpt2Activation.GeluErf   // exact erf GELU: left to torch
         && model.parameters().All(p => p.is_contiguous());
 
     // ---- what the step reads: pointers into the model's parameters and the cache -------------------
@@ -80,7 +80,7 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
         _c = cfg.Embedding; _heads = cfg.Heads; _headSize = cfg.HeadSize; _inner = cfg.InnerSize;
         _vocab = cfg.VocabSize; _capacity = cache.Capacity;
         _eps = (float)cfg.LayerNormEpsilon;
-        _relu = cfg.Activation == "relu";
+        _relu = cfg.ActivationFunction == Gpt2Activation.Relu;
         _wte = Ptr(model.wte.weight!); _wpe = Ptr(model.wpe.weight!);
         _lnfW = Ptr(model.ln_f.weight!); _lnfB = Ptr(model.ln_f.bias!);
         _head = model.lm_head is null ? _wte : Ptr(model.lm_head);

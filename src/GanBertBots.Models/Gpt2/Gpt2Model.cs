@@ -84,13 +84,13 @@ public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
 /// <summary>The feed-forward part of a block: C -> 4C -> C.</summary>
 public sealed class Gpt2Mlp : Module<Tensor, Tensor>
 {
-    readonly string _activation;
+    readonly Gpt2Activation _activation;
     public Conv1D c_fc;
     public Conv1D c_proj;
 
     public Gpt2Mlp(Gpt2Config config) : base("mlp")
     {
-        _activation = config.Activation;
+        _activation = config.ActivationFunction;
         c_fc = new Conv1D("c_fc", config.Embedding, config.InnerSize);
         c_proj = new Conv1D("c_proj", config.InnerSize, config.Embedding);
         RegisterComponents();
@@ -102,9 +102,9 @@ public sealed class Gpt2Mlp : Module<Tensor, Tensor>
         var h = c_fc.forward(x);
         h = _activation switch
         {
-            "relu" => functional.relu(h),
-            "gelu" => functional.gelu(h),
-            _ => functional.gelu(h, TorchSharp.Modules.GELU.Approximate.tanh),  // gelu_new / gelu_pytorch_tanh
+            Gpt2Activation.Relu => functional.relu(h),
+            Gpt2Activation.GeluErf => functional.gelu(h),
+            _ => functional.gelu(h, TorchSharp.Modules.GELU.Approximate.tanh),
         };
         return c_proj.forward(h);
     }
