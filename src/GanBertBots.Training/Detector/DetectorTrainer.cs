@@ -99,6 +99,8 @@ public static class DetectorTrainer
         string statePath = Path.Combine(o.OutputDirectory, StateFile);
         string lastDir = Path.Combine(o.OutputDirectory, LastEpochDirectory);
         bool resuming = o.Resume && File.Exists(statePath);
+        // Where a resumed run continues from: OUT/last, or OUT itself for runs written before model selection.
+        string resumeFrom = File.Exists(Path.Combine(lastDir, DetectorCheckpoint.ConfigFile)) ? lastDir : o.OutputDirectory;
         if (o.Resume && !resuming && File.Exists(Path.Combine(o.OutputDirectory, DetectorCheckpoint.ConfigFile)))
             throw new UserFacingException($"{o.OutputDirectory}: holds a detector but no {StateFile}: nothing to resume");
         if (!o.Resume && File.Exists(statePath))
@@ -127,7 +129,6 @@ public static class DetectorTrainer
             if (selecting && best > 0 && history[best - 1].ValidationMacroF1 is { } bestScore)
                 selection = new EpochSelection(best, bestScore, state["epochs_since_best"]?.GetValue<int>() ?? epochsDone - best);
             else if (!selecting) selection = new EpochSelection(best, double.NegativeInfinity, 0);
-            string resumeFrom = File.Exists(Path.Combine(lastDir, DetectorCheckpoint.ConfigFile)) ? lastDir : o.OutputDirectory;
             config = DetectorCheckpoint.ReadConfig(resumeFrom);
             chosen = DetectorCheckpoint.ReadConfig(o.OutputDirectory);
             network = DetectorCheckpoint.LoadNetwork(resumeFrom, config, o.Placement);
@@ -165,7 +166,7 @@ public static class DetectorTrainer
         double lr = o.LearningRate ?? (pretrained ? 5e-5 : 1e-3);
         using var noise = new torch.Generator((ulong)(o.Seed * 1000L));
         using var optimisation = new GanBertOptimisation(network, lr, o.GeneratorLearningRate ?? lr, o.Adversarial, noise);
-        if (resuming) optimisation.TryLoad(File.Exists(Path.Combine(lastDir, DetectorCheckpoint.ConfigFile)) ? lastDir : o.OutputDirectory);
+        if (resuming) optimisation.TryLoad(resumeFrom);
 
         (double Accuracy, double MacroF1)? Score(IReadOnlyList<LabelledText>? rows)
         {
