@@ -35,11 +35,14 @@ public sealed class BotOptions
         if (GameRealShare is < 0 or > 1) throw new ArgumentException("Bots:GameRealShare must be between 0 and 1");
         if (!string.IsNullOrEmpty(CallbackSecret) && CallbackSecret.Length < 16)
             throw new ArgumentException("Bots:CallbackSecret must be at least 16 characters (or empty for a random per-process key)");
-        foreach (var m in Moderators)
-            if (m.IndexOf(':') is <= 0 || m.EndsWith(':'))
-                throw new ArgumentException($"Bots:Moderators entry '{m}' must be platform-qualified, like telegram:12345");
-        foreach (var c in ModeratorChats)
-            if (c.IndexOf(':') is <= 0 || c.EndsWith(':'))
-                throw new ArgumentException($"Bots:ModeratorChats entry '{c}' must be platform-qualified, like telegram:-100123 or discord:987654321");
+        RequirePlatformQualified(Moderators, "Moderators", "telegram:12345");
+        RequirePlatformQualified(ModeratorChats, "ModeratorChats", "telegram:-100123 or discord:987654321");
+    }
+
+    static void RequirePlatformQualified(IEnumerable<string> ids, string key, string example)
+    {
+        foreach (var id in ids)
+            if (id.IndexOf(':') is <= 0 || id.EndsWith(':'))
+                throw new ArgumentException($"Bots:{key} entry '{id}' must be platform-qualified, like {example}");
     }
 }
