@@ -37,14 +37,20 @@ public sealed class CpuTeam
 
     public int Size { get; }
 
-    // The job being worked on. _state packs the job's generation (high 32 bits) with the next chunk
-    // to hand out (low 32 bits), so a member that read an older job can never take a newer job's chunk.
+    // The job being worked on: one object per job, published with a single reference write, so a
+    // member that saw an older job can only ever take that job's chunks (all handed out by then), never
+    // a newer job's, and can never count one of its chunks as done for the newer job.
+    sealed class Job(Action<int> body, int chunks)
+    {
+        public readonly Action<int> Body = body;
+        public readonly int Chunks = chunks;
+        public int Next;          // next chunk to hand out
+        public int Done;          // chunks finished
+        public Exception? Failure;
+    }
+
     readonly object _jobLock = new();
-    long _state;
-    Action<int>? _body;
-    int _chunks;
-    int _done;
-    Exception? _failure;
+    Job? _job;
     int _sleeping;
     volatile bool _retired;
     readonly SemaphoreSlim _wake = new(0);
@@ -67,48 +73,39 @@ public sealed class CpuTeam
         }
         lock (_jobLock)   // one job at a time; callers on other threads queue here
         {
-            _body = body;
-            _chunks = chunks;
-            _done = 0;
-            _failure = null;
-            long generation = (Volatile.Read(ref _state) >> 32) + 1;
-            Interlocked.Exchange(ref _state, generation << 32);   // publish (full fence)
+            var job = new Job(body, chunks);
+            Interlocked.Exchange(ref _job, job);   // publish (full fence)
             int sleeping = Volatile.Read(ref _sleeping);
             if (sleeping > 0) _wake.Release(sleeping);
 
-            TakeChunks(generation, body, chunks);
+            TakeChunks(job);
             var spin = new SpinWait();
-            while (Volatile.Read(ref _done) < chunks) spin.SpinOnce(sleep1Threshold: -1);
-            _body = null;
-            if (_failure is { } failure) throw new AggregateException("a CPU kernel chunk failed", failure);
+            while (Volatile.Read(ref job.Done) < chunks) spin.SpinOnce(sleep1Threshold: -1);
+            if (job.Failure is { } failure) throw new AggregateException("a CPU kernel chunk failed", failure);
         }
     }
 
-    void TakeChunks(long generation, Action<int> body, int chunks)
+    static void TakeChunks(Job job)
     {
-        while (true)
+        int chunk;
+        while ((chunk = Interlocked.Increment(ref job.Next) - 1) < job.Chunks)
         {
-            long s = Volatile.Read(ref _state);
-            if (s >> 32 != generation) return;              // a newer job: not ours
-            int chunk = (int)(s & 0xFFFFFFFF);
-            if (chunk >= chunks) return;                     // all handed out
-            if (Interlocked.CompareExchange(ref _state, s + 1, s) != s) continue;
-            try { body(chunk); }
-            catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
-            Interlocked.Increment(ref _done);
+            try { job.Body(chunk); }
+            catch (Exception e) { Interlocked.CompareExchange(ref job.Failure, e, null); }
+            Interlocked.Increment(ref job.Done);
         }
     }
 
     void Work()
     {
-        long seen = 0;
+        Job? seen = null;
         long spinTicks = (long)(SpinTime.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         while (!_retired)
         {
             long idleSince = System.Diagnostics.Stopwatch.GetTimestamp();
-            long generation;
+            Job? job;
             int polls = 0;
-            while ((generation = Volatile.Read(ref _state) >> 32) == seen)
+            while ((job = Volatile.Read(ref _job)) == seen)
             {
                 if (_retired) return;
                 if (++polls % 32 == 0)
@@ -116,7 +113,7 @@ public sealed class CpuTeam
                     if (System.Diagnostics.Stopwatch.GetTimestamp() - idleSince > spinTicks)
                     {
                         Interlocked.Increment(ref _sleeping);
-                        if (Volatile.Read(ref _state) >> 32 == seen && !_retired) _wake.Wait();
+                        if (Volatile.Read(ref _job) == seen && !_retired) _wake.Wait();
                         Interlocked.Decrement(ref _sleeping);
                         idleSince = System.Diagnostics.Stopwatch.GetTimestamp();
                     }
@@ -124,10 +121,8 @@ public sealed class CpuTeam
                 }
                 else Thread.SpinWait(16);
             }
-            seen = generation;
-            var body = Volatile.Read(ref _body);
-            int chunks = Volatile.Read(ref _chunks);
-            if (body is not null) TakeChunks(generation, body, chunks);
+            seen = job;
+            if (job is not null) TakeChunks(job);
         }
     }
 

@@ -11,7 +11,7 @@ public class CpuTeamTests
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         Parallel.For(0, 4, caller =>
         {
-            for (int job = 0; job < 300; job++)
+            for (int job = 0; job < 5000; job++)
             {
                 int chunks = 1 + (job * 7 + caller) % 23;
                 var counts = new int[chunks];
