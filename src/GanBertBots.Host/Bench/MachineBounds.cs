@@ -33,7 +33,7 @@ public sealed record MachineBounds(double BandwidthBytesPerSecond, double Matmul
         var y = empty(rows);
         var team = CpuTeam.Shared(get_num_threads());
         double torchBest = Best(repeats, () => w.matmul(x).Dispose());
-        double simdBest = Best(repeats, () => CpuKernels.MatVec(w, x.view(-1), y, team, 2 * team.Size));
+        double simdBest = Best(repeats, () => CpuKernels.MatVec(w, x.view(-1), y, team));
         var copy = empty_like(w);
         double copyBest = Best(repeats, () => copy.copy_(w));
         copy.Dispose();

@@ -146,46 +146,55 @@ internal sealed unsafe class Gpt2CpuDecoder : IDisposable
             ref readonly var w = ref _layers[l];
             // attention
             LayerNorm(_x, w.Ln1W, w.Ln1B, _normed);
-            Linear(team, _normed, w.AttnW, w.AttnB, _c, 3 * _c, _qkv, accumulate: false);   // [rows, 3C] = q | k | v
-            Attend(team, l, past, w.Scale, masked);                                        // _att [rows, C]
-            Linear(team, _att, w.AttnProjW, w.AttnProjB, _c, _c, _x, accumulate: true);     // x += attention
+            Linear(team, _normed, w.AttnW, w.AttnB, _c, 3 * _c, _qkv, Output.Set);          // [rows, 3C] = q | k | v
+            Attend(team, l, past, w.Scale, masked);                                         // _att [rows, C]
+            Linear(team, _att, w.AttnProjW, w.AttnProjB, _c, _c, _x, Output.AddTo);          // x += attention
             // MLP
             LayerNorm(_x, w.Ln2W, w.Ln2B, _normed);
-            Linear(team, _normed, w.FcW, w.FcB, _c, _inner, _hidden, accumulate: false);
-            if (_relu) CpuKernels.Relu(_hidden, _rows * _inner);
-            else CpuKernels.GeluTanh(_hidden, _rows * _inner, _scratch);
-            Linear(team, _hidden, w.MlpProjW, w.MlpProjB, _inner, _c, _x, accumulate: true);  // x += MLP
+            Linear(team, _normed, w.FcW, w.FcB, _c, _inner, _hidden, _relu ? Output.SetRelu : Output.SetGelu);
+            Linear(team, _hidden, w.MlpProjW, w.MlpProjB, _inner, _c, _x, Output.AddTo);      // x += MLP
         }
         LayerNorm(_x, _lnfW, _lnfB, _normed);
 
         // logits = head @ x: rows of the [V, C] table against every row's final hidden state
         var logits = empty(_rows, 1, _vocab, ScalarType.Float32);
-        Product(team, _head, _normed, _c, _vocab, Ptr(logits));
+        CpuKernels.MatMat(team, _head, _normed, _rows, _c, _vocab, Ptr(logits));
         return logits;
     }
-
-    /// <summary>y [rows, n] = x [rows, k] wᵀ for w [n, k] row-major: one band of weight rows per team member.</summary>
-    void Product(CpuTeam team, float* w, float* x, int k, int n, float* y) =>
-        CpuKernels.MatMat(team, Math.Clamp(n / 64, 1, team.Size), w, x, _rows, k, n, y);
 
     void LayerNorm(float* x, float* gamma, float* beta, float* y)
     {
         for (int r = 0; r < _rows; r++) CpuKernels.LayerNorm(x + r * _c, gamma, beta, _eps, _c, y + r * _c);
     }
 
+    /// <summary>What <see cref="Linear"/> does with x wᵀ + b.</summary>
+    enum Output { Set, SetGelu, SetRelu, AddTo }
+
     /// <summary>
-    /// y (= or +=) x wᵀ + b for every row of x [rows, k], w [n, k] row-major (Conv1D's [out, in]): each
-    /// output is one contiguous weight row against x.
+    /// For every row of x [rows, k] and w [n, k] row-major (Conv1D's [out, in], so each output is one
+    /// contiguous weight row against x): y = x wᵀ + b, y = act(x wᵀ + b), or y += x wᵀ + b. The bias,
+    /// activation and residual are applied by the thread that computed each piece of outputs, right after it.
     /// </summary>
-    void Linear(CpuTeam team, float* x, float* w, float* b, int k, int n, float* y, bool accumulate)
+    void Linear(CpuTeam team, float* x, float* w, float* b, int k, int n, float* y, Output mode)
     {
-        float* output = accumulate ? _product : y;
-        Product(team, w, x, k, n, output);
-        for (int r = 0; r < _rows; r++)
+        float* output = mode == Output.AddTo ? _product : y;
+        float* scratch = _scratch;
+        int rows = _rows;
+        CpuKernels.MatMat(team, w, x, rows, k, n, output, (first, end) =>
         {
-            CpuKernels.Add(output + r * n, b, n, output + r * n);
-            if (accumulate) CpuKernels.Add(y + r * n, output + r * n, n, y + r * n);
-        }
+            int width = end - first;
+            for (int r = 0; r < rows; r++)
+            {
+                float* o = output + (long)r * n + first;
+                CpuKernels.Add(o, b + first, width, o);
+                switch (mode)
+                {
+                    case Output.SetGelu: CpuKernels.GeluTanh(o, width, scratch + (long)r * n + first); break;
+                    case Output.SetRelu: CpuKernels.Relu(o, width); break;
+                    case Output.AddTo: CpuKernels.Add(y + (long)r * n + first, o, width, y + (long)r * n + first); break;
+                }
+            }
+        });
     }
 
     /// <summary>Writes this token's keys and values into the cache and attends over positions 0..past: _att = softmax(q Kᵀ · scale) V.</summary>

@@ -103,24 +103,33 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>
-    /// y = w @ x for a contiguous fp32 CPU matrix w [R, K] and vector x [K], rows split into
-    /// <paramref name="chunks"/> bands over <paramref name="team"/> (what the decoder does for the LM head).
+    /// y = w @ x for a contiguous fp32 CPU matrix w [R, K] and vector x [K], the rows shared over
+    /// <paramref name="team"/> as <see cref="MatMat"/> shares them (what the decoder does for the LM head).
     /// </summary>
-    public static void MatVec(TorchSharp.torch.Tensor w, TorchSharp.torch.Tensor x, TorchSharp.torch.Tensor y, CpuTeam team, int chunks)
+    public static void MatVec(TorchSharp.torch.Tensor w, TorchSharp.torch.Tensor x, TorchSharp.torch.Tensor y, CpuTeam team)
     {
         if (w.dim() != 2 || x.dim() != 1 || y.dim() != 1 || w.shape[1] != x.shape[0] || w.shape[0] != y.shape[0])
             throw new ArgumentException($"MatVec needs w [R, K], x [K], y [R]; got [{string.Join(", ", w.shape)}], [{string.Join(", ", x.shape)}], [{string.Join(", ", y.shape)}]");
-        MatMat(team, chunks, Pointer(w), Pointer(x), 1, (int)w.shape[1], (int)w.shape[0], Pointer(y));
+        MatMat(team, Pointer(w), Pointer(x), 1, (int)w.shape[1], (int)w.shape[0], Pointer(y));
     }
 
     /// <summary>
     /// y[i, r] = w[r, :] · x[i, :] for all n rows of w [n, k] and the m rows of x [m, k]; y is [m, n].
-    /// The weight rows are cut into <paramref name="chunks"/> bands, which the team shares (<see cref="MatMatRows"/> each).
+    /// The weight rows are shared over the team as <see cref="RowSplit"/> cuts them (<see cref="MatMatRows"/>
+    /// for each piece). <paramref name="epilogue"/>(first, end), when given, runs on the same thread right
+    /// after a piece's outputs y[:, first..end) are written: per-output work (bias, activation, residual)
+    /// then costs no separate pass and is shared like the product.
     /// </summary>
-    public static void MatMat(CpuTeam team, int chunks, float* w, float* x, int m, int k, int n, float* y)
+    public static void MatMat(CpuTeam team, float* w, float* x, int m, int k, int n, float* y, RowEpilogue? epilogue = null)
     {
-        int per = (n + chunks - 1) / chunks;
-        team.For(chunks, c => MatMatRows(w, x, m, k, c * per, Math.Min(n, (c + 1) * per), y, n));
+        var split = new RowSplit(n, team.Size);
+        team.For(split.Chunks, c =>
+        {
+            var (first, end) = split[c];
+            if (first >= end) return;
+            MatMatRows(w, x, m, k, first, end, y, n);
+            epilogue?.Invoke(first, end);
+        });
     }
 
     /// <summary>The address of a contiguous fp32 CPU tensor's first element.</summary>

@@ -25,8 +25,38 @@ public unsafe class CpuKernelsTests
         var g = new Generator(2);
         var w = randn(new long[] { rows, k }, generator: g); var x = randn(new long[] { k }, generator: g);
         var y = full(rows, float.NaN);
-        CpuKernels.MatVec(w, x, y, CpuTeam.Shared(2), chunks: 3);   // every row written, bands meet exactly
+        CpuKernels.MatVec(w, x, y, CpuTeam.Shared(2));   // every row written, pieces meet exactly
         AssertClose(w.mv(x), y);
+    }
+
+    [Theory]
+    [InlineData(1, 1001, 64)]
+    [InlineData(3, 515, 40)]
+    public void Shared_product_runs_each_epilogue_once_over_outputs_already_written(int m, int rows, int k)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(6);
+        var w = randn(new long[] { rows, k }, generator: g); var x = randn(new long[] { m, k }, generator: g);
+        var y = full(m, rows, float.NaN);
+        var expected = x.matmul(w.t());
+        float* py = P(y);
+        var visits = new int[rows];
+        int stale = 0;
+        CpuKernels.MatMat(CpuTeam.Shared(2), P(w), P(x), m, k, rows, py, (first, end) =>
+        {
+            for (int r = first; r < end; r++)
+            {
+                Interlocked.Increment(ref visits[r]);
+                for (int i = 0; i < m; i++)
+                {
+                    if (float.IsNaN(py[(long)i * rows + r])) Interlocked.Increment(ref stale);
+                    py[(long)i * rows + r] *= 2;   // the epilogue's own work lands in y
+                }
+            }
+        });
+        Assert.All(visits, v => Assert.Equal(1, v));
+        Assert.Equal(0, stale);
+        AssertClose(expected * 2, y);
     }
 
     [Theory]
@@ -90,6 +120,6 @@ public unsafe class CpuKernelsTests
         using var scope = NewDisposeScope();
         Assert.Throws<ArgumentException>(() => { CpuKernels.Pointer(zeros(3, 4).t()); });
         Assert.Throws<ArgumentException>(() => { CpuKernels.Pointer(zeros(3, dtype: ScalarType.Float64)); });
-        Assert.Throws<ArgumentException>(() => CpuKernels.MatVec(zeros(3, 4), zeros(5), zeros(3), CpuTeam.Shared(1), 1));
+        Assert.Throws<ArgumentException>(() => CpuKernels.MatVec(zeros(3, 4), zeros(5), zeros(3), CpuTeam.Shared(1)));
     }
 }
