@@ -57,7 +57,7 @@ public sealed class Gpt2Generator
         using var outer = NewDisposeScope();
         var (ids, mask, positions) = LeftPad(rowPrompts, promptLen, device);
         using var cache = new KvCache(Config, rows, promptLen + o.MaxNewTokens, device, _model.wte.weight!.dtype);
-        var seen = SeenTokens(rowPrompts, device);
+        var seen = new SeenTokens(rowPrompts);
 
         // One generator per row, seeded by its prompt's seed and completion index only, so a prompt's
         // sample with a given seed is the same whether it runs alone or batched with others.
@@ -86,6 +86,7 @@ public sealed class Gpt2Generator
                 if (finish[r] is not null) { tokens[r] = PadId; continue; }
                 int token = (int)tokens[r];
                 generated[r].Add(token);
+                seen.Add(r, token);
                 logProb[r] += lp[r];
                 onToken?.Invoke(new TokenStep(r, r / n, token));
                 if (o.StopAtEndOfText && token == Config.EosTokenId) finish[r] = FinishReason.EndOfText;
@@ -96,7 +97,6 @@ public sealed class Gpt2Generator
             if (!anyLive) break;
 
             var next = tensor(tokens, device: device).unsqueeze(1);                            // [R, 1]
-            seen.scatter_(1, next, ones_like(next, ScalarType.Bool));
             Replace(ref mask, cat(new[] { mask, ones(rows, 1, dtype: ScalarType.Int64, device: device) }, 1));
             Replace(ref nextPosition, nextPosition + 1);
             Replace(ref logits, _model.Forward(next, nextPosition, mask, cache, lastOnly: true).squeeze(1));
@@ -108,11 +108,11 @@ public sealed class Gpt2Generator
     }
 
     /// <summary>Picks the next token of every row; returns [R] int64 ids and their log-probabilities under the model.</summary>
-    static Tensor Choose(Tensor logits, Tensor seen, GenerationOptions o, Generator[] generators, out Tensor chosenLogProb)
+    static Tensor Choose(Tensor logits, SeenTokens seen, GenerationOptions o, Generator[] generators, out Tensor chosenLogProb)
     {
         // float32: libtorch's float64 exp is scalar, and a float64 log-softmax over GPT-2's vocabulary took 1.9 ms a step.
         var modelLogProbs = logits.log_softmax(-1);                                           // [R, V]
-        var scores = LogitsProcessing.RepetitionPenalty(logits, seen, o.RepetitionPenalty);
+        var scores = Penalise(logits, seen, o.RepetitionPenalty);
         Tensor chosen;
         if (o.Temperature == 0)
         {
@@ -145,7 +145,7 @@ public sealed class Gpt2Generator
         using var outer = NewDisposeScope();
         var (ids, mask, positions) = LeftPad(rowPrompts, promptLen, device);
         using var cache = new KvCache(Config, rows, promptLen + o.MaxNewTokens, device, _model.wte.weight!.dtype);
-        var seen = SeenTokens(rowPrompts, device);
+        var seen = new SeenTokens(rowPrompts);
 
         // Only the first beam of each prompt is live at the start, so the first step picks distinct tokens.
         var beamScores = new double[rows];
@@ -156,12 +156,14 @@ public sealed class Gpt2Generator
 
         var logits = _model.Forward(ids, positions, mask, cache, lastOnly: true).squeeze(1);
         var nextPosition = positions.select(1, -1).unsqueeze(1);
+        using var oneThread = _model.DecodesOnCpu(rows) ? TorchThreads.LimitCallingThread(1) : null;   // as in Sample
         for (int step = 0; step < o.MaxNewTokens && !done.All(d => d); step++)
         {
             cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var scores = LogitsProcessing.RepetitionPenalty(logits, seen, o.RepetitionPenalty);
-            var logProbs = scores.to(ScalarType.Float64).log_softmax(-1).cpu();                 // [R, V]
+            var scores = Penalise(logits, seen, o.RepetitionPenalty);
+            // log-softmax in float32 (float64's exp is scalar in libtorch: 1.9 ms a row), summed over steps in float64.
+            var logProbs = scores.log_softmax(-1).to(ScalarType.Float64).cpu();                 // [R, V]
             var total = logProbs + tensor(beamScores).unsqueeze(1);                             // [R, V]
             var (topScores, topIndex) = total.view(p, beams * vocab).topk(2 * beams, dim: 1);  // [P, 2B]
             double[] ts = topScores.data<double>().ToArray();
@@ -217,9 +219,8 @@ public sealed class Gpt2Generator
             var sourceRows = tensor(source, device: device);
             cache.Reorder(sourceRows);
             var next = tensor(nextTokens, device: device).unsqueeze(1);
-            var newSeen = seen.index_select(0, sourceRows);
-            newSeen.scatter_(1, next, ones_like(next, ScalarType.Bool));
-            Replace(ref seen, newSeen);
+            seen = seen.Reordered(source);
+            for (int r = 0; r < rows; r++) seen.Add(r, nextTokens[r]);
             Replace(ref mask, cat(new[] { mask.index_select(0, sourceRows), ones(rows, 1, dtype: ScalarType.Int64, device: device) }, 1));
             Replace(ref nextPosition, nextPosition.index_select(0, sourceRows) + 1);
             Replace(ref logits, _model.Forward(next, nextPosition, mask, cache, lastOnly: true).squeeze(1));
@@ -267,17 +268,8 @@ public sealed class Gpt2Generator
                 tensor(pos, new long[] { rows, length }, device: device));
     }
 
-    /// <summary>[R, V] bool: which tokens each row's prompt holds (for the repetition penalty).</summary>
-    Tensor SeenTokens(int[][] prompts, Device device)
-    {
-        var seen = zeros(new long[] { prompts.Length, Config.VocabSize }, ScalarType.Bool);
-        for (int r = 0; r < prompts.Length; r++)
-        {
-            var idx = tensor(prompts[r].Select(x => (long)x).ToArray());
-            seen[r].index_fill_(0, idx, true);
-        }
-        return seen.to(device);
-    }
+    static Tensor Penalise(Tensor logits, SeenTokens seen, double penalty) =>
+        penalty == 1.0 ? logits : LogitsProcessing.RepetitionPenalty(logits, seen.ToTensor(logits.device), penalty);
 
     /// <summary>
     /// Moves a tensor made in a step's dispose scope out to the generation's scope and frees the one

@@ -9,12 +9,19 @@ namespace GanBertBots.Models.Generation;
 public static class LogitsProcessing
 {
     /// <summary>CTRL's penalty: for tokens already seen, divide positive logits and multiply negative ones by <paramref name="penalty"/>.</summary>
-    /// <param name="seen">[B, V] bool: token already in the row's prompt or output.</param>
-    public static Tensor RepetitionPenalty(Tensor logits, Tensor seen, double penalty)
+    /// <param name="logits">[B, V].</param>
+    /// <param name="seenIds">
+    /// [B, S] int64: the ids each row has seen (prompt and output). A row with fewer than S repeats one of
+    /// its ids; a repeat is harmless (the same value is written twice). Only these S entries are touched,
+    /// so the cost follows the text's length, not the vocabulary's (five whole-vocabulary passes took
+    /// 0.4 ms a step on one core).
+    /// </param>
+    public static Tensor RepetitionPenalty(Tensor logits, Tensor seenIds, double penalty)
     {
         if (penalty == 1.0) return logits;
-        var penalised = where(logits.lt(0), logits * penalty, logits / penalty);
-        return where(seen, penalised, logits);
+        var seen = logits.gather(-1, seenIds);                                        // [B, S]
+        var penalised = where(seen.lt(0), seen * penalty, seen / penalty);
+        return logits.scatter(-1, seenIds, penalised);
     }
 
     public static Tensor Temperature(Tensor logits, double temperature) =>

@@ -32,8 +32,30 @@ public class LogitsProcessingTests
     public void Repetition_penalty_divides_positive_and_multiplies_negative_seen_logits()
     {
         var logits = tensor(new float[] { 2, -2, 3, -1 }).unsqueeze(0);
-        var seen = tensor(new[] { true, true, false, false }).unsqueeze(0);
+        var seen = tensor(new long[] { 1, 0, 1 }).unsqueeze(0);   // token 1 twice: a padded row
         Assert.Equal(new float[] { 1, -4, 3, -1 }, Row(LogitsProcessing.RepetitionPenalty(logits, seen, 2.0)));
+        Assert.Equal(new float[] { 2, -2, 3, -1 }, Row(logits));    // the input is left as it was
+    }
+
+    [Fact]
+    public void Seen_tokens_pad_short_rows_with_their_own_ids_and_follow_beam_reordering()
+    {
+        var seen = new SeenTokens(new[] { new[] { 5, 7, 5 }, new[] { 9 } });
+        seen.Add(1, 3);
+        seen.Add(1, 9);                                            // already seen: no new entry
+        var ids = seen.ToTensor(CPU);
+        Assert.Equal(new long[] { 2, 2 }, ids.shape);
+        Assert.Equal(new long[] { 5, 7, 9, 3 }, ids.data<long>().ToArray());
+
+        var logits = tensor(new float[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }).unsqueeze(0).repeat(2, 1);
+        var penalised = LogitsProcessing.RepetitionPenalty(logits, ids, 2.0);
+        Assert.Equal(new float[] { 1, 2, 3, 4, 5, 3, 7, 4, 9, 10 }, Row(penalised[0]));
+        Assert.Equal(new float[] { 1, 2, 3, 2, 5, 6, 7, 8, 9, 5 }, Row(penalised[1]));
+
+        var reordered = seen.Reordered(new long[] { 1, 1 });       // both beams continue row 1
+        reordered.Add(0, 4);
+        Assert.Equal(new long[] { 9, 3, 4, 9, 3, 9 }, reordered.ToTensor(CPU).data<long>().ToArray());
+        Assert.Equal(new long[] { 5, 7, 9, 3 }, seen.ToTensor(CPU).data<long>().ToArray());   // the original is untouched
     }
 
     [Fact]
