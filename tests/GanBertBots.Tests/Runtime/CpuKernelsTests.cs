@@ -30,6 +30,24 @@ public unsafe class CpuKernelsTests
     }
 
     [Theory]
+    [InlineData(0)]    // 64-byte aligned rows: the streaming path where AVX-512 is present
+    [InlineData(1)]    // every row off the 64-byte grid: plain loads
+    public void Matrix_vector_rows_match_torch_aligned_or_not(int offsetFloats)
+    {
+        using var scope = NewDisposeScope();
+        const int rows = 37, k = 768 + 3 * 16;   // eight-accumulator blocks plus a 16-float remainder
+        var g = new Generator(7);
+        var storage = randn(new long[] { rows * k + 16 }, generator: g);
+        var x = randn(new long[] { k }, generator: g);
+        float* w = P(storage) + offsetFloats;
+        Assert.Equal(offsetFloats == 0, ((nint)w & 63) == 0);   // libtorch aligns its buffers to 64 bytes
+        var y = full(rows, float.NaN);
+        CpuKernels.MatVecRows(w, P(x), k, 0, rows, P(y));
+        var expected = storage.narrow(0, offsetFloats, rows * k).view(rows, k).mv(x);
+        AssertClose(expected, y);
+    }
+
+    [Theory]
     [InlineData(1, 1001, 64)]
     [InlineData(3, 515, 40)]
     public void Shared_product_runs_each_epilogue_once_over_outputs_already_written(int m, int rows, int k)
