@@ -18,7 +18,7 @@ namespace GanBertBots.Host.Bench;
 /// </summary>
 public sealed record MachineBounds(double BandwidthBytesPerSecond, double MatmulFlopsPerSecond, int Threads)
 {
-    /// <summary>Each bandwidth reading, bytes per second: libtorch mat-vec, SIMD mat-vec, copy.</summary>
+    /// <summary>Each bandwidth reading, bytes per second: libtorch mat-vec, SIMD mat-vec, copy (the better of libtorch's and ours).</summary>
     public (double Torch, double Simd, double Copy) Readings { get; init; }
 
     public static MachineBounds Measure(long bandwidthBytes = 512L << 20, int matmulSize = 2048, int repeats = 5)
@@ -26,20 +26,15 @@ public sealed record MachineBounds(double BandwidthBytesPerSecond, double Matmul
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
 
-        // Bandwidth: y = W x with W of bandwidthBytes; best of several runs for each way.
-        long cols = 4096, rows = bandwidthBytes / 4 / cols;
-        var w = randn(rows, cols);
-        var x = randn(cols, 1);
-        var y = empty(rows);
-        var team = CpuTeam.Shared(get_num_threads());
-        double torchBest = Best(repeats, () => w.matmul(x).Dispose());
-        double simdBest = Best(repeats, () => CpuKernels.MatVec(w, x.view(-1), y, team));
-        var copy = empty_like(w);
-        double copyBest = Best(repeats, () => copy.copy_(w));
-        copy.Dispose();
-        double bytes = rows * cols * 4.0;
-        var readings = (Torch: bytes / torchBest, Simd: bytes / simdBest, Copy: 2 * bytes / copyBest);
-        double bandwidth = Math.Max(readings.Torch, Math.Max(readings.Simd, readings.Copy));
+        // Bandwidth: best of several runs for each way of streaming (bandwidthBytes 0: matmul rate only).
+        var readings = (Torch: double.NaN, Simd: double.NaN, Copy: double.NaN);
+        double bandwidth = double.NaN;
+        if (bandwidthBytes > 0)
+        {
+            using var probe = new BandwidthProbe(bandwidthBytes);
+            readings = (probe.Bytes / Best(repeats, probe.TorchMatVec), probe.Bytes / Best(repeats, probe.SimdMatVec), probe.Bytes / Math.Min(Best(repeats, probe.TorchCopy), Best(repeats, probe.SimdCopy)));
+            bandwidth = Math.Max(readings.Torch, Math.Max(readings.Simd, readings.Copy));
+        }
 
         // Matmul rate: C = A B, n x n, 2 n^3 flops (matmulSize 0: bandwidth only).
         double flops = double.NaN;
@@ -47,27 +42,89 @@ public sealed record MachineBounds(double BandwidthBytesPerSecond, double Matmul
         {
             var a = randn(matmulSize, matmulSize);
             var b = randn(matmulSize, matmulSize);
-            double best = Best(repeats, () => a.matmul(b).Dispose());
+            double best = Best(repeats, () => Seconds(() => a.matmul(b).Dispose()));
             flops = 2.0 * matmulSize * matmulSize * (double)matmulSize / best;
         }
         return new MachineBounds(bandwidth, flops, get_num_threads()) { Readings = readings };
     }
 
-    /// <summary>Fastest of <paramref name="repeats"/> timed runs, after one untimed warm-up (page-in, thread start).</summary>
-    static double Best(int repeats, Action run)
+    /// <summary>Fastest of <paramref name="repeats"/> runs (each returns its seconds), after one untimed warm-up (page-in, thread start).</summary>
+    static double Best(int repeats, Func<double> run)
     {
         run();
         double best = double.MaxValue;
-        for (int i = 0; i < repeats; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            run();
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
-        }
+        for (int i = 0; i < repeats; i++) best = Math.Min(best, run());
         return best;
+    }
+
+    /// <summary>The seconds <paramref name="run"/> takes.</summary>
+    internal static double Seconds(Action run)
+    {
+        var sw = Stopwatch.StartNew();
+        run();
+        return sw.Elapsed.TotalSeconds;
     }
 
     public override string ToString() =>
         $"memory bandwidth {BandwidthBytesPerSecond / 1e9:F2} GB/s (best of: libtorch mat-vec {Readings.Torch / 1e9:F1}, " +
         $"SIMD mat-vec {Readings.Simd / 1e9:F1}, copy {Readings.Copy / 1e9:F1}), fp32 matmul {MatmulFlopsPerSecond / 1e9:F1} GFLOP/s, {Threads} torch threads";
+}
+
+/// <summary>
+/// Buffers far larger than the caches, kept for repeated bandwidth readings (allocating them per
+/// reading would time the page faults). Each reading streams <see cref="Bytes"/> bytes once and
+/// returns its seconds: a matrix-vector product (libtorch's or our SIMD kernel) reads the matrix; a copy
+/// reads half of it and writes the other half's worth.
+/// </summary>
+public sealed class BandwidthProbe : IDisposable
+{
+    const long Cols = 4096;
+    readonly Tensor _w, _x, _y, _half, _copy;
+
+    public long Bytes { get; }
+
+    public BandwidthProbe(long bytes = 512L << 20)
+    {
+        using var _ = inference_mode();
+        long rows = Math.Max(1, bytes / 4 / Cols);
+        Bytes = rows * Cols * 4;
+        _w = randn(rows, Cols);
+        _x = randn(Cols);
+        _y = empty(rows);
+        _half = _w.narrow(0, 0, rows / 2);
+        _copy = empty_like(_half);
+        _copy.copy_(_half);   // touch every page before the first timed reading
+    }
+
+    public double TorchMatVec() => MachineBounds.Seconds(() => { using var _ = inference_mode(); _w.mv(_x).Dispose(); });
+
+    public double SimdMatVec() => MachineBounds.Seconds(() => CpuKernels.MatVec(_w, _x, _y, CpuTeam.Shared(get_num_threads())));
+
+    /// <summary>Bytes/2 read and Bytes/2 written (as STREAM's copy counts them), by libtorch.</summary>
+    public double TorchCopy() => MachineBounds.Seconds(() => { using var _ = inference_mode(); _copy.copy_(_half); }) * Bytes / (2.0 * HalfBytes);
+
+    /// <summary>
+    /// The same copy by our team, pieces cut as <see cref="RowSplit"/> cuts a product. Between decoding steps
+    /// this is the copy to use: libtorch's OpenMP workers spin for a while after a parallel copy, on the cores
+    /// the next step needs.
+    /// </summary>
+    public double SimdCopy()
+    {
+        var team = CpuTeam.Shared(get_num_threads());
+        var split = new RowSplit((int)_half.shape[0], team.Size);
+        int rowBytes = (int)Cols * 4;
+        return MachineBounds.Seconds(() => team.For(split.Chunks, c =>
+        {
+            var (first, end) = split[c];
+            if (first < end)
+                _half.bytes.Slice(first * rowBytes, (end - first) * rowBytes).CopyTo(_copy.bytes.Slice(first * rowBytes, (end - first) * rowBytes));
+        })) * Bytes / (2.0 * HalfBytes);
+    }
+
+    long HalfBytes => _half.numel() * 4;
+
+    public void Dispose()
+    {
+        foreach (var t in new[] { _copy, _half, _y, _x, _w }) t.Dispose();
+    }
 }
