@@ -77,9 +77,7 @@ public sealed class Gpt2Generator
         {
             if (cancellation.IsCancellationRequested) { MarkAll(finish, FinishReason.Cancelled); break; }
             using var scope = NewDisposeScope();
-            var chosen = Choose(logits, seen, o, generators, out var chosenLogProb);         // [R]
-            long[] tokens = chosen.data<long>().ToArray();
-            double[] lp = chosenLogProb.data<double>().ToArray();
+            var (tokens, lp) = Choose(logits, seen, o, generators);
             bool anyLive = false;
             for (int r = 0; r < rows; r++)
             {
@@ -107,16 +105,14 @@ public sealed class Gpt2Generator
             .ToList();
     }
 
-    /// <summary>Picks the next token of every row; returns [R] int64 ids and their log-probabilities under the model.</summary>
-    static Tensor Choose(Tensor logits, SeenTokens seen, GenerationOptions o, Generator[] generators, out Tensor chosenLogProb)
+    /// <summary>Picks the next token of every row; returns the ids and their log-probabilities under the model.</summary>
+    static (long[] Tokens, double[] LogProbs) Choose(Tensor logits, SeenTokens seen, GenerationOptions o, Generator[] generators)
     {
-        // float32: libtorch's float64 exp is scalar, and a float64 log-softmax over GPT-2's vocabulary took 1.9 ms a step.
-        var modelLogProbs = logits.log_softmax(-1);                                           // [R, V]
         var scores = Penalise(logits, seen, o.RepetitionPenalty);
-        Tensor chosen;
+        long[] chosen;
         if (o.Temperature == 0)
         {
-            chosen = scores.argmax(-1);                                                        // [R]
+            chosen = CpuLogits.Applies(scores) ? CpuLogits.ArgMax(scores) : scores.argmax(-1).cpu().data<long>().ToArray();
         }
         else
         {
@@ -126,10 +122,12 @@ public sealed class Gpt2Generator
             var picks = new long[probs.shape[0]];
             for (int r = 0; r < picks.Length; r++)
                 picks[r] = multinomial(probs[r], 1, generator: generators[r]).item<long>();
-            chosen = ids.gather(1, tensor(picks, device: ids.device).unsqueeze(1)).squeeze(1);  // [R] vocabulary ids
+            chosen = ids.gather(1, tensor(picks, device: ids.device).unsqueeze(1)).squeeze(1).cpu().data<long>().ToArray();
         }
-        chosenLogProb = modelLogProbs.gather(1, chosen.unsqueeze(1)).squeeze(1).to(ScalarType.Float64).cpu();
-        return chosen.cpu();
+        if (CpuLogits.Applies(logits)) return (chosen, CpuLogits.LogProbs(logits, chosen));
+        // float32: libtorch's float64 exp is scalar, and a float64 log-softmax over GPT-2's vocabulary took 1.9 ms a step.
+        var picked = logits.log_softmax(-1).gather(1, tensor(chosen, device: logits.device).unsqueeze(1)).squeeze(1);
+        return (chosen, picked.to(ScalarType.Float64).cpu().data<double>().ToArray());
     }
 
     // ---- beam search -----------------------------------------------------------------------

@@ -171,6 +171,28 @@ public class Gpt2GenerationTests
         return m;
     }
 
+    [Theory]
+    [InlineData(0.0)]   // greedy
+    [InlineData(0.8)]   // sampled
+    public void A_completions_score_is_the_log_probability_a_full_forward_gives_its_tokens(double temperature)
+    {
+        using var model = TinyGpt2.Create();
+        var prompt = new[] { 4, 5, 6 };
+        var o = new GenerationOptions { Temperature = temperature, MaxNewTokens = 8, StopAtEndOfText = false, Seed = 3, RepetitionPenalty = 1.3 };
+        var found = new Gpt2Generator(model).Generate(new[] { prompt }, o)[0];
+        double expected = 0;
+        using (inference_mode())
+        {
+            using var scope = NewDisposeScope();
+            var all = prompt.Concat(found.GeneratedIds).Select(t => (long)t).ToArray();
+            var logp = model.forward(tensor(all).unsqueeze(0))[0].to(ScalarType.Float64).log_softmax(-1);   // [T, V]
+            for (int i = 0; i < found.GeneratedIds.Length; i++)
+                expected += logp[prompt.Length - 1 + i, found.GeneratedIds[i]].item<double>();
+        }
+        // Under the model, not under the penalised or tempered scores that chose them.
+        Assert.InRange(Math.Abs(expected - found.Score), 0, 1e-4);
+    }
+
     [Fact]
     public void Repetition_penalty_changes_greedy_choice_away_from_seen_tokens()
     {
