@@ -32,12 +32,23 @@ public sealed record AnnouncementTarget(string Platform, string Id, bool IsPerso
     public string QualifiedId => $"{Platform}:{Id}";
     public override string ToString() => IsPerson ? $"{QualifiedId} (private chat)" : QualifiedId;
 
+    /// <summary>
+    /// Whether <paramref name="id"/> is "platform:id": a non-blank platform before the first colon and a non-blank
+    /// id after it that does not end in a colon (the one rule for configured moderators, chats and targets).
+    /// </summary>
+    public static bool IsPlatformQualified(string id)
+    {
+        int colon = id.IndexOf(':');
+        return colon > 0 && !id.EndsWith(':')
+            && !string.IsNullOrWhiteSpace(id[..colon]) && !string.IsNullOrWhiteSpace(id[(colon + 1)..]);
+    }
+
     /// <summary>Parses a platform-qualified id ("telegram:-100123"); the platform is lower-cased.</summary>
     public static AnnouncementTarget Parse(string qualifiedId, bool isPerson)
     {
-        int colon = qualifiedId.IndexOf(':');
-        if (colon <= 0 || colon == qualifiedId.Length - 1)
+        if (!IsPlatformQualified(qualifiedId))
             throw new ArgumentException($"'{qualifiedId}' is not platform-qualified (like telegram:12345)");
+        int colon = qualifiedId.IndexOf(':');
         return new AnnouncementTarget(qualifiedId[..colon].Trim().ToLowerInvariant(), qualifiedId[(colon + 1)..].Trim(), isPerson);
     }
 }

@@ -42,7 +42,7 @@ public sealed class BotOptions
     static void RequirePlatformQualified(IEnumerable<string> ids, string key, string example)
     {
         foreach (var id in ids)
-            if (id.IndexOf(':') is <= 0 || id.EndsWith(':'))
+            if (!AnnouncementTarget.IsPlatformQualified(id))
                 throw new ArgumentException($"Bots:{key} entry '{id}' must be platform-qualified, like {example}");
     }
 }

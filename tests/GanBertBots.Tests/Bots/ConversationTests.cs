@@ -390,6 +390,31 @@ public sealed class ConversationTests : IAsyncLifetime
             new ConversationService(_inference, _store, new BotOptions { CallbackSecret = "short" })).Message);
     }
 
+    [Theory]
+    [InlineData("telegram:12345", true)]
+    [InlineData("discord:987654321", true)]
+    [InlineData("12345", false)]
+    [InlineData(":12345", false)]
+    [InlineData(" :12345", false)]
+    [InlineData("telegram:", false)]
+    [InlineData("telegram: ", false)]
+    [InlineData("a:b:", false)]
+    public void Options_and_announcement_targets_share_one_platform_qualified_rule(string id, bool valid)
+    {
+        Assert.Equal(valid, AnnouncementTarget.IsPlatformQualified(id));
+        if (valid)
+        {
+            Assert.Equal(id.Split(':')[0], AnnouncementTarget.Parse(id, isPerson: false).Platform);
+            _ = new ConversationService(_inference, _store, new BotOptions { Moderators = [id], ModeratorChats = [id] });
+        }
+        else
+        {
+            Assert.Throws<ArgumentException>(() => AnnouncementTarget.Parse(id, isPerson: false));
+            Assert.Contains("platform-qualified", Assert.Throws<ArgumentException>(() =>
+                new ConversationService(_inference, _store, new BotOptions { ModeratorChats = [id] })).Message);
+        }
+    }
+
 }
 
 /// <summary>Collects formatted log lines (with exception messages) for assertions.</summary>
