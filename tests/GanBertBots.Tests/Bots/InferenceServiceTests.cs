@@ -73,8 +73,9 @@ public sealed class InferenceServiceTests
         var queued = new[] { service.GenerateAsync(new TweetRequest("fire")), service.GenerateAsync(new TweetRequest("storm")) };
         var refused = service.GenerateAsync(new TweetRequest("quake"));
         Assert.True(refused.IsCompleted); // answered synchronously, nothing hangs
-        Assert.Equal(InferenceOutcome.Busy, refused.Result.Outcome);
-        Assert.Contains("busy", refused.Result.Message);
+        var answer = await refused;
+        Assert.Equal(InferenceOutcome.Busy, answer.Outcome);
+        Assert.Contains("busy", answer.Message);
 
         model.Gate.Set();
         var done = await Task.WhenAll(queued.Append(running));

@@ -140,7 +140,7 @@ public sealed class ModelRegistryTests : IDisposable
     }
 
     [Fact]
-    public void Concurrent_promotions_never_corrupt_the_pointer_or_the_history()
+    public async Task Concurrent_promotions_never_corrupt_the_pointer_or_the_history()
     {
         for (int g = 1; g <= 4; g++) _registry.Register("generator", Checkpoint(g));
         string[] versions = ["v0001", "v0002", "v0003", "v0004"];
@@ -164,7 +164,7 @@ public sealed class ModelRegistryTests : IDisposable
             for (int i = 0; i < 10; i++) mine.Promote("generator", versions[(worker + i) % versions.Length], $"worker{worker}");
         });
         stop.Cancel();
-        reader.Wait();
+        await reader;
 
         Assert.Empty(badReads);
         var history = _registry.History("generator");

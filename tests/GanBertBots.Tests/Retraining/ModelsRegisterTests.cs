@@ -17,7 +17,7 @@ public sealed class ModelsRegisterTests : IDisposable
 
     /// <summary>What the registry holds for a model, staging folders included (nothing may be left half-copied).</summary>
     string[] Entries(string name) => Directory.Exists(Path.Combine(Registry, name))
-        ? Directory.GetFileSystemEntries(Path.Combine(Registry, name)).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!
+        ? Directory.GetFileSystemEntries(Path.Combine(Registry, name)).Select(e => Path.GetFileName(e)).Order(StringComparer.Ordinal).ToArray()
         : [];
 
     [Fact]

@@ -71,7 +71,7 @@ public sealed class RoundReportDeliveryTests
         Assert.Empty(rig.Telegram.CallsIn(501));
         Assert.Contains(log.Lines, l => l.StartsWith("Warning") && l.Contains("telegram:501") && l.Contains("bot was blocked by the user"));
         Assert.Contains(log.Lines, l => l.Contains("posted to 2 of 3 moderator chat(s)"));
-        Assert.Equal("v0002", fixture.Registry.Live(ModelNames.Generator).Version);
+        Assert.Equal("v0002", fixture.Registry.Live(ModelNames.Generator)!.Version);
     }
 
     [Fact]
