@@ -82,7 +82,7 @@ public sealed class GenerateBenchmark : IBenchmark
         // after a parallel op) on a pool thread (so the decoding thread's settings stay as they are); so neither the
         // mat-vec nor the next step pays for the copy's write-backs. A run's figure is the median over its steps
         // (the host stalls single steps or readings 2-4x at random).
-        using var probe = new BandwidthProbe();
+        var probe = new BandwidthProbe();   // freed before the memory check, so its 768 MB do not dilute the growth
         RunFigures InterleavedRun(int[][] prompts, GenerationOptions o)
         {
             var sw = Stopwatch.StartNew();
@@ -154,6 +154,7 @@ public sealed class GenerateBenchmark : IBenchmark
         w.WriteLine($"readings of each row's median run (median / best): {string.Join("; ", readingNotes)}; best in this whole benchmark {bestBandwidth / 1e9:F2} GB/s;");
         w.WriteLine($"each row: the median of {reps} runs by its target's ratio; greedy unless marked (tweet preset: temperature {tweetPreset.Temperature}, top-k {tweetPreset.TopK}, top-p {tweetPreset.TopP}, repetition {tweetPreset.RepetitionPenalty});");
         w.WriteLine("matmul bound = model FLOPs per step / the better fp32 matmul rate read before and after that run (batch 32 target: >= 50%).");
+        probe.Dispose();
 
         if (leakRuns > 0)
         {

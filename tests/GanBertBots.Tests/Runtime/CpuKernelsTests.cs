@@ -15,6 +15,15 @@ public unsafe class CpuKernelsTests
 
     static float* P(Tensor t) => CpuKernels.Pointer(t);
 
+    /// <summary>w [rows, k] and x [m, k] drawn from <paramref name="seed"/>; y [m, rows] all NaN, so an output never written shows.</summary>
+    static (Tensor W, Tensor X, Tensor Y) Operands(int m, int rows, int k, int seed)
+    {
+        var g = new Generator((ulong)seed);
+        var w = randn(new long[] { rows, k }, generator: g);
+        var x = randn(new long[] { m, k }, generator: g);
+        return (w, x, full(m, rows, float.NaN));
+    }
+
     [Theory]
     [InlineData(5, 7)]
     [InlineData(33, 64)]
@@ -53,9 +62,7 @@ public unsafe class CpuKernelsTests
     public void Shared_product_runs_each_epilogue_once_over_outputs_already_written(int m, int rows, int k)
     {
         using var scope = NewDisposeScope();
-        var g = new Generator(6);
-        var w = randn(new long[] { rows, k }, generator: g); var x = randn(new long[] { m, k }, generator: g);
-        var y = full(m, rows, float.NaN);
+        var (w, x, y) = Operands(m, rows, k, seed: 6);
         var expected = x.matmul(w.t());
         float* py = P(y);
         var visits = new int[rows];
@@ -85,9 +92,7 @@ public unsafe class CpuKernelsTests
     public void Matrix_times_several_vectors_matches_torch(int m, int rows, int k)
     {
         using var scope = NewDisposeScope();
-        var g = new Generator(5);
-        var w = randn(new long[] { rows, k }, generator: g); var x = randn(new long[] { m, k }, generator: g);
-        var y = full(m, rows, float.NaN);
+        var (w, x, y) = Operands(m, rows, k, seed: 5);
         int cut = rows / 2 + 1;   // two bands, the first one odd-sized
         CpuKernels.MatMatRows(P(w), P(x), m, k, 0, cut, P(y), rows);
         CpuKernels.MatMatRows(P(w), P(x), m, k, cut, rows, P(y), rows);
