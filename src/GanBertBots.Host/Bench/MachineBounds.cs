@@ -80,11 +80,18 @@ public sealed class BandwidthProbe : IDisposable
 {
     const long Cols = 4096;
     readonly Tensor _w, _x, _y, _half, _copy;
+    readonly int _threads;
 
     public long Bytes { get; }
 
-    public BandwidthProbe(long bytes = 512L << 20)
+    /// <param name="bytes">How much each reading streams.</param>
+    /// <param name="threads">
+    /// The team size for our kernels, fixed when the probe is made: readings may run on another thread, whose own
+    /// torch thread count can differ, and a team of another size would replace the decoder's at every reading.
+    /// </param>
+    public BandwidthProbe(long bytes = 512L << 20, int? threads = null)
     {
+        _threads = threads ?? get_num_threads();
         using var _ = inference_mode();
         long rows = Math.Max(1, bytes / 4 / Cols);
         Bytes = rows * Cols * 4;
@@ -98,7 +105,7 @@ public sealed class BandwidthProbe : IDisposable
 
     public double TorchMatVec() => MachineBounds.Seconds(() => { using var _ = inference_mode(); _w.mv(_x).Dispose(); });
 
-    public double SimdMatVec() => MachineBounds.Seconds(() => CpuKernels.MatVec(_w, _x, _y, CpuTeam.Shared(get_num_threads())));
+    public double SimdMatVec() => MachineBounds.Seconds(() => CpuKernels.MatVec(_w, _x, _y, CpuTeam.Shared(_threads)));
 
     /// <summary>Bytes/2 read and Bytes/2 written (as STREAM's copy counts them), by libtorch.</summary>
     public double TorchCopy() => MachineBounds.Seconds(() => { using var _ = inference_mode(); _copy.copy_(_half); }) * Bytes / (2.0 * HalfBytes);
@@ -110,7 +117,7 @@ public sealed class BandwidthProbe : IDisposable
     /// </summary>
     public double SimdCopy()
     {
-        var team = CpuTeam.Shared(get_num_threads());
+        var team = CpuTeam.Shared(_threads);
         var split = new RowSplit((int)_half.shape[0], team.Size);
         int rowBytes = (int)Cols * 4;
         return MachineBounds.Seconds(() => team.For(split.Chunks, c =>
@@ -132,7 +139,7 @@ public sealed class BandwidthProbe : IDisposable
         long rows = Math.Min(_w.shape[0], (128L << 20) / 4 / Cols);
         using var w = _w.narrow(0, 0, rows);
         using var y = _y.narrow(0, 0, rows);
-        CpuKernels.MatVec(w, _x, y, CpuTeam.Shared(get_num_threads()));
+        CpuKernels.MatVec(w, _x, y, CpuTeam.Shared(_threads));
     }
 
     public void Dispose()
