@@ -214,7 +214,10 @@ public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
     public const int CpuDecodingMaxRows = Gpt2CpuDecoder.MaxRows;
 
     /// <summary>Whether decoding steps of <paramref name="rows"/> sequences will take <see cref="Gpt2CpuDecoder"/> (inference, CPU, fp32).</summary>
-    public bool DecodesOnCpu(int rows) => CpuDecoding && rows <= Gpt2CpuDecoder.MaxRows && Gpt2CpuDecoder.Supports(this);
+    public bool DecodesOnCpu(int rows) => CpuDecodingTakes(rows) && Gpt2CpuDecoder.Supports(this);
+
+    /// <summary>The switch and the row limit; whether the model's parameters suit the path is <see cref="Gpt2CpuDecoder.Supports"/>.</summary>
+    bool CpuDecodingTakes(long rows) => CpuDecoding && rows <= Gpt2CpuDecoder.MaxRows;
 
     /// <summary>How many forward passes the CPU decoding path has served (diagnostics and tests).</summary>
     public long CpuDecodedSteps => Interlocked.Read(ref _cpuDecodedSteps);
@@ -227,7 +230,7 @@ public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
     Tensor? TryCpuDecode(Tensor ids, Tensor? positions, Tensor? paddingMask, KvCache cache)
     {
         long rows = ids.shape[0];
-        if (!CpuDecoding || ids.shape[1] != 1 || rows != cache.Batch || rows > Gpt2CpuDecoder.MaxRows || is_grad_enabled()) return null;
+        if (!CpuDecodingTakes(rows) || ids.shape[1] != 1 || rows != cache.Batch || is_grad_enabled()) return null;
         if (cache.CpuDecoder is not { } decoder || !decoder.IsFor(this))
         {
             if (!Gpt2CpuDecoder.Supports(this)) return null;
