@@ -25,8 +25,6 @@ public sealed class SeenTokens
 
     SeenTokens(List<long>[] ids, HashSet<long>[] known) { _ids = ids; _known = known; }
 
-    public int Rows => _ids.Length;
-
     public void Add(int row, long token)
     {
         if (_known[row].Add(token)) _ids[row].Add(token);

@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace GanBertBots.Models.Runtime;
 
 /// <summary>
-/// The few fp32 kernels a single-sequence decoding step needs, written over raw memory with
+/// The few fp32 kernels a decoding step of 1 to 32 sequences needs, written over raw memory with
 /// 512-bit vectors (the JIT maps them to AVX-512, or to pairs of narrower registers where that is
 /// missing). Every dimension may be any size: the vector loops are followed by scalar tails.
 /// <para>
@@ -150,7 +150,8 @@ public static unsafe class CpuKernels
 
     /// <summary>
     /// y = w @ x for a contiguous fp32 CPU matrix w [R, K] and vector x [K], the rows shared over
-    /// <paramref name="team"/> as <see cref="MatMat"/> shares them (what the decoder does for the LM head).
+    /// <paramref name="team"/> as <see cref="MatMat"/> shares them (the tensor-level entry the bench's
+    /// bandwidth reading uses).
     /// </summary>
     public static void MatVec(TorchSharp.torch.Tensor w, TorchSharp.torch.Tensor x, TorchSharp.torch.Tensor y, CpuTeam team)
     {

@@ -9,7 +9,7 @@ namespace GanBertBots.Models.Runtime;
 /// libtorch's CPU build parallelises with OpenMP, whose thread count is a per-thread setting
 /// (<c>omp_set_num_threads</c> changes it for the calling thread only). Single-sequence decoding
 /// spreads each step over the cores with <see cref="CpuTeam"/>; between steps it runs a few small
-/// torch operations (log-softmax, argmax, top-k over 50k logits). Left at two OpenMP threads, each
+/// torch operations (sampling's repetition penalty, top-k and softmax). Left at two OpenMP threads, each
 /// of those wakes torch's pool, whose idle workers then spin on the cores the team needs: measured
 /// here, 12.5 ms a token instead of 9. <see cref="LimitCallingThread"/> keeps those operations on
 /// the calling thread for the length of a generation, without touching any other thread.
