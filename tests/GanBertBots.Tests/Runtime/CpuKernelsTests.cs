@@ -31,9 +31,8 @@ public unsafe class CpuKernelsTests
     public void Matrix_vector_product_matches_torch(int rows, int k)
     {
         using var scope = NewDisposeScope();
-        var g = new Generator(2);
-        var w = randn(new long[] { rows, k }, generator: g); var x = randn(new long[] { k }, generator: g);
-        var y = full(rows, float.NaN);
+        var (w, xRow, yRow) = Operands(1, rows, k, seed: 2);
+        var (x, y) = (xRow.view(-1), yRow.view(-1));
         CpuKernels.MatVec(w, x, y, CpuTeam.Shared(2));   // every row written, pieces meet exactly
         AssertClose(w.mv(x), y);
     }
