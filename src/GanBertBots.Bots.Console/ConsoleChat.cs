@@ -25,7 +25,9 @@ public sealed class ConsoleChat(IConversation conversation, TextReader input, Te
         {
             lock (_write) output.Write("> ");
             output.Flush();
-            string? line = await input.ReadLineAsync(ct);
+            // A terminal read cannot be cancelled: it would hold the host at shutdown until someone pressed Enter. So the
+            // wait is what gets cancelled; the abandoned read ends with the process.
+            string? line = await Task.Run(() => input.ReadLine(), CancellationToken.None).WaitAsync(ct);
             if (line is null || line.Trim() is "/quit" or "/exit") break;
             line = line.Trim();
             var sink = new Output(this);

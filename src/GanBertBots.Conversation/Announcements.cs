@@ -64,18 +64,44 @@ public sealed record AnnouncementDelivery(AnnouncementTarget Target, int Message
 /// private chat (<c>Bots:Moderators</c>). Chats are served side by side; within a chat the text parts go first, in
 /// order, then the images. A chat that cannot be reached (bot blocked, unknown chat, no adapter for its platform) is
 /// logged and reported in the result; the others still get everything.
+/// <para>
+/// The chat directories are looked up when an announcement is posted, not when the announcer is made. The adapters
+/// that own the directories depend on the conversation core, the core on the moderator commands, those on retraining,
+/// and retraining on this announcer for its reports: taking the directories at construction closes that loop, and a
+/// container resolving it never finishes (it hung the service at start). Looking them up per announcement keeps the
+/// dependency pointing one way at construction time.
+/// </para>
 /// </summary>
-public sealed class ModeratorAnnouncer(IEnumerable<IChatDirectory> directories, BotOptions options, ILogger<ModeratorAnnouncer>? log = null)
+public sealed class ModeratorAnnouncer
 {
-    readonly IReadOnlyList<IChatDirectory> _directories = directories.ToList();
-    readonly ILogger _log = (ILogger?)log ?? NullLogger.Instance;
+    readonly Func<IEnumerable<IChatDirectory>> _directories;
+    readonly BotOptions _options;
+    readonly ILogger _log;
+
+    /// <summary>An announcer over directories found when each announcement is posted (the service's adapters).</summary>
+    public ModeratorAnnouncer(Func<IEnumerable<IChatDirectory>> directories, BotOptions options, ILogger<ModeratorAnnouncer>? log = null)
+    {
+        _directories = directories;
+        _options = options;
+        _log = (ILogger?)log ?? NullLogger.Instance;
+    }
+
+    /// <summary>An announcer over a fixed set of directories.</summary>
+    public ModeratorAnnouncer(IEnumerable<IChatDirectory> directories, BotOptions options, ILogger<ModeratorAnnouncer>? log = null)
+        : this(Fixed(directories), options, log) { }
+
+    static Func<IEnumerable<IChatDirectory>> Fixed(IEnumerable<IChatDirectory> directories)
+    {
+        var list = directories.ToList();
+        return () => list;
+    }
 
     /// <summary>The chats an announcement goes to now (each once).</summary>
     public IReadOnlyList<AnnouncementTarget> Targets()
     {
-        var targets = options.ModeratorChats.Count > 0
-            ? options.ModeratorChats.Select(c => AnnouncementTarget.Parse(c, isPerson: false))
-            : options.Moderators.Select(m => AnnouncementTarget.Parse(m, isPerson: true));
+        var targets = _options.ModeratorChats.Count > 0
+            ? _options.ModeratorChats.Select(c => AnnouncementTarget.Parse(c, isPerson: false))
+            : _options.Moderators.Select(m => AnnouncementTarget.Parse(m, isPerson: true));
         return targets.DistinctBy(t => t.QualifiedId).ToList();
     }
 
@@ -88,7 +114,8 @@ public sealed class ModeratorAnnouncer(IEnumerable<IChatDirectory> directories, 
             _log.LogWarning("No moderator chat to post to (set Bots:ModeratorChats or Bots:Moderators); the announcement is only in the log");
             return [];
         }
-        var deliveries = await Task.WhenAll(targets.Select(t => DeliverAsync(t, announcement, cancellationToken)));
+        var directories = _directories().ToList();
+        var deliveries = await Task.WhenAll(targets.Select(t => DeliverAsync(t, directories, announcement, cancellationToken)));
         int reached = deliveries.Count(d => d.Delivered);
         if (reached == deliveries.Length)
             _log.LogInformation("Announcement posted to {Count} moderator chat(s): {Chats}", reached, string.Join(", ", targets));
@@ -98,12 +125,13 @@ public sealed class ModeratorAnnouncer(IEnumerable<IChatDirectory> directories, 
         return deliveries;
     }
 
-    async Task<AnnouncementDelivery> DeliverAsync(AnnouncementTarget target, Announcement announcement, CancellationToken ct)
+    async Task<AnnouncementDelivery> DeliverAsync(AnnouncementTarget target, IReadOnlyList<IChatDirectory> directories,
+        Announcement announcement, CancellationToken ct)
     {
         int sent = 0, planned = 0;
         try
         {
-            var directory = _directories.FirstOrDefault(d => string.Equals(d.Platform, target.Platform, StringComparison.OrdinalIgnoreCase))
+            var directory = directories.FirstOrDefault(d => string.Equals(d.Platform, target.Platform, StringComparison.OrdinalIgnoreCase))
                 ?? throw new InvalidOperationException($"no {target.Platform} adapter runs in this host");
             var output = target.IsPerson
                 ? await directory.OpenPrivateChatAsync(target.Id, ct)

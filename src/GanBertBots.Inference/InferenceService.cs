@@ -38,6 +38,8 @@ public sealed class InferenceService : IInferenceService, IDisposable
     }
 
     public string? GeneratorVersion { get { lock (_gate) return _generator?.ModelVersion; } }
+    /// <summary>Whether the worker thread that runs the models is alive (liveness).</summary>
+    public bool WorkerAlive => _worker.IsAlive;
     public string? DetectorVersion { get { lock (_gate) return _detector?.ModelVersion; } }
     public IReadOnlyList<string> DetectorClasses { get { lock (_gate) return _detector?.Classes ?? []; } }
 

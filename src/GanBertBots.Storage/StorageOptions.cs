@@ -30,4 +30,17 @@ public sealed class StorageOptions
     public int MaxTextLength { get; set; } = 20_000;
 
     public const string DefaultSqliteFile = "ganbertbots.db";
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first key whose value cannot work.</summary>
+    public void Validate()
+    {
+        string provider = (Provider ?? "").Trim().ToLowerInvariant();
+        if (provider is not ("" or "sqlite" or "postgres" or "postgresql" or "npgsql"))
+            throw new ArgumentException($"Storage:Provider '{Provider}' is unknown; use sqlite or postgres");
+        if (provider is "postgres" or "postgresql" or "npgsql" && string.IsNullOrWhiteSpace(ConnectionString))
+            throw new ArgumentException("Storage:ConnectionString is required with Storage:Provider postgres (Host=...;Username=...;Password=...;Database=...)");
+        if (MaxAttempts < 1) throw new ArgumentException("Storage:MaxAttempts must be at least 1");
+        if (BusyTimeoutMs < 0) throw new ArgumentException("Storage:BusyTimeoutMs must not be negative");
+        if (MaxTextLength < 1) throw new ArgumentException("Storage:MaxTextLength must be at least 1");
+    }
 }

@@ -1,40 +1,46 @@
-using GanBertBots.Host.Retraining;
-using GanBertBots.Training.Rounds;
-using GanBertBots.Training.Scheduling;
-using GanBertBots.Bots.Console;
-using GanBertBots.Bots.Discord;
-using GanBertBots.Bots.Telegram;
-using GanBertBots.Conversation;
-using GanBertBots.Host.Serving;
-using GanBertBots.Inference;
+using GanBertBots.Host.Composition;
+using GanBertBots.Host.Observability;
 using GanBertBots.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace GanBertBots.Host.Cli;
 
 /// <summary>
-/// <c>run</c> (also what <c>ganbertbots</c> does with no arguments): the bot service. Opens the label store, loads the
-/// models into the inference service, and starts the adapters that are configured: Telegram when
-/// Telegram:BotToken is set; with no bot token at all, a local console chat with the same commands.
+/// <c>run</c> (also what <c>ganbertbots</c> does with no arguments): the bot service, composed by
+/// <see cref="GanBertBotsServices.AddGanBertBots"/>. With a bot adapter (or <c>Host:Urls</c> set) it is one ASP.NET Core
+/// application whose one listener serves health, metrics and the webhooks; a console-only run has no listener.
 /// </summary>
 public sealed class RunVerb : ICliVerb
 {
+    /// <summary>How long a stop waits for requests in flight and the hosted services before the process exits.</summary>
+    static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(8);
+
     public string Name => "run";
     public string Summary => "Run the bot service (Telegram and/or Discord when configured; otherwise a console chat)";
     public string Usage => """
         Usage: ganbertbots run [--console]
           --console   open the console chat even when a bot token is configured
-        Configuration (appsettings.json or environment, e.g. Telegram__BotToken):
+        Settings that matter at start (appsettings.json or environment, e.g. Telegram__BotToken):
+          Models:Generator, Models:Detector   checkpoint folders served when the registry has no live version
+                                              (default models/gpt2, models/detector)
+          Retraining:Enabled                  nightly adversarial retraining, /retrain, /promote, /rollback (default true)
+          Retraining:Store                    Quartz store: memory, sqlite (default), postgres (clustered replicas)
+          Storage:Provider                    label store: sqlite (default, under Storage:DataDirectory) or postgres
+          Storage:ConnectionString            required for postgres
+          Host:Urls                           the HTTP listener for /healthz, /readyz, /metrics and webhooks
+                                              (default http://127.0.0.1:8080 when a bot adapter runs; console-only runs
+                                              listen only when it is set)
           Telegram:BotToken, Telegram:Mode (polling|webhook), Telegram:WebhookSecret, Telegram:ApiBaseUrl
-          Discord:Enabled, Discord:Mode (gateway|http), Discord:BotToken, Discord:ApplicationId, Discord:PublicKey,
-          Discord:ModeratorRoleIds (see docs/discord.md)
+          Discord:Enabled, Discord:Mode (gateway|http), Discord:BotToken, Discord:ApplicationId, Discord:PublicKey
           Bots:Moderators (e.g. ["telegram:12345"]), Bots:CallbackSecret, Bots:MessagesPerMinute, Bots:MaxInputChars
-          Models:Generator, Models:Detector (checkpoint folders), Inference:Device, Inference:Generation/Detection batching
-          Storage:Provider (sqlite|postgres), Storage:ConnectionString
+          Inference:Device (auto|cpu|cuda), Inference:Generation/Detection batching
         """;
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
@@ -42,105 +48,103 @@ public sealed class RunVerb : ICliVerb
         var a = CliArgs.Parse(args, "console");
         bool forceConsole = a.Flag("console");
         a.RejectUnknown();
+        var shape = ServiceShape.From(context.Configuration, forceConsole);
 
-        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory,
-        });
+        IHostApplicationBuilder builder = shape.Listens
+            ? WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory })
+            : Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+            {
+                DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory,
+            });
+        // One configuration: the CLI's (appsettings.json beside the executable and in the working folder, environment).
+        builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(context.Configuration);
-        var botOptions = Bind<BotOptions>(context.Configuration, BotOptions.Section);
-        var inferenceOptions = Bind<InferenceOptions>(context.Configuration, InferenceOptions.Section);
-        var modelsOptions = Bind<ModelsOptions>(context.Configuration, ModelsOptions.Section);
-        var telegramOptions = Bind<TelegramOptions>(context.Configuration, TelegramOptions.Section);
-        var storageOptions = StorageCli.Options(context);
-        bool telegram = !string.IsNullOrWhiteSpace(telegramOptions.BotToken);
-        bool discord = string.Equals(context.Configuration["Discord:Enabled"], "true", StringComparison.OrdinalIgnoreCase);
-        bool console = forceConsole || (!telegram && !discord);
-
-        builder.Logging.AddConfiguration(context.Configuration.GetSection("Logging"));
-        // Logs go to stderr; in the console chat only warnings and errors, so they do not drown the conversation.
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        if (console) builder.Logging.SetMinimumLevel(LogLevel.Warning);
-
+        ConfigureLogging(builder, shape);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         try
         {
-            botOptions.Validate();
-            inferenceOptions.Validate();
-            if (telegram) telegramOptions.Validate();
+            builder.Services.AddGanBertBots(context.Configuration, shape);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             context.Error.WriteLine($"run: configuration: {e.Message}");
             return 1;
         }
-        if (console && !botOptions.Moderators.Contains($"{ConsoleChat.Platform}:{ConsoleChat.LocalUser.UserId}"))
-            botOptions.Moderators.Add(ConsoleChat.LocalUser.QualifiedId); // the person at the terminal runs the service
+        builder.Services.AddServiceObservability(shape);
 
-        ILabelStore store;
-        try { store = await LabelStore.OpenAsync(storageOptions, cancellation: context.Cancellation); }
-        catch (StorageException e)
+        IHost host;
+        if (builder is WebApplicationBuilder web)
         {
-            context.Error.WriteLine($"run: label store: {e.Message}");
-            return 1;
+            web.WebHost.UseUrls(shape.Urls!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            var app = web.Build();
+            MapEndpoints(app, shape);
+            host = app;
         }
-        await using var _store = store;
-        using var inference = new InferenceService(inferenceOptions);
+        else host = ((HostApplicationBuilder)builder).Build();
 
-        builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(inference);
-        builder.Services.AddSingleton<IInferenceService>(inference);
-        builder.Services.AddSingleton(botOptions);
-        if (!string.Equals(context.Configuration["Retraining:Enabled"], "false", StringComparison.OrdinalIgnoreCase))
+        using (host)
         {
-            // Nightly adversarial retraining; promotions are swapped into the inference service.
-            builder.Services.AddSingleton(inferenceOptions);
-            builder.Services.AddSingleton<IModelHotSwap, InferenceHotSwap>();
+            var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GanBertBots");
             try
             {
-                builder.Services.AddAdversarialRoundSteps(context.Configuration);
-                builder.Services.AddRetraining(context.Configuration);
+                await host.StartAsync(context.Cancellation);
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (StartFailure(e) is { } reason)
             {
-                context.Error.WriteLine($"run: configuration: {e.Message}");
+                context.Error.WriteLine($"run: {reason}");
+                await StopQuietlyAsync(host);
                 return 1;
             }
-            builder.Services.AddSingleton<IModelOperations, RetrainingModelOperations>();
-            builder.Services.AddRoundReportsToModerators(); // each round's report to Bots:ModeratorChats (else the moderators' private chats)
+            log.LogInformation("Serving with {Store}; adapters: {Adapters}; listening: {Urls}",
+                Describe(host.Services.GetRequiredService<StorageOptions>()), string.Join(", ", shape.Adapters), shape.Urls ?? "no");
+            await host.WaitForShutdownAsync(context.Cancellation);
+            await StopQuietlyAsync(host);
         }
-        builder.Services.TryAddSingleton<IModelOperations, ModelOperationsNotAvailable>();
-        builder.Services.AddSingleton<ConversationService>(sp => new ConversationService(sp.GetRequiredService<IInferenceService>(),
-            sp.GetRequiredService<ILabelStore>(), botOptions, sp.GetRequiredService<IModelOperations>(),
-            sp.GetRequiredService<ILogger<ConversationService>>()));
-        builder.Services.AddSingleton<IConversation>(sp => sp.GetRequiredService<ConversationService>());
-        if (telegram) builder.Services.AddTelegramBot(telegramOptions);
-        if (discord)
-        {
-            // The adapter checks buttons with the core's own codec (the key that signed them).
-            builder.Services.AddSingleton(sp => sp.GetRequiredService<ConversationService>().Codec);
-            try { builder.Services.AddDiscordBot(context.Configuration); }
-            catch (InvalidOperationException e)
-            {
-                context.Error.WriteLine($"run: configuration: {e.Message}");
-                return 1;
-            }
-        }
-        if (console) builder.Services.AddConsoleChat();
-
-        using var host = builder.Build();
-        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GanBertBots");
-        await ServedModels.LoadAsync(inference, modelsOptions, inferenceOptions, log);
-        log.LogInformation("Serving with {Store}; adapters: {Adapters}", StorageCli.Describe(storageOptions),
-            string.Join(", ", new[] { telegram ? "telegram" : null, discord ? "discord" : null, console ? "console" : null }.Where(x => x != null)));
-        await host.RunAsync(context.Cancellation);
         return 0;
     }
 
-    static T Bind<T>(IConfiguration configuration, string section) where T : new()
+    static void ConfigureLogging(IHostApplicationBuilder builder, ServiceShape shape)
     {
-        var options = new T();
-        configuration.GetSection(section).Bind(options);
-        return options;
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        // Logs go to stderr; in the console chat only warnings and errors, so they do not drown the conversation.
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        if (shape.Console) builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Kestrel's and ASP.NET Core's request logs are noise at Information.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
     }
+
+    static void MapEndpoints(WebApplication app, ServiceShape shape)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ServiceHealth.Live) });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = c => c.Tags.Contains(ServiceHealth.Ready),
+            // Degraded (a model not installed) still takes traffic: everything else answers.
+            ResultStatusCodes = { [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = 200 },
+        });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+    }
+
+    /// <summary>The one line to print when the start failed for a reason the operator can fix; null for a bug.</summary>
+    static string? StartFailure(Exception e) => e switch
+    {
+        OptionsValidationException o => "configuration: " + string.Join("; ", o.Failures),
+        StorageException s => "label store: " + s.Message,
+        IOException io when io.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException
+            => $"Host:Urls: the address is in use ({io.Message})",
+        ArgumentException or InvalidOperationException => "configuration: " + e.Message,
+        _ => null,
+    };
+
+    static async Task StopQuietlyAsync(IHost host)
+    {
+        using var timeout = new CancellationTokenSource(ShutdownTimeout);
+        try { await host.StopAsync(timeout.Token); }
+        catch (Exception e) when (e is OperationCanceledException or AggregateException or ObjectDisposedException) { }
+    }
+
+    static string Describe(StorageOptions options) =>
+        options.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase) ? "postgres" : $"sqlite {new SqliteLabelStore(options).DataSource}";
 }

@@ -13,7 +13,8 @@ namespace GanBertBots.Host.Retraining;
 /// length, then the plots as images. A chat that cannot be reached is logged and skipped; nothing here fails the round.
 /// Training knows nothing of chats, and the core nothing of rounds: this class is where the two meet.
 /// </summary>
-public sealed class ModeratorRoundNotifier(ModeratorAnnouncer announcer, ILogger<ModeratorRoundNotifier>? log = null) : IRoundNotifier
+public sealed class ModeratorRoundNotifier(ModeratorAnnouncer announcer, ILogger<ModeratorRoundNotifier>? log = null,
+    GanBertBots.Host.Observability.ServiceMetrics? metrics = null) : IRoundNotifier
 {
     readonly ILogger _log = (ILogger?)log ?? NullLogger.Instance;
 
@@ -23,6 +24,7 @@ public sealed class ModeratorRoundNotifier(ModeratorAnnouncer announcer, ILogger
     public async Task RoundFinishedAsync(RoundReport report, CancellationToken cancellation)
     {
         _log.LogInformation("{Report}", report.ToMarkdown());
+        metrics?.RoundFinished(report.Outcome.ToString().ToLowerInvariant());
         var announcement = ToAnnouncement(report);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         timeout.CancelAfter(Timeout);
@@ -65,15 +67,16 @@ public static class RoundReportServices
     /// <summary>
     /// Makes <see cref="ModeratorRoundNotifier"/> the round's <see cref="IRoundNotifier"/> (before or after
     /// <c>AddRetraining</c>, whose logging default it replaces), posting through every registered
-    /// <see cref="IChatDirectory"/>. Needs <see cref="BotOptions"/> registered.
+    /// <see cref="IChatDirectory"/>, looked up per report (see <see cref="ModeratorAnnouncer"/> for why not at construction).
+    /// Needs <see cref="BotOptions"/> registered.
     /// </summary>
     public static IServiceCollection AddRoundReportsToModerators(this IServiceCollection services)
     {
-        services.TryAddSingleton(sp => new ModeratorAnnouncer(sp.GetServices<IChatDirectory>(), sp.GetRequiredService<BotOptions>(),
+        services.TryAddSingleton(sp => new ModeratorAnnouncer(() => sp.GetServices<IChatDirectory>(), sp.GetRequiredService<BotOptions>(),
             sp.GetService<ILogger<ModeratorAnnouncer>>()));
         services.RemoveAll<IRoundNotifier>();
         services.AddSingleton<IRoundNotifier>(sp => new ModeratorRoundNotifier(sp.GetRequiredService<ModeratorAnnouncer>(),
-            sp.GetService<ILogger<ModeratorRoundNotifier>>()));
+            sp.GetService<ILogger<ModeratorRoundNotifier>>(), sp.GetService<GanBertBots.Host.Observability.ServiceMetrics>()));
         return services;
     }
 }

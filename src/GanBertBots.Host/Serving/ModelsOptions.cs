@@ -8,4 +8,10 @@ public sealed class ModelsOptions
     public string Generator { get; set; } = "models/gpt2";
     /// <summary>Trained GAN-BERT detector (config.json, model.safetensors, vocab.txt).</summary>
     public string Detector { get; set; } = "models/detector";
+
+    public static void Validate(ModelsOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Generator)) throw new ArgumentException("Models:Generator must name a folder (default models/gpt2)");
+        if (string.IsNullOrWhiteSpace(options.Detector)) throw new ArgumentException("Models:Detector must name a folder (default models/detector)");
+    }
 }

@@ -18,14 +18,15 @@ public static class ServedModels
         $"The detector is not installed (no trained detector in '{dir}'). Train one with `ganbertbots train-detector --data FILE --backbone small --out DIR` (or set Models:Detector) and restart.";
 
     /// <summary>Loads what is there and swaps it in; returns once both are settled.</summary>
-    public static async Task LoadAsync(InferenceService service, ModelsOptions models, InferenceOptions inference, ILogger log)
+    public static async Task LoadAsync(InferenceService service, ModelsOptions models, InferenceOptions inference, ILogger log,
+        bool generator = true, bool detector = true)
     {
         TorchPlacement? placement = null;
         TorchPlacement Placement() => placement ??= TorchPlacement.Resolve(inference.Device, inference.DType);
 
-        await LoadOneAsync("tweet generator", models.Generator, GeneratorMissing(models.Generator),
+        if (generator) await LoadOneAsync("tweet generator", models.Generator, GeneratorMissing(models.Generator),
             dir => Gpt2TweetModel.Load(dir, Placement()), (m, reason) => service.SwapGenerator(m, reason), m => m.ModelVersion, Placement, log);
-        await LoadOneAsync("detector", models.Detector, DetectorMissing(models.Detector),
+        if (detector) await LoadOneAsync("detector", models.Detector, DetectorMissing(models.Detector),
             dir => LoadDetector(dir, Placement()), (m, reason) => service.SwapDetector(m, reason), m => m.ModelVersion, Placement, log);
     }
 

@@ -20,13 +20,17 @@ public sealed class LiveModelSync
     readonly SemaphoreSlim _gate = new(1, 1);
     readonly Dictionary<string, string?> _loaded = new();
 
-    /// <summary>Assumes the service loaded the versions live at construction (the host loads the live models at start).</summary>
-    public LiveModelSync(ModelRegistry registry, IModelHotSwap hotSwap, ILogger<LiveModelSync>? log = null)
+    /// <summary>
+    /// With <paramref name="liveLoadedAtStart"/> (the CLI, where nothing is served) the versions live at construction count
+    /// as loaded; without it nothing counts as loaded, and the first <see cref="SyncAsync"/> loads every live version
+    /// (the service's start, so that it serves what the registry says, not what it assumes).
+    /// </summary>
+    public LiveModelSync(ModelRegistry registry, IModelHotSwap hotSwap, ILogger<LiveModelSync>? log = null, bool liveLoadedAtStart = true)
     {
         _registry = registry;
         _hotSwap = hotSwap;
         _log = log ?? NullLogger<LiveModelSync>.Instance;
-        foreach (string name in Names) _loaded[name] = TryLive(name)?.Version;
+        foreach (string name in Names) _loaded[name] = liveLoadedAtStart ? TryLive(name)?.Version : null;
     }
 
     /// <summary>The version of each model this process serves, as far as this class knows.</summary>

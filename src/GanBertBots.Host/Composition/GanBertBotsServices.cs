@@ -1,0 +1,90 @@
+using GanBertBots.Bots.Console;
+using GanBertBots.Bots.Discord;
+using GanBertBots.Bots.Telegram;
+using GanBertBots.Conversation;
+using GanBertBots.Host.Retraining;
+using GanBertBots.Host.Serving;
+using GanBertBots.Inference;
+using GanBertBots.Storage;
+using GanBertBots.Training.Registry;
+using GanBertBots.Training.Rounds;
+using GanBertBots.Training.Scheduling;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace GanBertBots.Host.Composition;
+
+/// <summary>
+/// The composition root: the whole bot service from its configuration. <c>run</c> calls it; tests build the same
+/// collection. Hosted services start in the order they are added here: the label store's schema, then the models,
+/// then retraining (Quartz), then the adapters, so nobody answers before the store and the models are ready.
+/// </summary>
+public static class GanBertBotsServices
+{
+    /// <summary>
+    /// Adds the service that <paramref name="shape"/> describes. Throws <see cref="ArgumentException"/> or
+    /// <see cref="InvalidOperationException"/> for a configuration value the registrations need at once; every
+    /// other section is checked when the host starts (<c>ValidateOnStart</c>).
+    /// </summary>
+    public static IServiceCollection AddGanBertBots(this IServiceCollection services, IConfiguration configuration, ServiceShape shape)
+    {
+        services.AddValidatedOptions<BotOptions>(BotOptions.Section, o => o.Validate());
+        if (shape.Console)
+        {
+            // The person at the terminal runs the service: they moderate it.
+            services.PostConfigure<BotOptions>(o =>
+            {
+                if (!o.Moderators.Contains(ConsoleChat.LocalUser.QualifiedId)) o.Moderators.Add(ConsoleChat.LocalUser.QualifiedId);
+            });
+        }
+        services.AddValidatedOptions<InferenceOptions>(InferenceOptions.Section, o => o.Validate());
+        services.AddValidatedOptions<ModelsOptions>(ModelsOptions.Section, ModelsOptions.Validate);
+        services.AddValidatedOptions<StorageOptions>(StorageOptions.Section, o => o.Validate());
+
+        // The label store: made on first use, its schema brought up to date first thing at start.
+        services.AddSingleton(sp => LabelStore.Create(sp.GetRequiredService<StorageOptions>()));
+        services.AddHostedService<LabelStoreStartup>();
+
+        // The inference service owns the device; ModelServing owns what it serves.
+        services.AddSingleton(sp => new InferenceService(sp.GetRequiredService<InferenceOptions>()));
+        services.AddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());
+        services.AddSingleton(sp => new ModelServing(sp.GetRequiredService<InferenceService>(), sp.GetRequiredService<ModelsOptions>(),
+            sp.GetRequiredService<InferenceOptions>(), sp.GetRequiredService<ILogger<ModelServing>>(), sp.GetService<LiveModelSync>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ModelServing>());
+
+        if (shape.Retraining)
+        {
+            // Nightly adversarial retraining; promotions (here, in the CLI, on another replica) are swapped into the
+            // inference service. Nothing counts as loaded until ModelServing's start loads the live versions.
+            services.AddSingleton<IModelHotSwap, InferenceHotSwap>();
+            services.AddSingleton(sp => new LiveModelSync(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<IModelHotSwap>(),
+                sp.GetService<ILogger<LiveModelSync>>(), liveLoadedAtStart: false));
+            services.AddAdversarialRoundSteps(configuration);
+            services.AddRetraining(configuration);
+            services.AddSingleton<IModelOperations, RetrainingModelOperations>();
+            services.AddRoundReportsToModerators(); // each round's report to Bots:ModeratorChats (else the moderators' private chats)
+        }
+        services.TryAddSingleton<IModelOperations, ModelOperationsNotAvailable>();
+
+        services.AddSingleton(sp => new ConversationService(sp.GetRequiredService<IInferenceService>(), sp.GetRequiredService<ILabelStore>(),
+            sp.GetRequiredService<BotOptions>(), sp.GetRequiredService<IModelOperations>(), sp.GetRequiredService<ILogger<ConversationService>>()));
+        services.AddSingleton<IConversation>(sp => sp.GetRequiredService<ConversationService>());
+
+        if (shape.Telegram)
+        {
+            var telegram = configuration.GetSection(TelegramOptions.Section).Get<TelegramOptions>() ?? new TelegramOptions();
+            telegram.Validate();
+            services.AddTelegramBot(telegram);
+        }
+        if (shape.Discord)
+        {
+            // The adapter checks buttons with the core's own codec (the key that signed them).
+            services.AddSingleton(sp => sp.GetRequiredService<ConversationService>().Codec);
+            services.AddDiscordBot(configuration);
+        }
+        if (shape.Console) services.AddConsoleChat();
+        return services;
+    }
+}

@@ -1,0 +1,41 @@
+using GanBertBots.Inference;
+using GanBertBots.Training.Rounds;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace GanBertBots.Host.Serving;
+
+/// <summary>
+/// The one owner of what the service serves. At start: every model with a live version in the registry is loaded from
+/// the registry (through <see cref="LiveModelSync"/>, which then follows promotions and rollbacks made here, in the CLI or
+/// on another replica); <c>Models:Generator</c>/<c>Models:Detector</c> are only the seed for a model the registry has no
+/// live version of, or for every model when retraining (and with it the registry) is off.
+/// </summary>
+public sealed class ModelServing(InferenceService inference, ModelsOptions models, InferenceOptions inferenceOptions,
+    ILogger<ModelServing> log, LiveModelSync? registry = null) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (registry is not null) await registry.SyncAsync(cancellationToken);
+        bool generatorLive = registry?.Loaded(ModelNames.Generator) is not null;
+        bool detectorLive = registry?.Loaded(ModelNames.Detector) is not null;
+        if (generatorLive) log.LogInformation("Serving the registry's live generator {Version}", registry!.Loaded(ModelNames.Generator));
+        if (detectorLive) log.LogInformation("Serving the registry's live detector {Version}", registry!.Loaded(ModelNames.Detector));
+        await ServedModels.LoadAsync(inference, models, inferenceOptions, log, generator: !generatorLive, detector: !detectorLive);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>What is served now, for logs and /stats: "generator v0002 (registry)" or "generator (models/gpt2)".</summary>
+    public IReadOnlyDictionary<string, string?> Served() => new Dictionary<string, string?>
+    {
+        [ModelNames.Generator] = Describe(ModelNames.Generator, inference.GeneratorVersion, models.Generator),
+        [ModelNames.Detector] = Describe(ModelNames.Detector, inference.DetectorVersion, models.Detector),
+    };
+
+    string? Describe(string name, string? modelVersion, string seed)
+    {
+        if (modelVersion is null) return null;
+        return registry?.Loaded(name) is { } live ? $"{live} (registry; {modelVersion})" : $"{modelVersion} ({seed})";
+    }
+}
