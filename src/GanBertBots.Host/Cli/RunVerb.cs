@@ -87,12 +87,14 @@ public sealed class RunVerb : ICliVerb
             var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GanBertBots");
             try
             {
+                // Every bound section first, so that a bad value is one line, not a failed start's stack trace.
+                host.Services.GetService<IStartupValidator>()?.Validate();
                 await host.StartAsync(context.Cancellation);
             }
             catch (Exception e) when (StartFailure(e) is { } reason)
             {
+                // Nothing started needs stopping: the services that did start are disposed with the host.
                 context.Error.WriteLine($"run: {reason}");
-                await StopQuietlyAsync(host);
                 return 1;
             }
             log.LogInformation("Serving with {Store}; adapters: {Adapters}; listening: {Urls}",

@@ -1,0 +1,114 @@
+using System.Net;
+using GanBertBots.Bots.Telegram.Testing;
+
+namespace GanBertBots.Tests.Process;
+
+/// <summary>
+/// The service as a user starts it: the built executable, its own working folder, the default configuration (retraining
+/// on, SQLite) unless a test names a setting. What a person sees is read from its standard output, the fake Bot API and
+/// its HTTP endpoints; every run ends with SIGTERM, which must stop it with exit code 0 within 10 s.
+/// </summary>
+[Collection(ServiceProcessCollection.Name)]
+public sealed class ServiceStartTests
+{
+    static readonly TimeSpan StopLimit = TimeSpan.FromSeconds(10);
+
+    [Theory]
+    [InlineData(null)]       // the README's first command: nothing configured (Retraining:Store sqlite)
+    [InlineData("memory")]
+    [InlineData("sqlite")]
+    public async Task Console_answers_help_and_detect_and_stops_on_SIGTERM(string? retrainingStore)
+    {
+        var env = new Dictionary<string, string>();
+        if (retrainingStore != null) env["Retraining__Store"] = retrainingStore;
+        await using var service = ServiceProcess.Start(env);
+        await service.WaitForOutputAsync("Type /help for the commands");
+
+        service.Type("/help");
+        await service.WaitForOutputAsync("/detect TEXT");
+        Assert.Contains("/retrain", service.Output); // the person at the terminal moderates
+
+        service.Type("/detect 13,000 people receive #wildfires evacuation orders in California");
+        await service.WaitForOutputAsync("detector is not");
+
+        var (code, took) = await service.TerminateAsync(StopLimit);
+        Assert.Equal(0, code);
+        Assert.True(took < StopLimit, $"stopping took {took}");
+        Assert.True(File.Exists(Path.Combine(service.WorkDir, "data", "ganbertbots.db")), "the label store was not created under data/");
+    }
+
+    [Fact]
+    public async Task The_console_chat_ends_with_its_input_and_the_process_exits_0()
+    {
+        await using var service = ServiceProcess.Start();
+        await service.WaitForOutputAsync("Type /help for the commands");
+        service.Type("/quit");
+        Assert.Equal(0, await service.WaitForExitAsync(StopLimit));
+    }
+
+    [Theory]
+    [InlineData("Storage__Provider", "foo", "Storage:Provider 'foo' is unknown; use sqlite or postgres")]
+    [InlineData("Inference__Generation__MaxBatchSize", "-1", "Inference:Generation")]
+    [InlineData("Bots__Moderators__0", "12345", "Bots:Moderators entry '12345' must be platform-qualified")]
+    [InlineData("Retraining__Store", "mongo", "Retraining:Store")]
+    public async Task A_bad_setting_stops_the_start_with_one_line_naming_it_and_exit_code_1(string key, string value, string expected)
+    {
+        await using var service = ServiceProcess.Start(new Dictionary<string, string> { [key] = value });
+        Assert.Equal(1, await service.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(expected, service.Errors);
+        Assert.DoesNotContain("Unhandled exception", service.Errors);
+        Assert.DoesNotContain("Type /help", service.Output);
+    }
+
+    [Fact]
+    public async Task Telegram_long_polling_answers_and_health_and_metrics_are_served_on_one_listener()
+    {
+        await using var telegram = await FakeBotApiServer.StartAsync();
+        int port = ServiceProcess.FreePort();
+        string baseUrl = $"http://127.0.0.1:{port}";
+        await using var service = ServiceProcess.Start(new Dictionary<string, string>
+        {
+            ["Telegram__BotToken"] = telegram.Token,
+            ["Telegram__ApiBaseUrl"] = telegram.BaseUrl,
+            ["Telegram__PollingTimeoutSeconds"] = "1",
+            ["Host__Urls"] = baseUrl,
+        });
+        const long alice = 4242;
+        telegram.PostMessage(alice, alice, "/help");
+        var help = await telegram.WaitForCallAsync(c => c.ChatId == alice && c.Method == "sendMessage", TimeSpan.FromSeconds(60));
+        Assert.Contains("/detect", help.Text);
+        telegram.PostMessage(alice, alice, "/detect a flood took the bridge on Main Street this morning");
+        var detect = await telegram.WaitForCallAsync(c => c.ChatId == alice && c.Method == "sendMessage" && c.Text!.Contains("detector"),
+            TimeSpan.FromSeconds(30));
+        Assert.Contains("not", detect.Text);
+
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        var live = await http.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal("Healthy", await live.Content.ReadAsStringAsync());
+        var ready = await http.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Degraded", await ready.Content.ReadAsStringAsync()); // no models installed: degraded, not down
+
+        string metrics = "";
+        await service.WaitUntilAsync(() =>
+        {
+            metrics = http.GetStringAsync("/metrics").GetAwaiter().GetResult();
+            return metrics.Contains("command=\"/detect\"");
+        }, "the /detect command in /metrics", TimeSpan.FromSeconds(30));
+        Assert.Matches("ganbertbots_commands_total\\{[^}]*command=\"/help\"[^}]*platform=\"telegram\"[^}]*\\} 1", metrics);
+        Assert.Contains("ganbertbots_answer_duration_seconds_bucket", metrics);
+        Assert.DoesNotContain("4242", metrics); // no user ids in tags
+
+        var (code, took) = await service.TerminateAsync(StopLimit);
+        Assert.Equal(0, code);
+        Assert.True(took < StopLimit, $"stopping took {took}");
+    }
+}
+
+/// <summary>Process tests start real processes with their own Kestrel listeners: one at a time on two cores.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ServiceProcessCollection
+{
+    public const string Name = "service processes";
+}
