@@ -4,11 +4,13 @@ using GanBertBots.Models.Runtime;
 namespace GanBertBots.Inference;
 
 /// <summary>The GAN-BERT detector behind the inference service: one <see cref="GanBertDetector.Detect"/> call per batch.</summary>
-public sealed class GanBertDetectorModel(GanBertDetector detector) : IDetectorModel
+public sealed class GanBertDetectorModel(GanBertDetector detector, string? servedVersion = null) : IDetectorModel
 {
-    public static GanBertDetectorModel Load(string directory, TorchPlacement placement) => new(GanBertDetector.Load(directory, placement));
+    /// <param name="servedVersion">The name it is served under (a registry version); default the checkpoint's own.</param>
+    public static GanBertDetectorModel Load(string directory, TorchPlacement placement, string? servedVersion = null) =>
+        new(GanBertDetector.Load(directory, placement), servedVersion);
 
-    public string ModelVersion => detector.ModelVersion;
+    public string ModelVersion => servedVersion ?? detector.ModelVersion;
     public IReadOnlyList<string> Classes => detector.Classes;
 
     public IReadOnlyList<DetectorOutput> DetectBatch(IReadOnlyList<string> texts, CancellationToken cancellationToken)

@@ -8,13 +8,14 @@ namespace GanBertBots.Inference;
 /// batched <see cref="TextGenerator.Generate"/> call answers them all, and each tweet is finished to at most 280
 /// characters, also while it streams.
 /// </summary>
-public sealed class Gpt2TweetModel(TextGenerator generator) : ITweetModel
+public sealed class Gpt2TweetModel(TextGenerator generator, string? servedVersion = null) : ITweetModel
 {
-    public static Gpt2TweetModel Load(string checkpointDirectory, TorchPlacement placement) =>
-        new(TextGenerator.Load(checkpointDirectory, placement));
+    /// <param name="servedVersion">The name it is served under (a registry version); default the checkpoint's own.</param>
+    public static Gpt2TweetModel Load(string checkpointDirectory, TorchPlacement placement, string? servedVersion = null) =>
+        new(TextGenerator.Load(checkpointDirectory, placement), servedVersion);
 
     public TextGenerator Generator => generator;
-    public string ModelVersion => generator.ModelVersion;
+    public string ModelVersion => servedVersion ?? generator.ModelVersion;
 
     public static GenerationOptions OptionsFor(TweetSettings settings) => TweetComposer.DefaultOptions with
     {

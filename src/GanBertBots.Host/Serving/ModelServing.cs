@@ -26,16 +26,10 @@ public sealed class ModelServing(InferenceService inference, ModelsOptions model
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>What is served now, for logs and /stats: "generator v0002 (registry)" or "generator (models/gpt2)".</summary>
+    /// <summary>What is served now ("detector v0002" from the registry, else the seed checkpoint's own version); null: nothing.</summary>
     public IReadOnlyDictionary<string, string?> Served() => new Dictionary<string, string?>
     {
-        [ModelNames.Generator] = Describe(ModelNames.Generator, inference.GeneratorVersion, models.Generator),
-        [ModelNames.Detector] = Describe(ModelNames.Detector, inference.DetectorVersion, models.Detector),
+        [ModelNames.Generator] = inference.GeneratorVersion,
+        [ModelNames.Detector] = inference.DetectorVersion,
     };
-
-    string? Describe(string name, string? modelVersion, string seed)
-    {
-        if (modelVersion is null) return null;
-        return registry?.Loaded(name) is { } live ? $"{live} (registry; {modelVersion})" : $"{modelVersion} ({seed})";
-    }
 }

@@ -18,10 +18,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     readonly StringBuilder _out = new(), _err = new();
     readonly object _gate = new();
 
-    ServiceProcess(System.Diagnostics.Process process, string workDir)
+    readonly bool _ownsWorkDir;
+
+    ServiceProcess(System.Diagnostics.Process process, string workDir, bool ownsWorkDir)
     {
         _process = process;
         WorkDir = workDir;
+        _ownsWorkDir = ownsWorkDir;
     }
 
     /// <summary>The process's working folder (its data/ and models/ are here).</summary>
@@ -45,9 +48,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <c>ganbertbots ARGS</c> in <paramref name="workDir"/> (a new temporary folder when null).</summary>
+    /// <summary>
+    /// Starts <c>ganbertbots ARGS</c> in <paramref name="workDir"/>; when null, in a new temporary folder that is deleted
+    /// with this object (a folder given is left for the caller).
+    /// </summary>
     public static ServiceProcess Start(IReadOnlyDictionary<string, string>? environment = null, string? workDir = null, params string[] args)
     {
+        bool owns = workDir is null;
         workDir ??= Directory.CreateTempSubdirectory("ganbertbots-proc-").FullName;
         var info = new ProcessStartInfo("dotnet")
         {
@@ -64,7 +71,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
 
         var process = new System.Diagnostics.Process { StartInfo = info };
-        var started = new ServiceProcess(process, workDir);
+        var started = new ServiceProcess(process, workDir, owns);
         process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (started._gate) started._out.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (started._gate) started._err.AppendLine(e.Data); };
         process.Start();
@@ -150,6 +157,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-        try { Directory.Delete(WorkDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        if (_ownsWorkDir)
+            try { Directory.Delete(WorkDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
