@@ -1,0 +1,40 @@
+using GanBertBots.Tests.Discord;
+
+namespace GanBertBots.Tests.Process;
+
+/// <summary>The built executable with Discord enabled (gateway mode) against the fake Discord gateway and REST API.</summary>
+[Collection(ServiceProcessCollection.Name)]
+public sealed class DiscordProcessTests
+{
+    [Fact]
+    public async Task Discord_gateway_answers_a_slash_command_and_SIGTERM_stops_the_process()
+    {
+        await using var gateway = await FakeGateway.StartAsync();
+        await using var rest = await FakeRest.StartAsync();
+        rest.Respond = r => r.Path.EndsWith("/gateway/bot")
+            ? new FakeResponse(200, $$$"""{"url":"{{{gateway.WsUrl("gateway")}}}","shards":1,"session_start_limit":{"total":1000,"remaining":999,"reset_after":0,"max_concurrency":1}}""")
+            : new FakeResponse(r.Method == "POST" ? 204 : 200, r.Method == "PUT" ? "[]" : "{}");
+        int port = ServiceProcess.FreePort();
+        await using var service = ServiceProcess.Start(new Dictionary<string, string>
+        {
+            ["Discord__Enabled"] = "true", ["Discord__Mode"] = "gateway", ["Discord__BotToken"] = "test-token",
+            ["Discord__ApplicationId"] = "42", ["Discord__ApiBaseUrl"] = rest.BaseUrl + "/api/v10",
+            ["Host__Urls"] = $"http://127.0.0.1:{port}",
+        });
+
+        var connection = await gateway.NextConnectionAsync();
+        await connection.HelloAsync(45_000);
+        await connection.ExpectAsync(2); // IDENTIFY
+        await connection.ReadyAsync(gateway, "s1", 1);
+        await connection.SendAsync(0, Payloads.Slash("help", null), 2, "INTERACTION_CREATE");
+        await service.WaitUntilAsync(() => rest.Matching("PATCH", "@original").Length >= 1 || rest.Matching("POST", "/callback").Any(r => r.Body.Contains("/detect")),
+            "Discord's answer to /help", TimeSpan.FromSeconds(30));
+        string answer = string.Join("\n", rest.Matching("PATCH", "@original").Select(r => r.Body).Concat(rest.Matching("POST", "/callback").Select(r => r.Body)));
+        Assert.Contains("/detect", answer);
+        Assert.Contains(rest.Requests, r => r.Method == "PUT" && r.Path == "/api/v10/applications/42/commands"); // commands registered
+
+        var (code, took) = await service.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        Assert.True(took < TimeSpan.FromSeconds(10), $"stopping took {took}");
+    }
+}
