@@ -4,7 +4,7 @@ using GanBertBots.Bots.Discord.Interactions;
 using GanBertBots.Bots.Discord.Rest;
 using GanBertBots.Conversation;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -118,8 +118,9 @@ public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestCli
 }
 
 /// <summary>
-/// HTTP mode: a Kestrel endpoint at <c>Discord:HttpListenUrl</c> + <c>Discord:HttpPath</c> that Discord POSTs
-/// interactions to (set it as the Interactions Endpoint URL, behind TLS). Stateless: any replica can answer.
+/// HTTP mode: Discord POSTs interactions to <c>Discord:HttpPath</c> on the application's one listener (the host maps
+/// <see cref="MapDiscordInteractionsEndpoint"/>). This service registers the commands at start and, at stop, lets the
+/// interactions in flight finish (up to 10 s) so that nobody who was answered a "thinking…" is left without an answer.
 /// </summary>
 public sealed class DiscordHttpInteractionsService(DiscordOptions options, DiscordRestClient rest, DiscordInteractionHandler handler,
     DiscordCommandCatalog catalog, ILoggerFactory logs) : BackgroundService
@@ -127,15 +128,8 @@ public sealed class DiscordHttpInteractionsService(DiscordOptions options, Disco
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var log = logs.CreateLogger<DiscordHttpInteractionsService>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(options.HttpListenUrl);
-        builder.Services.AddSingleton(logs);
-        var app = builder.Build();
-        var verifier = new InteractionSignatureVerifier(options.PublicKey, options.SignatureMaxAge);
-        app.MapDiscordInteractions(options.HttpPath, handler, verifier, log);
         if (options.BotToken.Length > 0) await DiscordBotServices.RegisterCommandsAsync(options, rest, catalog, log, stoppingToken).ConfigureAwait(false);
-        await app.StartAsync(stoppingToken).ConfigureAwait(false);
-        log.LogInformation("Discord: interactions endpoint listening on {Url}{Path}", options.HttpListenUrl, options.HttpPath);
+        log.LogInformation("Discord: interactions endpoint at {Path} on the service's listener (Host:Urls)", options.HttpPath);
         try
         {
             await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
@@ -144,8 +138,16 @@ public sealed class DiscordHttpInteractionsService(DiscordOptions options, Disco
         finally
         {
             await handler.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            await app.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Maps the signed interactions endpoint of HTTP mode onto <paramref name="app"/>.</summary>
+    public static IEndpointConventionBuilder MapDiscordInteractionsEndpoint(IEndpointRouteBuilder app)
+    {
+        var options = app.ServiceProvider.GetRequiredService<DiscordOptions>();
+        var handler = app.ServiceProvider.GetRequiredService<DiscordInteractionHandler>();
+        var log = app.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<DiscordHttpInteractionsService>();
+        var verifier = new InteractionSignatureVerifier(options.PublicKey, options.SignatureMaxAge);
+        return app.MapDiscordInteractions(options.HttpPath, handler, verifier, log);
     }
 }

@@ -67,8 +67,6 @@ public sealed class DiscordOptions
     /// <summary>Secret that signs button custom_ids. Empty: derived from the bot token (stable across replicas).</summary>
     public string ButtonSigningKey { get; set; } = "";
 
-    /// <summary>Where the HTTP interactions endpoint listens (Mode = Http), e.g. http://0.0.0.0:8080.</summary>
-    public string HttpListenUrl { get; set; } = "http://127.0.0.1:8081"; // Telegram's webhook defaults to 8080
 
     /// <summary>Path of the HTTP interactions endpoint (the Interactions Endpoint URL's path in the portal).</summary>
     public string HttpPath { get; set; } = "/discord/interactions";

@@ -15,8 +15,9 @@ using Telegram.Bot.Types.Enums;
 namespace GanBertBots.Bots.Telegram;
 
 /// <summary>
-/// The Telegram bot as a hosted service: long polling (default) or a webhook endpoint (ASP.NET Core, checking
-/// X-Telegram-Bot-Api-Secret-Token). Either way every update goes through <see cref="TelegramUpdateRouter"/>.
+/// The Telegram bot as a hosted service: long polling (default) or webhook (the application maps
+/// <see cref="TelegramWebhookEndpoint.MapTelegramWebhook"/> on its one listener; updates arrive through
+/// <see cref="ReceiveWebhookAsync"/>). Either way every update goes through <see cref="TelegramUpdateRouter"/>.
 /// </summary>
 public sealed class TelegramBotService : BackgroundService
 {
@@ -25,7 +26,6 @@ public sealed class TelegramBotService : BackgroundService
     readonly ILogger _log;
     readonly HttpClient _http;
     readonly TaskCompletionSource<TelegramUpdateRouter> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    WebApplication? _webhook;
 
     public TelegramBotService(TelegramOptions options, IConversation conversation, ILogger<TelegramBotService> log, HttpClient? http = null)
     {
@@ -42,8 +42,6 @@ public sealed class TelegramBotService : BackgroundService
     public TelegramOutbox Outbox { get; }
     /// <summary>Completes once getMe answered and updates are being received.</summary>
     public Task<TelegramUpdateRouter> Ready => _ready.Task;
-    /// <summary>Webhook mode: the address the endpoint listens on (after start).</summary>
-    public string? WebhookAddress => _webhook?.Urls.FirstOrDefault();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -99,49 +97,46 @@ public sealed class TelegramBotService : BackgroundService
 
     async Task RunWebhookAsync(TelegramUpdateRouter router, CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(_options.WebhookListenUrl);
-        builder.Logging.ClearProviders();
-        _webhook = builder.Build();
-        MapWebhook(_webhook, _options.WebhookPath, _options.WebhookSecret, router, _log, ct);
-        await _webhook.StartAsync(ct);
+        // The endpoint itself is on the application's one listener (MapTelegramWebhook); here Telegram is told where it is.
         if (!string.IsNullOrWhiteSpace(_options.WebhookUrl))
             await Client.SetWebhook(_options.WebhookUrl, secretToken: _options.WebhookSecret,
                 allowedUpdates: [UpdateType.Message, UpdateType.CallbackQuery], cancellationToken: ct);
         else _log.LogWarning("Telegram:WebhookUrl is empty: the endpoint listens, but Telegram was not told where it is (setWebhook)");
+        _stopping = ct;
         _ready.TrySetResult(router);
         try { await Task.Delay(Timeout.Infinite, ct); }
         catch (OperationCanceledException) { }
-        await _webhook.StopAsync(CancellationToken.None);
-        await _webhook.DisposeAsync();
     }
 
+    CancellationToken _stopping;
+
     /// <summary>
-    /// The webhook endpoint: refuses (401) a request without the right X-Telegram-Bot-Api-Secret-Token, 400 for a body
-    /// that is not an update, otherwise queues the update and answers 200 at once.
+    /// Webhook mode: one update posted to the endpoint. Refuses (401) a request without the right
+    /// X-Telegram-Bot-Api-Secret-Token, 400 for a body that is not an update, 503 until the bot has started (Telegram
+    /// retries); otherwise queues the update and answers 200 at once.
     /// </summary>
-    public static void MapWebhook(IEndpointRouteBuilder app, string path, string secret, TelegramUpdateRouter router, ILogger log, CancellationToken ct)
+    public async Task<IResult> ReceiveWebhookAsync(HttpContext http)
     {
-        var expected = Encoding.UTF8.GetBytes(secret);
-        app.MapPost(path, async (HttpContext http) =>
+        var expected = Encoding.UTF8.GetBytes(_options.WebhookSecret);
+        var given = Encoding.UTF8.GetBytes(http.Request.Headers["X-Telegram-Bot-Api-Secret-Token"].ToString());
+        if (!CryptographicOperations.FixedTimeEquals(given, expected))
         {
-            var given = Encoding.UTF8.GetBytes(http.Request.Headers["X-Telegram-Bot-Api-Secret-Token"].ToString());
-            if (!CryptographicOperations.FixedTimeEquals(given, expected))
-            {
-                log.LogWarning("Webhook call from {Address} without the right secret token refused", http.Connection.RemoteIpAddress);
-                return Results.Unauthorized();
-            }
-            Update? update;
-            try { update = await JsonSerializer.DeserializeAsync<Update>(http.Request.Body, JsonBotAPI.Options, http.RequestAborted); }
-            catch (JsonException e)
-            {
-                log.LogWarning("Webhook body is not an update: {Message}", e.Message);
-                return Results.BadRequest();
-            }
-            if (update is null) return Results.BadRequest();
-            _ = router.DispatchAsync(update, ct);
-            return Results.Ok();
-        });
+            _log.LogWarning("Webhook call from {Address} without the right secret token refused", http.Connection.RemoteIpAddress);
+            return Results.Unauthorized();
+        }
+        Update? update;
+        try { update = await JsonSerializer.DeserializeAsync<Update>(http.Request.Body, JsonBotAPI.Options, http.RequestAborted); }
+        catch (JsonException e)
+        {
+            _log.LogWarning("Webhook body is not an update: {Message}", e.Message);
+            return Results.BadRequest();
+        }
+        if (update is null) return Results.BadRequest();
+        TelegramUpdateRouter router;
+        try { router = await Ready.WaitAsync(TimeSpan.FromSeconds(10), http.RequestAborted); }
+        catch (TimeoutException) { return Results.StatusCode(StatusCodes.Status503ServiceUnavailable); }
+        _ = router.DispatchAsync(update, _stopping);
+        return Results.Ok();
     }
 
     public override void Dispose()
@@ -149,4 +144,12 @@ public sealed class TelegramBotService : BackgroundService
         base.Dispose();
         _http.Dispose();
     }
+}
+
+/// <summary>The webhook endpoint on the application's listener.</summary>
+public static class TelegramWebhookEndpoint
+{
+    /// <summary>Maps POST <c>Telegram:WebhookPath</c> to <paramref name="bot"/>'s <see cref="TelegramBotService.ReceiveWebhookAsync"/>.</summary>
+    public static IEndpointConventionBuilder MapTelegramWebhook(this IEndpointRouteBuilder app, TelegramBotService bot, TelegramOptions options) =>
+        app.MapPost(options.WebhookPath, (Func<HttpContext, Task<IResult>>)bot.ReceiveWebhookAsync);
 }

@@ -16,8 +16,6 @@ public sealed class TelegramOptions
     public string WebhookSecret { get; set; } = "";
     /// <summary>Webhook mode: the public HTTPS URL Telegram posts to (registered with setWebhook at start).</summary>
     public string WebhookUrl { get; set; } = "";
-    /// <summary>Webhook mode: where the endpoint listens, e.g. http://0.0.0.0:8080.</summary>
-    public string WebhookListenUrl { get; set; } = "http://0.0.0.0:8080";
     /// <summary>Webhook mode: the endpoint's path.</summary>
     public string WebhookPath { get; set; } = "/telegram/webhook";
     /// <summary>Long polling: how long one getUpdates call waits for news.</summary>

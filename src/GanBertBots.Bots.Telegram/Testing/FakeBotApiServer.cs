@@ -213,7 +213,8 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         return method switch
         {
             "getme" => Ok(JsonSerializer.SerializeToNode(new User { Id = BotUserId, IsBot = true, FirstName = "GanBert", Username = BotUsername }, JsonBotAPI.Options)),
-            "deletewebhook" or "setwebhook" => Ok(true),
+            "deletewebhook" => Ok(true),
+            "setwebhook" => Record(new BotCall("setWebhook", 0, 0, Str(args, "url"), [], null, null, Now)),
             "getupdates" => await GetUpdatesAsync(args, http.RequestAborted),
             "sendmessage" or "sendphoto" => await SendMessageAsync(method, args, files),
             "editmessagetext" => EditMessage(args),

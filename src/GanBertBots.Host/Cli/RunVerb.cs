@@ -1,3 +1,5 @@
+using GanBertBots.Bots.Discord;
+using GanBertBots.Bots.Telegram;
 using GanBertBots.Host.Composition;
 using GanBertBots.Host.Observability;
 using GanBertBots.Storage;
@@ -85,6 +87,7 @@ public sealed class RunVerb : ICliVerb
         using (host)
         {
             var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GanBertBots");
+            WarnAboutRetiredSettings(context.Configuration, log);
             try
             {
                 // Every bound section first, so that a bad value is one line, not a failed start's stack trace.
@@ -127,6 +130,24 @@ public sealed class RunVerb : ICliVerb
             ResultStatusCodes = { [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = 200 },
         });
         app.MapPrometheusScrapingEndpoint("/metrics");
+        if (shape.Telegram && app.Services.GetRequiredService<TelegramOptions>() is { IsWebhook: true } telegram)
+            app.MapTelegramWebhook(app.Services.GetRequiredService<TelegramBotService>(), telegram);
+        if (shape.Discord && app.Services.GetRequiredService<DiscordOptions>().Mode == DiscordMode.Http)
+            DiscordHttpInteractionsService.MapDiscordInteractionsEndpoint(app);
+    }
+
+    /// <summary>Settings this version no longer reads, and what replaced them.</summary>
+    static readonly (string Key, string Instead)[] Retired =
+    [
+        ("Telegram:WebhookListenUrl", "the webhook is served on Host:Urls"),
+        ("Discord:HttpListenUrl", "the interactions endpoint is served on Host:Urls"),
+    ];
+
+    static void WarnAboutRetiredSettings(IConfiguration configuration, ILogger log)
+    {
+        foreach (var (key, instead) in Retired)
+            if (!string.IsNullOrWhiteSpace(configuration[key]))
+                log.LogWarning("{Key} is no longer read: {Instead}", key, instead);
     }
 
     /// <summary>The one line to print when the start failed for a reason the operator can fix; null for a bug.</summary>

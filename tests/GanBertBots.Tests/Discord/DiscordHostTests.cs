@@ -18,7 +18,6 @@ public sealed class DiscordHostTests
             ["Discord:ApplicationId"] = "42",
             ["Discord:PublicKey"] = new string('a', 64),
             ["Discord:ApiBaseUrl"] = rest.BaseUrl + "/api/v10",
-            ["Discord:HttpListenUrl"] = "http://127.0.0.1:0",
             ["Bots:Moderators:0"] = "discord:98",
         }).Build();
 

@@ -112,3 +112,43 @@ public sealed class ServiceProcessCollection
 {
     public const string Name = "service processes";
 }
+
+/// <summary>Telegram's webhook on the service's one listener, as the replicated deployment runs it.</summary>
+[Collection(ServiceProcessCollection.Name)]
+public sealed class TelegramWebhookProcessTests
+{
+    [Fact]
+    public async Task Webhook_mode_sets_the_webhook_refuses_a_wrong_secret_and_answers_a_signed_update()
+    {
+        await using var telegram = await FakeBotApiServer.StartAsync();
+        int port = ServiceProcess.FreePort();
+        string baseUrl = $"http://127.0.0.1:{port}";
+        await using var service = ServiceProcess.Start(new Dictionary<string, string>
+        {
+            ["Telegram__BotToken"] = telegram.Token, ["Telegram__ApiBaseUrl"] = telegram.BaseUrl,
+            ["Telegram__Mode"] = "webhook", ["Telegram__WebhookSecret"] = "hook-secret_123",
+            ["Telegram__WebhookUrl"] = "https://bots.example/telegram/webhook", ["Host__Urls"] = baseUrl,
+        });
+        var set = await telegram.WaitForCallAsync(c => c.Method == "setWebhook", TimeSpan.FromSeconds(60));
+        Assert.Equal("https://bots.example/telegram/webhook", set.Text);
+
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        const string update = """{"update_id":77,"message":{"message_id":5,"date":1700000000,"chat":{"id":1001,"type":"private","first_name":"A"},"from":{"id":1001,"is_bot":false,"first_name":"A"},"text":"/help"}}""";
+        HttpRequestMessage Post(string body, string? secret)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/telegram/webhook") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+            if (secret != null) request.Headers.Add("X-Telegram-Bot-Api-Secret-Token", secret);
+            return request;
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(Post(update, null))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(Post(update, "hook-secret_124"))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.SendAsync(Post("{not json", "hook-secret_123"))).StatusCode);
+        Assert.Empty(telegram.CallsIn(1001));
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(Post(update, "hook-secret_123"))).StatusCode);
+        var help = await telegram.WaitForCallAsync(c => c.ChatId == 1001 && c.Method == "sendMessage", TimeSpan.FromSeconds(30));
+        Assert.Contains("/tweet", help.Text);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode); // same listener
+
+        Assert.Equal(0, (await service.TerminateAsync(TimeSpan.FromSeconds(10))).ExitCode);
+    }
+}
