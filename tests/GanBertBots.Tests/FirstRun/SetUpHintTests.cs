@@ -88,6 +88,25 @@ public sealed class SetUpHintTests : IDisposable
         Assert.Matches(@"(?m)^detector\s+detector\s+\S+ \S+\s+ok\s*$", output);
     }
 
+    [Fact]
+    public void The_readme_gives_the_same_offline_commands_after_its_two_set_up_commands()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "GanBertBots.sln"))) root = root.Parent;
+        Assert.NotNull(root);
+        string readme = File.ReadAllText(Path.Combine(root.FullName, "README.md"));
+        string text = System.Text.RegularExpressions.Regex.Replace(readme, @"\\\n\s*", "");
+        int setUp = text.IndexOf("## Set-up: two commands", StringComparison.Ordinal);
+        int next = text.IndexOf("\n## ", setUp + 1, StringComparison.Ordinal);
+        Assert.True(setUp >= 0 && next > setUp, "README has no set-up section");
+        string section = text[setUp..next];
+        var blocks = System.Text.RegularExpressions.Regex.Matches(section, "```bash\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.Equal(2, blocks[0].Groups[1].Value.Split('\n').Count(l => l.StartsWith("dotnet ", StringComparison.Ordinal)));
+        const string run = "dotnet run --project src/GanBertBots.Host -- ";
+        Assert.Contains(run + string.Join(' ', ServedModels.TrainGeneratorCommand("models/gpt2")), section);
+        Assert.Contains(run + string.Join(' ', ServedModels.TrainDetectorCommand("models/detector")), section);
+    }
+
     sealed class LinesLogger : ILogger
     {
         public List<string> Lines { get; } = [];
