@@ -7,7 +7,7 @@ public enum InferenceOutcome
     Completed,
     /// <summary>The queue was full: nothing was run, try again later. Answered at once.</summary>
     Busy,
-    /// <summary>No model is loaded for this kind of request (see <c>Message</c> for what to run).</summary>
+    /// <summary>No model is loaded for this kind of request (<c>Message</c> says so in a sentence for chat users; the operator's log has what to run).</summary>
     Unavailable,
     /// <summary>The request waited or ran longer than the configured timeout.</summary>
     TimedOut,

@@ -59,7 +59,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
     public event Action<BatchReport>? BatchCompleted;
 
     /// <summary>
-    /// Replaces the generator (null unloads it; <paramref name="unavailableReason"/> is then what users are told).
+    /// Replaces the generator (null unloads it; <paramref name="unavailableReason"/> is then what chat users are told: a short sentence, no commands).
     /// Returns a task that completes once the previous model has been disposed, after any batch running on it.
     /// </summary>
     public Task SwapGenerator(ITweetModel? model, string? unavailableReason = null)

@@ -24,7 +24,7 @@ public sealed class BotsBenchmark : IBenchmark
     public string Usage => """
         [--chats 200]            simulated chats; each sends /detect and /tweet at once
         [--model DIR]            GPT-2 checkpoint (default: Models:Generator if present, else a small random byte-level GPT-2)
-        [--detector DIR]         trained detector (default: Models:Detector if present; without one /detect answers "not installed")
+        [--detector DIR]         trained detector (default: Models:Detector if present; without one /detect answers "not set up yet")
         [--new-tokens 40]        tokens per tweet
         [--telegram-limits]      pace replies with Telegram's real limits (1/s per chat, 30/s overall); default: unpaced
         [--timeout 300]          seconds to wait for all answers
@@ -82,7 +82,7 @@ public sealed class BotsBenchmark : IBenchmark
             await bot.StartAsync(context.Cancellation);
             var router = await bot.Ready.WaitAsync(TimeSpan.FromSeconds(30), context.Cancellation);
 
-            w.WriteLine($"Generator: {inference.GeneratorVersion} ({modelDir}); detector: {inference.DetectorVersion ?? "none (answers 'not installed')"}");
+            w.WriteLine($"Generator: {inference.GeneratorVersion} ({modelDir}); detector: {inference.DetectorVersion ?? "none (answers 'not set up yet')"}");
             w.WriteLine($"{chats} chats, each sending /detect and /tweet at once; {newTokens} new tokens per tweet; " +
                         (realLimits ? "Telegram's outbound limits." : "outbound limits off (measures the service, not Telegram's pacing)."));
 

@@ -6,7 +6,7 @@ namespace GanBertBots.Host.Cli;
 public sealed class ModelsListCommand : IModelsCommand
 {
     public string Name => "list";
-    public string Summary => "List local model directories (name, kind from config.json, size, missing files)";
+    public string Summary => "List local model directories (name, kind from config.json, size, whether its loader can load it)";
     public string Usage => """
           ganbertbots models list [--dest DIR]
             --dest DIR   models folder (default: Hub:ModelsDirectory, "models")
@@ -23,18 +23,15 @@ public sealed class ModelsListCommand : IModelsCommand
         var models = LocalCheckpoint.List(dest);
         var partials = LocalCheckpoint.PartialDownloads(dest);
         var w = context.Out;
-        if (models.Count == 0) w.WriteLine($"No models in {Path.GetFullPath(dest)}. Get one with: ganbertbots models pull gpt2");
+        if (models.Count == 0) w.WriteLine($"No models in {Path.GetFullPath(dest)}. Get one with: ganbertbots models pull gpt2 (needs the hub), " +
+            "or train one offline with train-generator / train-detector (the service's log and the README's set-up say how).");
         else
         {
             int width = Math.Max(4, models.Max(m => m.Name.Length));
             w.WriteLine($"{"NAME".PadRight(width)}  {"KIND",-12} {"SIZE",10}  STATUS");
+            // The status is what the loader of each kind checks (TextGenerator.Check, DetectorCheckpoint.Check): "ok" = the service can load it.
             foreach (var m in models)
-            {
-                string status = m.IsComplete ? "ok"
-                    : m.Family is null ? (m.ModelType is null ? "no readable config.json" : $"model_type '{m.ModelType}' not supported")
-                    : "missing " + string.Join(", ", m.MissingFiles);
-                w.WriteLine($"{m.Name.PadRight(width)}  {m.ModelType ?? "?",-12} {Bytes.Format(m.SizeBytes),10}  {status}");
-            }
+                w.WriteLine($"{m.Name.PadRight(width)}  {m.Kind,-12} {Bytes.Format(m.SizeBytes),10}  {m.Status}");
         }
         foreach (var (name, bytes) in partials)
             w.WriteLine($"(interrupted download of {name}: {Bytes.Format(bytes)} so far; 'ganbertbots models pull {name}' resumes it)");

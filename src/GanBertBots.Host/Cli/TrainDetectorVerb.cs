@@ -11,11 +11,14 @@ public sealed class TrainDetectorVerb : ICliVerb
     public string Name => "train-detector";
     public string Summary => "train a GAN-BERT detector from labelled (and unlabelled) texts";
     public string Usage => """
-        Usage: ganbertbots train-detector --data FILE --text-field F --label-field F --backbone (small | bert DIR | distilbert DIR)
-                                          --epochs N --out DIR [options]
+        Usage: ganbertbots train-detector --data FILE --backbone (small --vocab FILE | bert DIR | distilbert DIR) --out DIR [options]
           --data FILE             .jsonl or .csv; rows with an empty label train as unlabelled
+          --text-field F          column with the text (default text)
+          --label-field F         column with the label (default label; e.g. model for ArguGPT)
+          --epochs N              (default 3)
           --labeled-fraction X    keep the labels of this fraction of labelled rows per class (default 1); the rest are unlabelled
           --backbone KIND [DIR]   small (trained from scratch; needs --vocab) or a Hugging Face bert/distilbert directory
+                                  (offline: bert ../shared/data/all-MiniLM-L6-v2)
           --vocab FILE            WordPiece vocab.txt (default: the encoder directory's)
           --classes A,B,...       class set and order (default: the labels in the data, human first)
           --supervised-only       the same backbone and head trained on labelled rows only (the baseline)
@@ -37,8 +40,8 @@ public sealed class TrainDetectorVerb : ICliVerb
     {
         var a = CliArgs.Parse(args, "resume", "supervised-only");
         string data = a.Require("data");
-        string textField = a.Require("text-field");
-        string labelField = a.Require("label-field");
+        string textField = a.Get("text-field") ?? "text";
+        string labelField = a.Get("label-field") ?? "label";
         string backbone = a.Require("backbone").ToLowerInvariant();
         string? encoderDir = a.Get("encoder") ?? (backbone is "bert" or "distilbert" && a.Positional.Count > 0 ? a.Positional[0] : null);
         if (backbone is "bert" or "distilbert" && encoderDir is null) throw new CliUsageException($"--backbone {backbone} needs its checkpoint directory (--backbone {backbone} DIR)");
@@ -73,15 +76,15 @@ public sealed class TrainDetectorVerb : ICliVerb
             Placement = TorchPlacement.Resolve(a.Get("device") ?? "auto"),
         };
         a.RejectUnknown();
+        // Everything is checked before OUT is made: a usage error leaves nothing behind.
+        DetectorTrainer.Validate(options);
 
         var rows = DetectorData.Load(data, textField, labelField, groupField);
         List<LabelledText> train = rows, validation = [], test = [];
-        Directory.CreateDirectory(options.OutputDirectory);
         if (groupField is not null)
         {
             // The test groups first: they never reach training or the choice of epoch.
             (train, test) = DetectorData.SplitByGroup(rows, testFraction!.Value, options.Seed);
-            DetectorData.WriteJsonl(Path.Combine(options.OutputDirectory, "heldout.jsonl"), test);
         }
         if (validationFile is not null) validation = DetectorData.Load(validationFile, textField, labelField);
         else if (validationFraction > 0)
@@ -93,8 +96,17 @@ public sealed class TrainDetectorVerb : ICliVerb
                 : DetectorData.SplitRows(labelled, validationFraction, options.Seed + 1);
             var chosenForValidation = validation.ToHashSet();
             train = train.Where(r => !chosenForValidation.Contains(r)).ToList();
-            DetectorData.WriteJsonl(Path.Combine(options.OutputDirectory, "validation.jsonl"), validation);
         }
+        if (!options.Resume || !File.Exists(Path.Combine(options.OutputDirectory, DetectorTrainer.StateFile)))
+        {
+            var classes = options.Classes ?? DetectorTrainer.ClassesOf(rows);
+            var unknown = rows.Select(r => r.Label).OfType<string>().Where(l => !classes.Contains(l)).Distinct().ToList();
+            if (unknown.Count > 0) throw new CliUsageException($"labels not in --classes ({string.Join(", ", classes)}): {string.Join(", ", unknown)}");
+        }
+
+        Directory.CreateDirectory(options.OutputDirectory);
+        if (test.Count > 0) DetectorData.WriteJsonl(Path.Combine(options.OutputDirectory, "heldout.jsonl"), test);
+        if (validationFile is null && validationFraction > 0) DetectorData.WriteJsonl(Path.Combine(options.OutputDirectory, "validation.jsonl"), validation);
         await context.Out.WriteLineAsync($"training {(options.Adversarial ? "GAN-BERT" : "supervised-only")} ({backbone}) on {train.Count} rows" +
             $" ({options.LabeledFraction:P0} of labels kept), choosing the epoch on {validation.Count} validation rows" +
             (test.Count > 0 ? $", testing on {test.Count}" : "") + $"; up to {options.Epochs} epochs" +

@@ -50,7 +50,7 @@ public sealed class TrainGeneratorVerb : ICliVerb
         if (heldOutShare is < 0 or >= 1) throw new CliUsageException("--held-out must be in [0, 1)");
 
         bool scratch = from.StartsWith("scratch:", StringComparison.OrdinalIgnoreCase);
-        tokenizerDir ??= scratch ? throw new CliUsageException("--from scratch:SIZE needs --tokenizer DIR (GPT-2 vocab.json + merges.txt)") : from;
+        tokenizerDir ??= scratch ? throw new CliUsageException("--from scratch:SIZE needs --tokenizer DIR (GPT-2 vocab.json + merges.txt, or encoder.json + vocab.bpe as in ../shared/data/gpt2-tokenizer)") : from;
         var tokenizer = Gpt2Tokenizer.Load(tokenizerDir);
 
         // Data: split by a fixed shuffle, so the held-out set is the same on every run and resume.

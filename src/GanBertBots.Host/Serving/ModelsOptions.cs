@@ -4,7 +4,7 @@ namespace GanBertBots.Host.Serving;
 public sealed class ModelsOptions
 {
     public const string Section = "Models";
-    /// <summary>GPT-2 checkpoint (config.json, model.safetensors, vocab.json + merges.txt).</summary>
+    /// <summary>GPT-2 checkpoint (config.json, model.safetensors, vocab.json + merges.txt or encoder.json + vocab.bpe).</summary>
     public string Generator { get; set; } = "models/gpt2";
     /// <summary>Trained GAN-BERT detector (config.json, model.safetensors, vocab.txt).</summary>
     public string Detector { get; set; } = "models/detector";

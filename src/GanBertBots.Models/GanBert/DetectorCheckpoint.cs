@@ -122,6 +122,32 @@ public static class DetectorCheckpoint
         File.Move(configPath + ".partial", configPath, overwrite: true);
     }
 
+    /// <summary>
+    /// Whether <see cref="GanBertDetector.Load"/> finds a detector in <paramref name="directory"/>: config.json that reads as
+    /// a <see cref="DetectorConfig"/>, model.safetensors and vocab.txt. Names and config only; the weights are not opened.
+    /// </summary>
+    public static Loadability Check(string directory)
+    {
+        var files = Loadability.RequireFiles(directory, ConfigFile, WeightsFile, VocabFile);
+        string path = Path.Combine(directory, ConfigFile);
+        if (!File.Exists(path)) return files;
+        try
+        {
+            var o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CheckpointException($"{path}: not a JSON object");
+            DetectorConfig.FromJson(o, ConfigFile);
+            return files;
+        }
+        catch (Exception e) when (e is CheckpointException or JsonException or IOException or FormatException or InvalidOperationException)
+        {
+            return files with { Problem = e is CheckpointException ? e.Message : $"{ConfigFile}: cannot be read as a detector config ({e.Message})" };
+        }
+    }
+
+    /// <summary>Whether config.json says "format": "ganbertbots-detector" (a detector folder, loadable or not).</summary>
+    public static bool IsDetectorConfig(JsonElement config) =>
+        config.ValueKind == JsonValueKind.Object && config.TryGetProperty("format", out var f)
+        && f.ValueKind == JsonValueKind.String && f.GetString() == DetectorConfig.Format;
+
     public static DetectorConfig ReadConfig(string directory)
     {
         if (!Directory.Exists(directory)) throw new CheckpointException($"{directory}: detector directory not found");

@@ -39,6 +39,9 @@ public sealed class TextGenerator : IDisposable
         ModelVersion = modelVersion;
     }
 
+    /// <summary>Whether <see cref="Load"/> finds what it reads in <paramref name="directory"/>: the GPT-2 checkpoint's files and a tokenizer layout.</summary>
+    public static Loadability Check(string directory) => Gpt2Checkpoint.Check(directory).And(Gpt2Tokenizer.Check(directory));
+
     /// <summary>Loads model, tokenizer and version from a Hugging Face style checkpoint directory.</summary>
     public static TextGenerator Load(string directory, TorchPlacement? placement = null)
     {

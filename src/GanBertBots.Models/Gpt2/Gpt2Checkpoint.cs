@@ -16,6 +16,12 @@ public static class Gpt2Checkpoint
 {
     const string Prefix = "transformer.";
 
+    /// <summary>Whether <see cref="Load"/> finds its files in <paramref name="directory"/>: config.json and the weights (single or sharded).</summary>
+    public static Loadability Check(string directory) =>
+        Loadability.RequireFiles(directory, "config.json").And(
+            File.Exists(Path.Combine(directory, "model.safetensors")) || File.Exists(Path.Combine(directory, "model.safetensors.index.json"))
+                ? Loadability.Loadable : new(["model.safetensors"]));
+
     public static Gpt2LMHeadModel Load(string directory, TorchPlacement? placement = null)
     {
         placement ??= TorchPlacement.Cpu;

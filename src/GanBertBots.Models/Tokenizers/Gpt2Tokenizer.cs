@@ -49,6 +49,25 @@ public sealed class Gpt2Tokenizer
         Source = source;
     }
 
+    /// <summary>The (vocabulary, merges) file pairs <see cref="Load"/> reads, in the order it tries them; else tokenizer.json.</summary>
+    static readonly (string Vocab, string Merges)[] FilePairLayouts = [("vocab.json", "merges.txt"), ("encoder.json", "vocab.bpe")];
+
+    /// <summary>
+    /// Whether <see cref="Load"/> finds a tokenizer layout in <paramref name="directory"/> (by file names only): any
+    /// complete pair, or tokenizer.json. A half pair is missing its other half; nothing at all is missing the Hugging
+    /// Face pair.
+    /// </summary>
+    public static Loadability Check(string directory)
+    {
+        bool Has(string f) => File.Exists(Path.Combine(directory, f));
+        foreach (var (vocab, merges) in FilePairLayouts)
+        {
+            if (Has(vocab) && Has(merges)) return Loadability.Loadable;
+            if (Has(vocab) != Has(merges)) return new([Has(vocab) ? merges : vocab]);
+        }
+        return Has("tokenizer.json") ? Loadability.Loadable : new([FilePairLayouts[0].Vocab, FilePairLayouts[0].Merges]);
+    }
+
     /// <summary>
     /// Loads from a checkpoint directory in any of these layouts (first found wins):
     /// <c>vocab.json</c> + <c>merges.txt</c> (Hugging Face), <c>encoder.json</c> + <c>vocab.bpe</c>
@@ -59,7 +78,7 @@ public sealed class Gpt2Tokenizer
     {
         if (!Directory.Exists(directory))
             throw new CheckpointException($"{directory}: tokenizer directory not found");
-        foreach (var (vocab, merges) in new[] { ("vocab.json", "merges.txt"), ("encoder.json", "vocab.bpe") })
+        foreach (var (vocab, merges) in FilePairLayouts)
         {
             string v = Path.Combine(directory, vocab), m = Path.Combine(directory, merges);
             if (File.Exists(v) && File.Exists(m)) return FromFiles(v, m);

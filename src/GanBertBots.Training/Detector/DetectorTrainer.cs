@@ -85,10 +85,7 @@ public static class DetectorTrainer
     public static TrainingOutcome Train(DetectorTrainingOptions o, IReadOnlyList<LabelledText> train, IReadOnlyList<LabelledText>? validation = null,
         IReadOnlyList<LabelledText>? test = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
-        if (o.Epochs < 1) throw new UserFacingException($"epochs must be at least 1 (got {o.Epochs})");
-        if (o.BatchSize < 1) throw new UserFacingException($"batch size must be at least 1 (got {o.BatchSize})");
-        if (o.Patience < 0) throw new UserFacingException($"patience must be 0 (off) or more (got {o.Patience})");
-        if (o.LabeledFraction is <= 0 or > 1) throw new UserFacingException($"labelled fraction must be in (0, 1] (got {o.LabeledFraction})");
+        Validate(o);
         if (train.Count == 0) throw new UserFacingException("no training rows");
         validation ??= [];
         if (validation.Any(r => r.Label is null)) throw new UserFacingException("every validation row needs a label");
@@ -105,6 +102,7 @@ public static class DetectorTrainer
             throw new UserFacingException($"{o.OutputDirectory}: holds a detector but no {StateFile}: nothing to resume");
         if (!o.Resume && File.Exists(statePath))
             throw new UserFacingException($"{o.OutputDirectory}: already holds a training run; pass --resume to continue it or choose another --out");
+        if (!resuming) CheckLabels(o.Classes ?? ClassesOf(train), train.Concat(validation));
         Directory.CreateDirectory(lastDir);
 
         DetectorConfig config;   // the network's, as in OUT/last/
@@ -284,12 +282,54 @@ public static class DetectorTrainer
         return JsonSerializer.Deserialize<List<EpochRecord>>(state?["history"]?.ToJsonString() ?? "[]") ?? [];
     }
 
+    /// <summary>What <see cref="DetectorTrainer.Train"/> would refuse about the options and the backbone's files, checked without writing anything.</summary>
+    /// <exception cref="UserFacingException">The first problem, saying what to pass.</exception>
+    public static void Validate(DetectorTrainingOptions o)
+    {
+        if (o.Epochs < 1) throw new UserFacingException($"epochs must be at least 1 (got {o.Epochs})");
+        if (o.BatchSize < 1) throw new UserFacingException($"batch size must be at least 1 (got {o.BatchSize})");
+        if (o.Patience < 0) throw new UserFacingException($"patience must be 0 (off) or more (got {o.Patience})");
+        if (o.LabeledFraction is <= 0 or > 1) throw new UserFacingException($"labelled fraction must be in (0, 1] (got {o.LabeledFraction})");
+        if (o.MaxLength < 3) throw new UserFacingException($"max length must be at least 3 (got {o.MaxLength})");
+        if (o.Resume && File.Exists(Path.Combine(o.OutputDirectory, StateFile))) return; // the backbone comes from the run being resumed
+        switch (o.Backbone)
+        {
+            case "small":
+                if (o.VocabPath is null) throw new UserFacingException(SmallNeedsVocab);
+                if (!File.Exists(o.VocabPath)) throw new UserFacingException($"{o.VocabPath}: vocabulary file not found (--vocab)");
+                break;
+            case "bert":
+            case "distilbert":
+                string dir = o.EncoderDirectory ?? throw new UserFacingException($"the {o.Backbone} backbone needs its checkpoint directory");
+                if (!Directory.Exists(dir)) throw new UserFacingException($"{dir}: encoder checkpoint directory not found");
+                BertConfig.Load(dir, o.Backbone == "bert" ? EncoderKind.Bert : EncoderKind.DistilBert);
+                string vocab = o.VocabPath ?? Path.Combine(dir, "vocab.txt");
+                if (!File.Exists(vocab)) throw new UserFacingException($"{vocab}: vocabulary file not found (pass --vocab)");
+                break;
+            default:
+                throw new UserFacingException($"unknown backbone '{o.Backbone}' (use small, bert or distilbert)");
+        }
+    }
+
+    /// <summary>The small backbone learns from scratch but needs a WordPiece vocabulary: what to pass.</summary>
+    public const string SmallNeedsVocab =
+        "--backbone small needs --vocab FILE, a WordPiece vocab.txt: e.g. ../shared/data/bert-base-uncased/vocab.txt (the public data set " +
+        "beside the repository) or models/bert-base-uncased/vocab.txt (after `ganbertbots models pull bert-base-uncased`)";
+
+    /// <summary>Every labelled row's label must be in the class set.</summary>
+    static void CheckLabels(IReadOnlyList<string> classes, IEnumerable<LabelledText> rows)
+    {
+        var unknown = rows.Where(r => r.Label is not null && !classes.Contains(r.Label)).Select(r => r.Label).Distinct().ToList();
+        if (unknown.Count > 0)
+            throw new UserFacingException($"labels not in the class set ({string.Join(", ", classes)}): {string.Join(", ", unknown)}");
+    }
+
     static BertEncoder BuildEncoder(DetectorTrainingOptions o, out string vocab)
     {
         switch (o.Backbone)
         {
             case "small":
-                vocab = o.VocabPath ?? throw new UserFacingException("the small backbone needs a vocab.txt (--vocab)");
+                vocab = o.VocabPath ?? throw new UserFacingException(SmallNeedsVocab);
                 int vocabSize = File.Exists(vocab) ? File.ReadLines(vocab).Count() : throw new UserFacingException($"{vocab}: vocabulary file not found");
                 var small = o.SmallEncoder ?? BertConfig.Small(vocabSize, o.MaxLength);
                 if (small.VocabSize != vocabSize) throw new UserFacingException($"small encoder vocab size {small.VocabSize} differs from {vocab}'s {vocabSize}");

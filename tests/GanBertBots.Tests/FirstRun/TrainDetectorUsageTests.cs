@@ -1,0 +1,75 @@
+using GanBertBots.Tests.Detector;
+using GanBertBots.Tests.Hub;
+using static GanBertBots.Tests.FirstRun.FirstRunFiles;
+
+namespace GanBertBots.Tests.FirstRun;
+
+/// <summary>train-detector checks everything before it makes its output folder; the common field names need no options.</summary>
+public sealed class TrainDetectorUsageTests : IDisposable
+{
+    readonly ScratchDirectory _dir = new();
+    public void Dispose() => _dir.Dispose();
+
+    string Out => Path.Combine(_dir.Path, "out");
+
+    public static TheoryData<string, string[], string> UsageErrors => new()
+    {
+        // What the old hint printed: it failed after making OUT/last/.
+        { "small without --vocab", ["--backbone", "small"], "--vocab" },
+        { "unknown backbone", ["--backbone", "huge"], "unknown backbone" },
+        { "bert without its folder", ["--backbone", "bert", "NO-SUCH-DIR"], "not found" },
+        { "zero epochs", ["--backbone", "small", "--vocab", "VOCAB", "--epochs", "0"], "epochs" },
+        { "missing vocab file", ["--backbone", "small", "--vocab", "NO-SUCH-VOCAB"], "not found" },
+        { "labels outside --classes", ["--backbone", "small", "--vocab", "VOCAB", "--classes", "human,dolly"], "gpt2" },
+        { "missing data file", ["--backbone", "small", "--vocab", "VOCAB", "--data", "NO-SUCH-FILE.jsonl"], "NO-SUCH-FILE" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UsageErrors))]
+    public async Task A_usage_error_leaves_no_output_folder(string what, string[] options, string mentioned)
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir.Path);
+        string data = DetectorJsonl(_dir.Path);
+        var args = new List<string> { "train-detector", "--data", data, "--out", Out };
+        args.AddRange(options.Select(o => o switch
+        {
+            "VOCAB" => vocab,
+            "NO-SUCH-DIR" or "NO-SUCH-VOCAB" or "NO-SUCH-FILE.jsonl" => Path.Combine(_dir.Path, o),
+            _ => o,
+        }));
+        if (options.Contains("--data")) args.RemoveRange(1, 2); // the case's own --data replaces the good one
+
+        var (code, _, err) = await Cli([.. args]);
+
+        Assert.True(code != 0, $"{what}: expected a failure");
+        Assert.Contains(mentioned, err);
+        Assert.False(Directory.Exists(Out), $"{what}: left {Out} behind ({string.Join(", ", Directory.Exists(Out) ? Directory.EnumerateFileSystemEntries(Out, "*", SearchOption.AllDirectories) : [])})");
+    }
+
+    [Fact]
+    public async Task Small_without_vocab_says_which_file_to_pass()
+    {
+        var (code, _, err) = await Cli("train-detector", "--data", DetectorJsonl(_dir.Path), "--backbone", "small", "--out", Out);
+        Assert.NotEqual(0, code);
+        Assert.Contains("--vocab FILE", err);
+        Assert.Contains("bert-base-uncased/vocab.txt", err);
+        Assert.DoesNotContain("--text-field", err); // text and label are the defaults now
+    }
+
+    [Fact]
+    public async Task Text_and_label_are_the_default_fields_and_models_list_calls_the_result_ok()
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir.Path);
+        string models = Path.Combine(_dir.Path, "models");
+        string detector = Path.Combine(models, "detector");
+
+        var (code, output, err) = await Cli("train-detector", "--data", DetectorJsonl(_dir.Path), "--backbone", "small", "--vocab", vocab,
+            "--epochs", "1", "--max-length", "32", "--out", detector);
+        Assert.True(code == 0, err + output);
+        Assert.True(GanBertBots.Models.GanBert.DetectorCheckpoint.Check(detector).IsLoadable);
+
+        (code, output, err) = await Cli("models", "list", "--dest", models);
+        Assert.True(code == 0, err);
+        Assert.Matches(@"(?m)^detector\s+detector\s+\S+ \S+\s+ok\s*$", output);
+    }
+}
