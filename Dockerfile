@@ -15,18 +15,27 @@ RUN dotnet publish src/GanBertBots.Host/GanBertBots.Host.csproj -c Release -r li
 # Stage 2: the NVIDIA CUDA runtime (libtorch 2.10 CUDA wants CUDA 12.8) with a non-root user.
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libicu74 libgomp1 \
+ && apt-get install -y --no-install-recommends ca-certificates libicu74 libgomp1 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 10001 ganbert
 WORKDIR /app
 COPY --from=build --chown=ganbert:ganbert /app ./
 RUN mkdir -p /app/models /app/data && chown ganbert:ganbert /app/models /app/data
 USER ganbert
+# Inference:Device picks the GPU (auto: CUDA when present). Host:Urls is the one listener: health, metrics and the
+# bots' webhooks; in a container it must listen on all interfaces.
 ENV DOTNET_ENVIRONMENT=Production \
-    Models__Device=auto \
+    Inference__Device=auto \
     Models__Generator=/app/models/generator \
     Models__Detector=/app/models/detector \
-    Storage__DataDirectory=/app/data
+    Retraining__RegistryRoot=/app/models/registry \
+    Retraining__ScratchRoot=/app/models/scratch \
+    Storage__DataDirectory=/app/data \
+    Host__Urls=http://0.0.0.0:8080
+EXPOSE 8080
 VOLUME ["/app/models", "/app/data"]
+# Liveness: the process answers and its inference worker thread runs (/readyz is for the load balancer).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["/app/ganbertbots"]
 CMD ["run"]

@@ -66,7 +66,19 @@ public static class GanBertBotsServices
             services.AddSingleton<IModelOperations, RetrainingModelOperations>();
             services.AddRoundReportsToModerators(); // each round's report to Bots:ModeratorChats (else the moderators' private chats)
         }
-        services.TryAddSingleton<IModelOperations, ModelOperationsNotAvailable>();
+        else
+        {
+            // No rounds and no Quartz, but the registry still decides what is served, and /promote and /rollback work on it.
+            var retraining = RetrainingOptions.From(configuration);
+            services.AddSingleton(retraining);
+            services.AddSingleton<IModelHotSwap, InferenceHotSwap>();
+            services.AddSingleton(sp => new ModelRegistry(retraining.RegistryRoot, CheckpointValidators.Default().Validator));
+            services.AddSingleton(sp => new LiveModelSync(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<IModelHotSwap>(),
+                sp.GetService<ILogger<LiveModelSync>>(), liveLoadedAtStart: false));
+            services.AddHostedService<LiveModelFollower>();
+            services.AddSingleton(sp => new RetrainingCommands(sp.GetRequiredService<ModelRegistry>(), trigger: null, sp.GetRequiredService<LiveModelSync>()));
+            services.AddSingleton<IModelOperations, RetrainingModelOperations>();
+        }
 
         services.AddSingleton(sp => new ConversationService(sp.GetRequiredService<IInferenceService>(), sp.GetRequiredService<ILabelStore>(),
             sp.GetRequiredService<BotOptions>(), sp.GetRequiredService<IModelOperations>(), sp.GetRequiredService<ILogger<ConversationService>>()));

@@ -7,14 +7,21 @@ namespace GanBertBots.Training.Scheduling;
 /// <summary>
 /// The moderator commands on models (/retrain, /promote, /rollback, and the last evaluation for /stats), as
 /// sentences to send back. The host adapts this to the conversation core's <c>IModelOperations</c>.
-/// Promotions and rollbacks are hot-swapped into the running service.
+/// Promotions and rollbacks are hot-swapped into the running service. Without a <paramref name="trigger"/> (retraining
+/// switched off) promotion and rollback still work on the registry, and /retrain says what is off and how to turn it on.
 /// </summary>
-public sealed class RetrainingCommands(ModelRegistry registry, RetrainingTrigger trigger, LiveModelSync liveModels)
+public sealed class RetrainingCommands(ModelRegistry registry, RetrainingTrigger? trigger, LiveModelSync liveModels)
 {
     static readonly string[] Names = [ModelNames.Detector, ModelNames.Generator];
 
+    public const string RetrainingOff =
+        "Retraining is switched off on this service (Retraining:Enabled is false), so there are no rounds, nightly or on request. " +
+        "To turn it on, set Retraining:Enabled to true (appsettings.json, or Retraining__Enabled=true in the environment) and restart. " +
+        "/promote and /rollback work either way.";
+
     public async Task<string> RetrainAsync(string requestedBy, CancellationToken cancellation)
     {
+        if (trigger is null) return RetrainingOff;
         try { return RetrainingTrigger.Describe(await trigger.RequestAsync(requestedBy, cancellation)); }
         catch (Quartz.SchedulerException e) { return "Could not start a retraining round: " + e.Message; }
     }

@@ -38,6 +38,19 @@ public sealed class ServiceStartTests
     }
 
     [Fact]
+    public async Task With_retraining_off_retrain_says_how_to_turn_it_on_and_rollback_still_reaches_the_registry()
+    {
+        await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" });
+        await service.WaitForOutputAsync("Type /help for the commands");
+        service.Type("/retrain");
+        await service.WaitForOutputAsync("Retraining__Enabled=true");
+        Assert.Contains("Retraining:Enabled is false", service.Output);
+        service.Type("/rollback");
+        await service.WaitForOutputAsync("Nothing rolled back");
+        Assert.Equal(0, (await service.TerminateAsync(StopLimit)).ExitCode);
+    }
+
+    [Fact]
     public async Task The_console_chat_ends_with_its_input_and_the_process_exits_0()
     {
         await using var service = ServiceProcess.Start();
