@@ -3,11 +3,14 @@ using GanBertBots.Bots.Telegram;
 using GanBertBots.Bots.Telegram.Testing;
 using GanBertBots.Conversation;
 using GanBertBots.Host.Cli;
+using GanBertBots.Host.Composition;
 using GanBertBots.Host.Serving;
 using GanBertBots.Inference;
 using GanBertBots.Models.Runtime;
 using GanBertBots.Storage;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace GanBertBots.Host.Bench;
 
@@ -56,30 +59,37 @@ public sealed class BotsBenchmark : IBenchmark
                 modelDir = Path.Combine(work, "gpt2");
                 ByteLevelGpt2.Create(modelDir, layers: 4, embedding: 128, heads: 4, positions: 256);
             }
-            var inferenceOptions = new InferenceOptions { Device = "cpu", DefaultTweet = new TweetSettings { MaxNewTokens = newTokens } };
-            // Queues deep enough for every chat at once: the bench measures serving, not refusals (--queue to test backpressure).
-            inferenceOptions.Generation.QueueCapacity = queue ?? Math.Max(inferenceOptions.Generation.QueueCapacity, chats);
-            inferenceOptions.Detection.QueueCapacity = queue ?? Math.Max(inferenceOptions.Detection.QueueCapacity, chats);
-            using var inference = new InferenceService(inferenceOptions);
-            await ServedModels.LoadAsync(inference, new ModelsOptions { Generator = modelDir, Detector = detectorDir ?? Path.Combine(work, "no-detector") },
-                inferenceOptions, NullLogger.Instance);
-            if (inference.GeneratorVersion is null) { context.Error.WriteLine($"bench bots: could not load the generator from {modelDir}"); return 1; }
-
             await using var server = await FakeBotApiServer.StartAsync();
-            await using var store = await LabelStore.OpenAsync(new StorageOptions { DataDirectory = Path.Combine(work, "data") });
-            var conversation = new ConversationService(inference, store, new BotOptions
+            // The service as `run` composes it (AddGanBertBots), on settings for the bench: the fake Bot API, queues deep
+            // enough for every chat at once (the bench measures serving, not refusals; --queue tests backpressure).
+            var settings = new Dictionary<string, string?>
             {
-                CallbackSecret = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)),
-                MessagesPerMinute = 10_000, Burst = 100,
-            });
-            var telegram = new TelegramOptions { BotToken = server.Token, ApiBaseUrl = server.BaseUrl, PollingTimeoutSeconds = 1 };
+                ["Models:Generator"] = modelDir, ["Models:Detector"] = detectorDir ?? Path.Combine(work, "no-detector"),
+                ["Inference:Device"] = "cpu", ["Inference:DefaultTweet:MaxNewTokens"] = newTokens.ToString(),
+                ["Inference:Generation:QueueCapacity"] = (queue ?? Math.Max(64, chats)).ToString(),
+                ["Inference:Detection:QueueCapacity"] = (queue ?? Math.Max(512, chats)).ToString(),
+                ["Storage:DataDirectory"] = Path.Combine(work, "data"),
+                ["Bots:CallbackSecret"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)),
+                ["Bots:MessagesPerMinute"] = "10000", ["Bots:Burst"] = "100",
+                ["Telegram:BotToken"] = server.Token, ["Telegram:ApiBaseUrl"] = server.BaseUrl, ["Telegram:PollingTimeoutSeconds"] = "1",
+                ["Telegram:MaxConcurrentUpdates"] = Math.Max(256, chats * 2).ToString(),
+                ["Retraining:Enabled"] = "false", ["Retraining:RegistryRoot"] = Path.Combine(work, "registry"),
+            };
             if (!realLimits)
             {
-                telegram.MessagesPerSecondPerChat = 1000; telegram.MessagesPerMinutePerGroup = 100_000; telegram.MessagesPerSecondOverall = 100_000;
+                settings["Telegram:MessagesPerSecondPerChat"] = "1000";
+                settings["Telegram:MessagesPerMinutePerGroup"] = "100000";
+                settings["Telegram:MessagesPerSecondOverall"] = "100000";
             }
-            telegram.MaxConcurrentUpdates = Math.Max(telegram.MaxConcurrentUpdates, chats * 2);
-            using var bot = new TelegramBotService(telegram, conversation, NullLogger<TelegramBotService>.Instance);
-            await bot.StartAsync(context.Cancellation);
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.Configuration.AddConfiguration(configuration);
+            builder.Services.AddGanBertBots(configuration, ServiceShape.From(configuration));
+            using var host = builder.Build();
+            await host.StartAsync(context.Cancellation);
+            var inference = host.Services.GetRequiredService<InferenceService>();
+            var bot = host.Services.GetRequiredService<TelegramBotService>();
+            if (inference.GeneratorVersion is null) { context.Error.WriteLine($"bench bots: could not load the generator from {modelDir}"); return 1; }
             var router = await bot.Ready.WaitAsync(TimeSpan.FromSeconds(30), context.Cancellation);
 
             w.WriteLine($"Generator: {inference.GeneratorVersion} ({modelDir}); detector: {inference.DetectorVersion ?? "none (answers 'not set up yet')"}");
@@ -121,7 +131,7 @@ public sealed class BotsBenchmark : IBenchmark
                 await Task.Delay(20);
             }
             var elapsed = server.Now - start;
-            await bot.StopAsync(CancellationToken.None);
+            await host.StopAsync(CancellationToken.None);
 
             var stats = inference.Statistics;
             w.WriteLine();

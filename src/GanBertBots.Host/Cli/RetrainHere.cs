@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GanBertBots.Host.Composition;
 using GanBertBots.Storage;
 using GanBertBots.Training.Rounds;
 using GanBertBots.Training.Scheduling;
@@ -63,23 +64,24 @@ public static class RetrainHere
     }
 
     /// <summary>
-    /// The service's retraining wiring on <paramref name="store"/>: the real steps (<c>AddAdversarialRoundSteps</c>) and
-    /// <c>AddRetraining</c> (registry, round, the logging notifier; its Quartz scheduler is registered but never started).
-    /// There is no served model in this process to swap: a promotion is only written to the registry. Round progress is logged to stderr. Throws <see cref="ArgumentException"/> for a bad <c>Retraining</c> key.
+    /// The service's composition (<see cref="GanBertBotsServices.AddGanBertBots"/>, no adapters, retraining on) on
+    /// <paramref name="store"/>, with nothing served in this process: a promotion is only written to the registry (a
+    /// running service follows it). Its Quartz scheduler is registered but never started. Round progress is logged to
+    /// stderr. Throws <see cref="ArgumentException"/> for a bad <c>Retraining</c> key.
     /// </summary>
     public static ServiceProvider BuildServices(IConfiguration configuration, ILabelStore store)
     {
         var services = new ServiceCollection();
+        services.AddSingleton(configuration);
         services.AddLogging(logging =>
         {
             logging.AddConfiguration(configuration.GetSection("Logging"));
             logging.AddSimpleConsole(o => o.SingleLine = true);
             logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         });
+        services.AddGanBertBots(configuration, ServiceShape.Tool);
         services.AddSingleton(store);
         services.AddSingleton<IModelHotSwap, RegistryOnlyHotSwap>();
-        services.AddAdversarialRoundSteps(configuration);
-        services.AddRetraining(configuration);
         return services.BuildServiceProvider();
     }
 }

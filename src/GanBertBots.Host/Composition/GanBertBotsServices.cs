@@ -58,13 +58,15 @@ public static class GanBertBotsServices
         {
             // Nightly adversarial retraining; promotions (here, in the CLI, on another replica) are swapped into the
             // inference service. Nothing counts as loaded until ModelServing's start loads the live versions.
+            // (A tool serves nothing: what is live counts as loaded, and only later promotions are reported.)
             services.AddSingleton<IModelHotSwap, InferenceHotSwap>();
             services.AddSingleton(sp => new LiveModelSync(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<IModelHotSwap>(),
-                sp.GetService<ILogger<LiveModelSync>>(), liveLoadedAtStart: false));
+                sp.GetService<ILogger<LiveModelSync>>(), liveLoadedAtStart: !shape.HasAdapters));
             services.AddAdversarialRoundSteps(configuration);
             services.AddRetraining(configuration);
             services.AddSingleton<IModelOperations, RetrainingModelOperations>();
-            services.AddRoundReportsToModerators(); // each round's report to Bots:ModeratorChats (else the moderators' private chats)
+            // Each round's report to Bots:ModeratorChats (else the moderators' private chats); a tool has only its log.
+            if (shape.HasAdapters) services.AddRoundReportsToModerators();
         }
         else
         {

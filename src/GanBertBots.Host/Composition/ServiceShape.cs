@@ -12,6 +12,12 @@ public sealed record ServiceShape(bool Telegram, bool Discord, bool Console, boo
     /// <summary>Where the service listens when a bot adapter runs and <c>Host:Urls</c> is not set.</summary>
     public const string DefaultUrls = "http://127.0.0.1:8080";
 
+    /// <summary>A CLI tool's process (<c>retrain --here</c>): the store, the models and retraining, no adapter, no listener.</summary>
+    public static readonly ServiceShape Tool = new(Telegram: false, Discord: false, Console: false, Retraining: true, Urls: null);
+
+    /// <summary>Whether any chat adapter runs (and so whether there is anyone to post round reports to).</summary>
+    public bool HasAdapters => Telegram || Discord || Console;
+
     /// <summary>Whether the process has an HTTP listener.</summary>
     public bool Listens => Urls is not null;
 
