@@ -10,8 +10,8 @@ public sealed class DetectVerb : ICliVerb
     public string Name => "detect";
     public string Summary => "ask a trained GAN-BERT detector who wrote texts";
     public string Usage => """
-        Usage: ganbertbots detect --model DIR (--text TEXT | --file FILE | TEXT...) [--json] [--explain] [--batch-size N] [--device auto|cpu|cuda]
-          --model DIR     a trained detector (config.json, model.safetensors, vocab.txt)
+        Usage: ganbertbots detect [--model DIR] (--text TEXT | --file FILE | TEXT...) [--json] [--explain] [--batch-size N] [--device auto|cpu|cuda]
+          --model DIR     a trained detector (config.json, model.safetensors, vocab.txt); default Models:Detector
           --text TEXT     one text; or give texts as positional words, one per argument
           --file FILE     many texts, one per line ('-' reads standard input); answered in batches
           --json          one JSON object per text: {"label":...,"probabilities":{...},"real_or_fake":{"real":..,"fake":..},"truncated":..,"model_version":..}
@@ -21,7 +21,7 @@ public sealed class DetectVerb : ICliVerb
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
     {
         var a = CliArgs.Parse(args, "json", "explain");
-        string model = a.Require("model");
+        string model = a.Get("model") ?? context.Configuration[$"{Serving.ModelsOptions.Section}:Detector"] ?? new Serving.ModelsOptions().Detector;
         bool json = a.Flag("json"), explain = a.Flag("explain");
         int batch = a.GetInt("batch-size", 32);
         var texts = new List<string>();

@@ -2,6 +2,7 @@ using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Telegram;
 using GanBertBots.Host.Composition;
 using GanBertBots.Host.Observability;
+using GanBertBots.Host.Serving;
 using GanBertBots.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -136,11 +137,12 @@ public sealed class RunVerb : ICliVerb
             DiscordHttpInteractionsService.MapDiscordInteractionsEndpoint(app);
     }
 
-    /// <summary>Settings this version no longer reads, and what replaced them.</summary>
+    /// <summary>Settings this version no longer reads (or reads for the last time), and what replaced them.</summary>
     static readonly (string Key, string Instead)[] Retired =
     [
         ("Telegram:WebhookListenUrl", "the webhook is served on Host:Urls"),
         ("Discord:HttpListenUrl", "the interactions endpoint is served on Host:Urls"),
+        (ModelsOptions.RetiredDetectorKey, "it still sets the served detector's folder for now; rename it to Models:Detector"),
     ];
 
     static void WarnAboutRetiredSettings(IConfiguration configuration, ILogger log)

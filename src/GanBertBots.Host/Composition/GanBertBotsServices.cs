@@ -41,6 +41,8 @@ public static class GanBertBotsServices
         }
         services.AddValidatedOptions<InferenceOptions>(InferenceOptions.Section, o => o.Validate());
         services.AddValidatedOptions<ModelsOptions>(ModelsOptions.Section, ModelsOptions.Validate);
+        if (configuration[ModelsOptions.RetiredDetectorKey] is { Length: > 0 } retired)
+            services.PostConfigure<ModelsOptions>(o => o.Detector = retired); // still read; `run` warns that it is deprecated
         services.AddValidatedOptions<StorageOptions>(StorageOptions.Section, o => o.Validate());
 
         // The label store: made on first use, its schema brought up to date first thing at start.

@@ -4,6 +4,8 @@ namespace GanBertBots.Host.Serving;
 public sealed class ModelsOptions
 {
     public const string Section = "Models";
+    /// <summary>The detector's folder before Models:Detector existed; still read (it wins when set), with a warning.</summary>
+    public const string RetiredDetectorKey = "Detector:ModelDirectory";
     /// <summary>GPT-2 checkpoint (config.json, model.safetensors, vocab.json + merges.txt or encoder.json + vocab.bpe).</summary>
     public string Generator { get; set; } = "models/gpt2";
     /// <summary>Trained GAN-BERT detector (config.json, model.safetensors, vocab.txt).</summary>

@@ -51,6 +51,17 @@ public sealed class ServiceStartTests
     }
 
     [Fact]
+    public async Task The_retired_Detector_ModelDirectory_is_still_read_with_a_warning()
+    {
+        await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Detector__ModelDirectory"] = "elsewhere/detector" });
+        await service.WaitForOutputAsync("Type /help for the commands");
+        await service.WaitForErrorAsync("Detector:ModelDirectory");
+        Assert.Contains("rename it to Models:Detector", service.Errors);
+        Assert.Contains("elsewhere/detector", service.Errors); // the detector looked for is the one the old key names
+        Assert.Equal(0, (await service.TerminateAsync(StopLimit)).ExitCode);
+    }
+
+    [Fact]
     public async Task The_console_chat_ends_with_its_input_and_the_process_exits_0()
     {
         await using var service = ServiceProcess.Start();
