@@ -36,13 +36,19 @@ public sealed class TelegramChatDirectory(ITelegramBotClient bot, TelegramOutbox
 /// <summary>Composition of the Telegram adapter for the generic host.</summary>
 public static class TelegramBotServices
 {
+    public const string HttpClientName = "telegram";
+
     /// <summary>Adds the bot (long polling or webhook) as a hosted service and its <see cref="IChatDirectory"/>.
     /// The host must have registered the conversation core as <see cref="IConversation"/>.</summary>
     public static IServiceCollection AddTelegramBot(this IServiceCollection services, TelegramOptions options)
     {
         services.AddSingleton(options);
+        // The Bot API client's HTTP through the factory (pooled handlers, DNS refresh), as Telegram.Bot's hosting examples
+        // do. No generic retry handler: 429s carry retry_after in the body and are waited out by the outbox and the poll
+        // loop, and a blind retry of sendMessage after a timeout could post a message twice.
+        services.AddHttpClient(HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(options.PollingTimeoutSeconds + 30));
         services.AddSingleton(sp => new TelegramBotService(options, sp.GetRequiredService<IConversation>(),
-            sp.GetRequiredService<ILogger<TelegramBotService>>()));
+            sp.GetRequiredService<ILogger<TelegramBotService>>(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName)));
         services.AddHostedService(sp => sp.GetRequiredService<TelegramBotService>());
         services.AddSingleton<IChatDirectory>(sp => new TelegramChatDirectory(sp.GetRequiredService<TelegramBotService>(), options));
         return services;
