@@ -412,8 +412,68 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         public int GetHashCode(IReadOnlyList<(string, string)> row) => row.Count;
     }
 
+    // ---- webhook delivery ----------------------------------------------------------------------------------------
+
+    readonly CancellationTokenSource _stopping = new();
+    readonly List<(int UpdateId, string Endpoint, int Status)> _deliveries = [];
+    Task? _delivery;
+
+    /// <summary>Every delivery attempt in webhook mode: the update, where it went, the HTTP status (0: no answer).</summary>
+    public IReadOnlyList<(int UpdateId, string Endpoint, int Status)> WebhookDeliveries { get { lock (_gate) return [.. _deliveries]; } }
+
+    /// <summary>
+    /// Webhook mode, as Telegram does it behind a load balancer: from now on every update (posted messages, pressed
+    /// buttons) is POSTed, in order, to the next of <paramref name="endpoints"/> in turn with the secret token header;
+    /// a refused or failed delivery is tried again at the next endpoint, so each update is delivered until one accepts it.
+    /// </summary>
+    public void DeliverByWebhook(IReadOnlyList<string> endpoints, string secret)
+    {
+        if (endpoints.Count == 0) throw new ArgumentException("at least one endpoint", nameof(endpoints));
+        _delivery = Task.Run(() => DeliverAsync(endpoints, secret, _stopping.Token));
+    }
+
+    async Task DeliverAsync(IReadOnlyList<string> endpoints, string secret, CancellationToken ct)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        int next = 0;
+        try
+        {
+            while (true)
+            {
+                await _newUpdates.WaitAsync(ct);
+                Update? update;
+                lock (_gate)
+                {
+                    update = _pending.FirstOrDefault();
+                    if (update != null) _pending.RemoveAt(0);
+                }
+                if (update is null) continue;
+                string json = JsonSerializer.Serialize(update, JsonBotAPI.Options);
+                for (int attempt = 0; attempt < 50; attempt++)
+                {
+                    string endpoint = endpoints[next++ % endpoints.Count];
+                    int status;
+                    try
+                    {
+                        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+                        request.Headers.Add("X-Telegram-Bot-Api-Secret-Token", secret);
+                        using var response = await http.SendAsync(request, ct);
+                        status = (int)response.StatusCode;
+                    }
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested) { status = 0; }
+                    lock (_gate) _deliveries.Add((update.Id, endpoint, status));
+                    if (status is >= 200 and < 300) break;
+                    await Task.Delay(100, ct);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        _stopping.Cancel();
+        if (_delivery != null) await _delivery;
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
