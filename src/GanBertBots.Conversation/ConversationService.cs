@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using GanBertBots.Inference;
@@ -23,7 +22,6 @@ public sealed class ConversationService : IConversation
     readonly RateLimiter _rate;
     readonly HashSet<string> _moderators;
     readonly ILogger _log;
-    readonly ConcurrentDictionary<string, SemaphoreSlim> _guessLocks = new();
     readonly Random _random;
 
     public ConversationService(IInferenceService inference, ILabelStore store, BotOptions options,
@@ -503,21 +501,14 @@ public sealed class ConversationService : IConversation
         // A guess is stored as the class the person judged: "human" for real; "gpt2" for fake (the game's only machine).
         string label = guess == "real" ? "human" : "gpt2";
         var player = Key(press.User);
-        GameScore score;
-        // One guess per person and round: otherwise a second press after seeing the answer would count again.
-        var gate = _guessLocks.GetOrAdd(press.User.QualifiedId, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(ct);
-        try
+        // One guess per person and round (a round is the text it shows): otherwise a second press after seeing the
+        // answer would count again. The store enforces it with a unique key, so it holds across replicas too.
+        var score = await _store.RecordGameGuessAsync(new GameGuess(text.Id, player, label, right) { DisplayName = press.User.DisplayName }, ct);
+        if (score.AlreadyCounted)
         {
-            var labels = await _store.GetLabelsAsync(text.Id, ct);
-            if (labels.Any(l => l.Source == LabelSource.GameGuess && l.Who == player))
-            {
-                await output.AcknowledgeButtonAsync("You already guessed this one.", ct);
-                return;
-            }
-            score = await _store.RecordGameGuessAsync(new GameGuess(text.Id, player, label, right) { DisplayName = press.User.DisplayName }, ct);
+            await output.AcknowledgeButtonAsync("You already guessed this one.", ct);
+            return;
         }
-        finally { gate.Release(); }
         await output.AcknowledgeButtonAsync(right ? "Right!" : "Wrong!", ct);
         string truth = isReal ? "a real tweet, written by a person" : $"fake, written by {text.ModelVersion ?? "our generator"}";
         await output.SendAsync(new Reply

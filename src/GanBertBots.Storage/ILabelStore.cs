@@ -66,7 +66,11 @@ public interface ILabelStore : IAsyncDisposable
     Task<IReadOnlyList<UserAccount>> GetUsersInRoleAsync(UserRole role, CancellationToken cancellation = default);
 
     // ---- game ----
-    /// <summary>Keeps the guess as a <see cref="LabelSource.GameGuess"/> label and counts it, in one transaction.</summary>
+    /// <summary>
+    /// Keeps the guess as a <see cref="LabelSource.GameGuess"/> label and counts it, in one transaction; at most once
+    /// per player and text (a unique key in the database, so this holds across replicas). A second guess on the same
+    /// text changes nothing and returns the score with <see cref="GameScore.AlreadyCounted"/> set.
+    /// </summary>
     Task<GameScore> RecordGameGuessAsync(GameGuess guess, CancellationToken cancellation = default);
     Task<GameScore?> GetGameScoreAsync(UserKey player, CancellationToken cancellation = default);
     /// <summary>Best players by correct guesses.</summary>

@@ -81,7 +81,14 @@ public sealed record GameGuess(long TextId, UserKey Player, string GuessedClass,
     public double Weight { get; init; } = NewLabel.DefaultWeight(LabelSource.GameGuess);
 }
 
-public sealed record GameScore(UserKey Player, string? DisplayName, long Played, long Correct, DateTimeOffset UpdatedAt);
+public sealed record GameScore(UserKey Player, string? DisplayName, long Played, long Correct, DateTimeOffset UpdatedAt)
+{
+    /// <summary>
+    /// Set only by <see cref="ILabelStore.RecordGameGuessAsync"/>: this player's guess on this text had already been
+    /// recorded, so this call counted nothing and changed neither the label nor the score (which is returned as it stands).
+    /// </summary>
+    public bool AlreadyCounted { get; init; }
+}
 
 /// <summary>Label count of one class from one source.</summary>
 public sealed record LabelCount(LabelSource Source, string Class, long Count);

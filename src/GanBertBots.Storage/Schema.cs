@@ -99,5 +99,21 @@ public static class Schema
             );
             CREATE INDEX game_scores_by_correct ON game_scores (correct DESC);
             """),
+        // One guess per person per game round, enforced by the database so that replicas sharing it cannot count a
+        // guess twice (a double press reaching two processes, or one process twice). A round is identified by the text
+        // it shows: the game's button payload carries only the text id (no round nonce), and a person who has seen the
+        // answer for a text cannot make a real guess on it again, even if a later /game happens to show it once more.
+        // So the key is (player, text). Guesses kept before this migration (game_guess labels) are carried over, so
+        // they stay counted once.
+        new(3, "one game guess per player and text", """
+            CREATE TABLE game_guesses (
+                user_id {bigint} NOT NULL REFERENCES users (id),
+                text_id {bigint} NOT NULL REFERENCES texts (id),
+                guessed_at {time} NOT NULL,
+                PRIMARY KEY (user_id, text_id)
+            );
+            INSERT INTO game_guesses (user_id, text_id, guessed_at)
+                SELECT user_id, text_id, labelled_at FROM labels WHERE source = 'game_guess';
+            """),
     ];
 }

@@ -465,6 +465,20 @@ public abstract class SqlLabelStore : ILabelStore
         {
             await RequireTextAsync(c, tx, guess.TextId, cancellation);
             var user = await UpsertUserAsync(c, tx, guess.Player, guess.DisplayName, null, cancellation);
+            // The key (player, text) decides whether this guess counts. A concurrent transaction inserting the same key
+            // (another replica) makes PostgreSQL wait for it and then do nothing; SQLite serialises writers. So exactly
+            // one of them goes on to write the label and the score.
+            object? claimed = await Command(c, tx,
+                "INSERT INTO game_guesses (user_id, text_id, guessed_at) VALUES (@u, @text, @t) " +
+                "ON CONFLICT (user_id, text_id) DO NOTHING RETURNING user_id",
+                ("u", user.Id), ("text", guess.TextId), ("t", TimeValue(Clock.GetUtcNow()))).ExecuteScalarAsync(cancellation);
+            if (claimed is null or DBNull)
+            {
+                await using var seen = await Command(c, tx, $"{ScoreSelect} WHERE g.user_id = @u", ("u", user.Id)).ExecuteReaderAsync(cancellation);
+                // No score row behind a key: a game_guess label written without RecordGameGuessAsync before migration 3.
+                var current = await seen.ReadAsync(cancellation) ? ReadScore(seen) : new GameScore(guess.Player, user.DisplayName, 0, 0, Clock.GetUtcNow());
+                return current with { AlreadyCounted = true };
+            }
             await InsertLabelAsync(c, tx, guess.TextId, user.Id, user.Role, guess.GuessedClass, LabelSource.GameGuess, guess.Weight, cancellation);
             await Command(c, tx,
                 "INSERT INTO game_scores (user_id, played, correct, updated_at) VALUES (@u, 1, @c, @t) " +

@@ -289,6 +289,29 @@ public sealed class ConversationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Game_guess_pressed_on_two_replicas_at_once_counts_once()
+    {
+        _options.GameRealShare = 1;
+        await _store.AddTextAsync(new NewText("Wildfire near the highway", TextOrigin.Corpus));
+        var round = (await Say("/game")).Last;
+        // A second replica: its own service and its own store on the same database, the same callback secret.
+        await using var otherStore = await LabelStore.OpenAsync(new StorageOptions { DataDirectory = _temp.Folder });
+        var other = new ConversationService(_inference, otherStore, _options, random: new Random(2));
+        var (here, there) = (new RecordingChatOutput(AlicePrivate.ChatId), new RecordingChatOutput(AlicePrivate.ChatId));
+        await Task.WhenAll(
+            Task.Run(() => Bot.HandleButtonAsync(Press(ButtonNamed(round, "Real")), here, default)),
+            Task.Run(() => other.HandleButtonAsync(Press(ButtonNamed(round, "Fake")), there, default)));
+
+        var acks = here.Acks.Concat(there.Acks).ToList();
+        Assert.Equal(2, acks.Count);
+        Assert.Single(acks, a => a == "You already guessed this one.");
+        Assert.Single(acks, a => a is "Right!" or "Wrong!");
+        Assert.Single(here.Sent.Concat(there.Sent), r => r.Text.Contains("Your score:"));
+        Assert.Single(await _temp.LabelsAsync());
+        Assert.Equal(1, (await _store.GetGameScoreAsync(new UserKey("test", "alice")))!.Played);
+    }
+
+    [Fact]
     public async Task Game_with_a_generated_tweet_counts_fake_as_right()
     {
         _options.GameRealShare = 0;

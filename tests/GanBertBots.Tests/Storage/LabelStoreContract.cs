@@ -413,17 +413,67 @@ public abstract class LabelStoreContract : IAsyncLifetime
             {
                 var text = await store.AddTextAsync(new NewText($"writer {w} text {i}", TextOrigin.UserSubmitted));
                 await store.AddLabelAsync(new NewLabel(text.TextId, who, UserRole.User, i % 2 == 0 ? "human" : "gpt2", LabelSource.UserFeedback, 0.5));
-                await store.RecordGameGuessAsync(new GameGuess(shared, who, "real", i % 3 == 0));
+                await store.RecordGameGuessAsync(new GameGuess(text.TextId, who, "real", i % 3 == 0));
+                await store.RecordGameGuessAsync(new GameGuess(shared, who, "real", true)); // counted on the first round only
             }
         })));
 
         var stats = await Store.GetStatsAsync();
         Assert.Equal(writers * each + 1, stats.TotalTexts);
         Assert.Equal(writers * each, stats.LabelsFrom(LabelSource.UserFeedback));
-        Assert.Equal(writers, stats.LabelsFrom(LabelSource.GameGuess)); // one guess label per player per text, replaced
+        Assert.Equal(writers * (each + 1), stats.LabelsFrom(LabelSource.GameGuess)); // one guess per player per text
         var scores = await Store.GetTopGameScoresAsync(100);
         Assert.Equal(writers, scores.Count);
-        Assert.All(scores, s => Assert.Equal((each, 5L), (s.Played, s.Correct)));
+        Assert.All(scores, s => Assert.Equal((each + 1L, 5L + 1), (s.Played, s.Correct)));
+    }
+
+    [StoreFact]
+    public async Task Guesses_kept_before_migration_3_stay_counted_once()
+    {
+        long round = await TextAsync("an old round's tweet", TextOrigin.Corpus);
+        await Store.RecordGameGuessAsync(new GameGuess(round, Alice, "human", true));
+        // Back to schema 2: the guess is only a game_guess label and a score, as a store before the key kept it.
+        await ExecuteRawAsync("DROP TABLE game_guesses");
+        await ExecuteRawAsync("DELETE FROM schema_version WHERE version = 3");
+        var upgraded = await OpenAnotherAsync(); // migrates to 3, carrying the label over as a key
+        var again = await upgraded.RecordGameGuessAsync(new GameGuess(round, Alice, "gpt2", false));
+        Assert.Equal((true, 1L, 1L), (again.AlreadyCounted, again.Played, again.Correct));
+        Assert.Equal("human", Assert.Single(await upgraded.GetLabelsAsync(round)).Class);
+    }
+
+    [StoreFact]
+    public async Task A_guess_is_counted_once_per_player_and_round_even_from_two_replicas_at_once()
+    {
+        long round = await TextAsync("the round's tweet", TextOrigin.Corpus);
+        long nextRound = await TextAsync("the next round's tweet", TextOrigin.Generated);
+        var other = await OpenAnotherAsync();
+        // The same person presses twice, the presses reaching two replicas (two stores on one database) at the same moment;
+        // several such pairs, so that the inserts really race.
+        const int presses = 4;
+        using var start = new Barrier(presses);
+        var results = await Task.WhenAll(Enumerable.Range(0, presses).Select(p => Task.Run(() =>
+        {
+            var store = p % 2 == 0 ? Store : other;
+            start.SignalAndWait();
+            return store.RecordGameGuessAsync(new GameGuess(round, Alice, p % 2 == 0 ? "human" : "gpt2", p % 2 == 0) { DisplayName = "alice" });
+        })));
+
+        var counted = Assert.Single(results, r => !r.AlreadyCounted);
+        Assert.Equal(1L, counted.Played); // Correct is 1 or 0: whichever press won the race
+        Assert.All(results.Where(r => r.AlreadyCounted), r => Assert.Equal(1L, r.Played)); // told the score as it stands
+        var label = Assert.Single(await Store.GetLabelsAsync(round));
+        Assert.Equal((LabelSource.GameGuess, Alice), (label.Source, label.Who));
+        Assert.Equal(counted.Correct == 1 ? "human" : "gpt2", label.Class); // the counted guess's label, not a later press's
+        var score = await other.GetGameScoreAsync(Alice);
+        Assert.Equal((1L, counted.Correct, false), (score!.Played, score.Correct, score.AlreadyCounted));
+
+        // A later press changes nothing; a different round still counts, and so does another player on the same round.
+        Assert.True((await other.RecordGameGuessAsync(new GameGuess(round, Alice, "gpt2", false))).AlreadyCounted);
+        var next = await other.RecordGameGuessAsync(new GameGuess(nextRound, Alice, "gpt2", true));
+        Assert.Equal((false, 2L, counted.Correct + 1), (next.AlreadyCounted, next.Played, next.Correct));
+        var bob = await Store.RecordGameGuessAsync(new GameGuess(round, Bob, "human", true));
+        Assert.Equal((false, 1L, 1L), (bob.AlreadyCounted, bob.Played, bob.Correct));
+        Assert.Equal(3, (await Store.GetStatsAsync()).LabelsFrom(LabelSource.GameGuess));
     }
 }
 
