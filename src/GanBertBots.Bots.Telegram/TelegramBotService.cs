@@ -26,6 +26,12 @@ public sealed class TelegramBotService : BackgroundService
     readonly ILogger _log;
     readonly HttpClient _http;
     readonly TaskCompletionSource<TelegramUpdateRouter> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Cancels the handling of updates: only after the ones in flight had <see cref="DrainLimit"/> to finish.</summary>
+    readonly CancellationTokenSource _answering = new();
+    /// <summary>How long a stop waits for updates in flight (inside the host's 8 s shutdown budget).</summary>
+    public static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(6);
+    /// <summary>Webhook mode: cancelled when the service starts stopping (new updates are refused from then on).</summary>
+    CancellationToken _intake;
 
     public TelegramBotService(TelegramOptions options, IConversation conversation, ILogger<TelegramBotService> log, HttpClient? http = null)
     {
@@ -59,6 +65,11 @@ public sealed class TelegramBotService : BackgroundService
         _log.LogInformation("Telegram bot @{Name} started ({Mode})", me.Username, _options.IsWebhook ? "webhook" : "long polling");
         if (_options.IsWebhook) await RunWebhookAsync(router, stoppingToken);
         else await PollAsync(router, stoppingToken);
+        // Stopping: no new updates are taken; the ones in flight get a few seconds to be answered, then are cancelled
+        // (and their chats told the bot is restarting).
+        if (!await router.DrainAsync(DrainLimit))
+            _log.LogWarning("Stopping: updates still in flight after {Seconds} s are cancelled", DrainLimit.TotalSeconds);
+        _answering.Cancel();
     }
 
     async Task PollAsync(TelegramUpdateRouter router, CancellationToken ct)
@@ -89,7 +100,7 @@ public sealed class TelegramBotService : BackgroundService
             }
             foreach (var update in updates)
             {
-                _ = router.DispatchAsync(update, ct);
+                _ = router.DispatchAsync(update, _answering.Token);
                 offset = update.Id + 1;
             }
         }
@@ -102,13 +113,12 @@ public sealed class TelegramBotService : BackgroundService
             await Client.SetWebhook(_options.WebhookUrl, secretToken: _options.WebhookSecret,
                 allowedUpdates: [UpdateType.Message, UpdateType.CallbackQuery], cancellationToken: ct);
         else _log.LogWarning("Telegram:WebhookUrl is empty: the endpoint listens, but Telegram was not told where it is (setWebhook)");
-        _stopping = ct;
+        _intake = ct;
         _ready.TrySetResult(router);
         try { await Task.Delay(Timeout.Infinite, ct); }
         catch (OperationCanceledException) { }
     }
 
-    CancellationToken _stopping;
 
     /// <summary>
     /// Webhook mode: one update posted to the endpoint. Refuses (401) a request without the right
@@ -135,13 +145,16 @@ public sealed class TelegramBotService : BackgroundService
         TelegramUpdateRouter router;
         try { router = await Ready.WaitAsync(TimeSpan.FromSeconds(10), http.RequestAborted); }
         catch (TimeoutException) { return Results.StatusCode(StatusCodes.Status503ServiceUnavailable); }
-        _ = router.DispatchAsync(update, _stopping);
+        // Stopping: take no new update (Telegram, or the load balancer, delivers it again, to another replica).
+        if (_intake.IsCancellationRequested) return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        _ = router.DispatchAsync(update, _answering.Token);
         return Results.Ok();
     }
 
     public override void Dispose()
     {
         base.Dispose();
+        _answering.Dispose();
         _http.Dispose();
     }
 }

@@ -72,13 +72,42 @@ public sealed class TelegramUpdateRouter
             await HandleAsync(update, ct);
             Interlocked.Increment(ref _handled);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The service stopped before this update was answered: say so rather than leave the person waiting.
+            await TellRestartingAsync(update);
+        }
         catch (Exception e)
         {
             Interlocked.Increment(ref _failed);
             _log.LogError(e, "Telegram update {Update} could not be handled", update.Id);
         }
         finally { _concurrency.Release(); }
+    }
+
+    public const string Restarting = "The bot is restarting and could not finish that. Please send it again in a minute.";
+
+    async Task TellRestartingAsync(Update update)
+    {
+        long? chat = update.Message?.Chat.Id ?? update.CallbackQuery?.Message?.Chat.Id;
+        if (chat is null) return;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try { await _bot.SendMessage(chat.Value, Restarting, cancellationToken: timeout.Token); }
+        catch (Exception e) { _log.LogWarning("Could not tell chat {Chat} that the bot is restarting: {Error}", chat, e.Message); }
+    }
+
+    /// <summary>Waits until every update dispatched so far has been handled, or <paramref name="limit"/> has passed.</summary>
+    public async Task<bool> DrainAsync(TimeSpan limit)
+    {
+        Task[] inFlight;
+        lock (_chatTails) inFlight = [.. _chatTails.Values];
+        try
+        {
+            await Task.WhenAll(inFlight).WaitAsync(limit);
+            return true;
+        }
+        catch (TimeoutException) { return false; }
+        catch (Exception) { return true; } // failures were logged by their handlers
     }
 
     /// <summary>Handles one update now (tests and the webhook call this through <see cref="DispatchAsync"/>).</summary>

@@ -224,4 +224,27 @@ public sealed class TelegramEndToEndTests
         var bob = await h.Server.WaitForCallAsync(c => c.ChatId == Bob && c.Method == "sendMessage");
         Assert.True(bob.At < third.At);
     }
+
+    [Fact]
+    public async Task A_tweet_in_flight_when_the_bot_stops_is_finished_before_it_stops()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        h.Generator.WordDelay = TimeSpan.FromMilliseconds(60);
+        h.Server.PostMessage(Alice, Alice, "/tweet flood");
+        await h.Server.WaitForCallAsync(c => c.ChatId == Alice && c.Method == "editMessageText"); // streaming has begun
+        await h.Bot.StopAsync(CancellationToken.None);
+        Assert.Contains(h.Server.CallsIn(Alice), IsFinalTweet);
+        Assert.DoesNotContain(h.Server.CallsIn(Alice), c => c.Text == TelegramUpdateRouter.Restarting);
+    }
+
+    [Fact]
+    public async Task An_update_that_cannot_finish_before_the_stop_is_told_the_bot_is_restarting()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        h.Generator.WordDelay = TimeSpan.FromSeconds(2); // far longer than the stop waits
+        h.Server.PostMessage(Alice, Alice, "/tweet flood");
+        await h.Server.WaitForCallAsync(c => c.ChatId == Alice && c.Method == "sendMessage"); // the placeholder
+        await h.Bot.StopAsync(CancellationToken.None);
+        await h.Server.WaitForCallAsync(c => c.ChatId == Alice && c.Text == TelegramUpdateRouter.Restarting, TimeSpan.FromSeconds(5));
+    }
 }
