@@ -272,15 +272,17 @@ public abstract class SqlLabelStore : ILabelStore
 
     // ------------------------------------------------------------------ labels
 
-    public Task<long> AddLabelAsync(NewLabel label, CancellationToken cancellation = default)
+    public async Task<long> AddLabelAsync(NewLabel label, CancellationToken cancellation = default)
     {
         CheckLabel(label);
-        return WriteAsync("keep a label", async (c, tx) =>
+        long id = await WriteAsync("keep a label", async (c, tx) =>
         {
             await RequireTextAsync(c, tx, label.TextId, cancellation);
             var user = await UpsertUserAsync(c, tx, label.Who, label.DisplayName, null, cancellation);
             return await InsertLabelAsync(c, tx, label.TextId, user.Id, label.Role, label.Class, label.Source, label.Weight, cancellation);
         }, cancellation);
+        LabelMetrics.Committed(label.Source);
+        return id;
     }
 
     static void CheckLabel(NewLabel label)
@@ -455,13 +457,19 @@ public abstract class SqlLabelStore : ILabelStore
         new(new UserKey(r.GetString(0), r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2),
             Convert.ToInt64(r.GetValue(3)), Convert.ToInt64(r.GetValue(4)), ReadTime(r, 5));
 
-    public Task<GameScore> RecordGameGuessAsync(GameGuess guess, CancellationToken cancellation = default)
+    public async Task<GameScore> RecordGameGuessAsync(GameGuess guess, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(guess);
         CheckUser(guess.Player);
         CheckName(guess.GuessedClass, "guessed class");
         CheckWeight(guess.Weight);
-        return WriteAsync("record a game guess", async (c, tx) =>
+        var score = await RecordGameGuessCoreAsync(guess, cancellation);
+        if (!score.AlreadyCounted) LabelMetrics.Committed(LabelSource.GameGuess);
+        return score;
+    }
+
+    Task<GameScore> RecordGameGuessCoreAsync(GameGuess guess, CancellationToken cancellation) =>
+        WriteAsync("record a game guess", async (c, tx) =>
         {
             await RequireTextAsync(c, tx, guess.TextId, cancellation);
             var user = await UpsertUserAsync(c, tx, guess.Player, guess.DisplayName, null, cancellation);
@@ -489,7 +497,6 @@ public abstract class SqlLabelStore : ILabelStore
             await r.ReadAsync(cancellation);
             return ReadScore(r);
         }, cancellation);
-    }
 
     public Task<GameScore?> GetGameScoreAsync(UserKey player, CancellationToken cancellation = default) =>
         ReadAsync("read a game score", async c =>

@@ -69,6 +69,8 @@ public sealed class ReplicaTests
             telegram.PressButton(Alice, detect.Answer.MessageId, Alice, right.Data);
             await telegram.WaitForCallAsync(c => c.Method == "answerCallbackQuery" && c.Text == "Thanks, noted!", TimeSpan.FromSeconds(20));
             string pressedAt = telegram.WebhookDeliveries.Last(d => d.Status == 200).Endpoint;
+            using (var metrics = new HttpClient { BaseAddress = new Uri(pressedAt.Replace("/telegram/webhook", "")) })
+                Assert.Matches("ganbertbots_labels_written_total\\{[^}]*source=\"userfeedback\"[^}]*\\} 1", await metrics.GetStringAsync("/metrics"));
             var stats = await SayAsync(telegram, Moderator, "/stats");
             Assert.NotEqual(pressedAt, stats.Replica);
             Assert.Contains("1 feedback", stats.Answer.Text);
