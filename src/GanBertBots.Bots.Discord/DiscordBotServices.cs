@@ -40,7 +40,11 @@ public static class DiscordBotServices
             sp.GetRequiredService<ButtonPayloadCodec>(), sp.GetRequiredService<DiscordCommandCatalog>(), sp.GetRequiredService<ModeratorPolicy>(),
             sp.GetService<ILogger<DiscordInteractionHandler>>()));
         services.AddSingleton<IChatDirectory>(sp => new DiscordChatDirectory(sp.GetRequiredService<DiscordRestClient>(), options));
-        if (options.Mode == DiscordMode.Gateway) services.AddHostedService<DiscordGatewayService>();
+        if (options.Mode == DiscordMode.Gateway)
+        {
+            services.AddSingleton<DiscordGatewayService>();
+            services.AddHostedService(sp => sp.GetRequiredService<DiscordGatewayService>());
+        }
         else services.AddHostedService<DiscordHttpInteractionsService>();
         return services;
     }
@@ -70,6 +74,10 @@ public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestCli
     DiscordCommandCatalog catalog, ILoggerFactory logs) : BackgroundService
 {
     readonly ILogger _log = logs.CreateLogger<DiscordGatewayService>();
+    IReadOnlyList<DiscordGatewayClient> _clients = [];
+
+    /// <summary>Whether every shard of this process has had its READY (readiness; a shard resuming keeps its session).</summary>
+    public bool AllShardsReady => _clients is { Count: > 0 } clients && clients.All(c => c.Session.SessionId is not null);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -98,8 +106,10 @@ public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestCli
 
         var gate = new IdentifyGate(info.SessionStartLimit.MaxConcurrency, options.IdentifyWindow);
         _log.LogInformation("Discord: running shards [{First}..{Last}] of {Count} on {Url}", shards[0], shards[^1], count, url);
-        var runs = shards.Select(id => new DiscordGatewayClient(options, url, id, count, handler.OnGatewayDispatchAsync,
-            logs.CreateLogger<DiscordGatewayClient>(), identifyGate: gate).RunAsync(stoppingToken)).ToList();
+        var clients = shards.Select(id => new DiscordGatewayClient(options, url, id, count, handler.OnGatewayDispatchAsync,
+            logs.CreateLogger<DiscordGatewayClient>(), identifyGate: gate)).ToList();
+        _clients = clients;
+        var runs = clients.Select(c => c.RunAsync(stoppingToken)).ToList();
         try
         {
             // The first shard to fail fatally stops the service (and, by default, the host) with its reason.

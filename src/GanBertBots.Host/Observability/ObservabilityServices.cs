@@ -21,7 +21,8 @@ public static class ObservabilityServices
         services.RemoveAll<IConversation>();
         services.AddSingleton<IConversation>(sp => new MeasuredConversation(
             sp.GetRequiredService<GanBertBots.Conversation.ConversationService>(), sp.GetRequiredService<ServiceMetrics>()));
-        services.AddServiceHealth(shape.Telegram);
+        services.AddServiceHealth(shape.Telegram,
+            discordGateway: shape.Discord && services.Any(d => d.ServiceType == typeof(GanBertBots.Bots.Discord.DiscordGatewayService)));
         bool otlp = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
         if (shape.Listens || otlp)
         {

@@ -1,3 +1,4 @@
+using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Telegram;
 using GanBertBots.Inference;
 using GanBertBots.Storage;
@@ -16,13 +17,14 @@ public static class ServiceHealth
     public const string Live = "live";
     public const string Ready = "ready";
 
-    public static IServiceCollection AddServiceHealth(this IServiceCollection services, bool telegram)
+    public static IServiceCollection AddServiceHealth(this IServiceCollection services, bool telegram, bool discordGateway)
     {
         var checks = services.AddHealthChecks()
             .AddCheck<InferenceWorkerCheck>("inference-worker", tags: [Live, Ready])
             .AddCheck<LabelStoreCheck>("label-store", tags: [Ready])
             .AddCheck<ModelsCheck>("models", tags: [Ready]);
         if (telegram) checks.AddCheck<TelegramConnectedCheck>("telegram", tags: [Ready]);
+        if (discordGateway) checks.AddCheck<DiscordConnectedCheck>("discord", tags: [Ready]);
         return services;
     }
 
@@ -67,5 +69,12 @@ public static class ServiceHealth
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
             Task.FromResult(telegram.Ready.IsCompletedSuccessfully ? HealthCheckResult.Healthy()
                 : HealthCheckResult.Unhealthy("Telegram is not connected yet (getMe has not answered)"));
+    }
+
+    sealed class DiscordConnectedCheck(DiscordGatewayService discord) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
+            Task.FromResult(discord.AllShardsReady ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy("Discord's gateway has not sent READY to every shard yet"));
     }
 }

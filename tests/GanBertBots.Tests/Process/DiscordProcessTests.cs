@@ -23,9 +23,14 @@ public sealed class DiscordProcessTests
         });
 
         var connection = await gateway.NextConnectionAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var before = await http.GetAsync("/readyz");
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, before.StatusCode); // connected, but no READY yet
         await connection.HelloAsync(45_000);
         await connection.ExpectAsync(2); // IDENTIFY
         await connection.ReadyAsync(gateway, "s1", 1);
+        await service.WaitUntilAsync(() => http.GetAsync("/readyz").GetAwaiter().GetResult().StatusCode == System.Net.HttpStatusCode.OK,
+            "/readyz 200 once the shard is READY", TimeSpan.FromSeconds(20));
         await connection.SendAsync(0, Payloads.Slash("help", null), 2, "INTERACTION_CREATE");
         await service.WaitUntilAsync(() => rest.Matching("PATCH", "@original").Length >= 1 || rest.Matching("POST", "/callback").Any(r => r.Body.Contains("/detect")),
             "Discord's answer to /help", TimeSpan.FromSeconds(30));
