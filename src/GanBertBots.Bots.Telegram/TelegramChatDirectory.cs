@@ -38,19 +38,30 @@ public static class TelegramBotServices
 {
     public const string HttpClientName = "telegram";
 
-    /// <summary>Adds the bot (long polling or webhook) as a hosted service and its <see cref="IChatDirectory"/>.
-    /// The host must have registered the conversation core as <see cref="IConversation"/>.</summary>
+    /// <summary>Adds the bot on <paramref name="options"/> (see <see cref="AddTelegramBot(IServiceCollection)"/>).</summary>
     public static IServiceCollection AddTelegramBot(this IServiceCollection services, TelegramOptions options)
     {
         services.AddSingleton(options);
+        return services.AddTelegramBot();
+    }
+
+    /// <summary>
+    /// Adds the bot (long polling or webhook) as a hosted service and its <see cref="IChatDirectory"/>, on the
+    /// <see cref="TelegramOptions"/> registered by the host. The host must have registered the conversation core as
+    /// <see cref="IConversation"/>; in webhook mode it maps <see cref="TelegramWebhookEndpoint.MapTelegramWebhook"/>.
+    /// </summary>
+    public static IServiceCollection AddTelegramBot(this IServiceCollection services)
+    {
         // The Bot API client's HTTP through the factory (pooled handlers, DNS refresh), as Telegram.Bot's hosting examples
         // do. No generic retry handler: 429s carry retry_after in the body and are waited out by the outbox and the poll
         // loop, and a blind retry of sendMessage after a timeout could post a message twice.
-        services.AddHttpClient(HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(options.PollingTimeoutSeconds + 30));
-        services.AddSingleton(sp => new TelegramBotService(options, sp.GetRequiredService<IConversation>(),
+        services.AddHttpClient(HttpClientName).ConfigureHttpClient((sp, http) =>
+            http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<TelegramOptions>().PollingTimeoutSeconds + 30));
+        services.AddSingleton(sp => new TelegramBotService(sp.GetRequiredService<TelegramOptions>(), sp.GetRequiredService<IConversation>(),
             sp.GetRequiredService<ILogger<TelegramBotService>>(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName)));
         services.AddHostedService(sp => sp.GetRequiredService<TelegramBotService>());
-        services.AddSingleton<IChatDirectory>(sp => new TelegramChatDirectory(sp.GetRequiredService<TelegramBotService>(), options));
+        services.AddSingleton<IChatDirectory>(sp => new TelegramChatDirectory(sp.GetRequiredService<TelegramBotService>(),
+            sp.GetRequiredService<TelegramOptions>()));
         return services;
     }
 }

@@ -76,12 +76,11 @@ public sealed class RunVerb : ICliVerb
         builder.Services.AddServiceObservability(shape);
 
         IHost host;
+        WebApplication? app = null;
         if (builder is WebApplicationBuilder web)
         {
             web.WebHost.UseUrls(shape.Urls!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-            var app = web.Build();
-            MapEndpoints(app, shape);
-            host = app;
+            host = app = web.Build();
         }
         else host = ((HostApplicationBuilder)builder).Build();
 
@@ -93,6 +92,8 @@ public sealed class RunVerb : ICliVerb
             {
                 // Every bound section first, so that a bad value is one line, not a failed start's stack trace.
                 host.Services.GetService<IStartupValidator>()?.Validate();
+                if (app is not null) MapEndpoints(app, shape);
+                await host.Services.GetRequiredService<LabelStoreStartup>().StartAsync(context.Cancellation); // a dead database: one line
                 await host.StartAsync(context.Cancellation);
             }
             catch (Exception e) when (StartFailure(e) is { } reason)

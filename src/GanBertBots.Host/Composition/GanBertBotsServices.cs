@@ -47,7 +47,8 @@ public static class GanBertBotsServices
 
         // The label store: made on first use, its schema brought up to date first thing at start.
         services.AddSingleton(sp => LabelStore.Create(sp.GetRequiredService<StorageOptions>()));
-        services.AddHostedService<LabelStoreStartup>();
+        services.AddSingleton<LabelStoreStartup>();
+        services.AddHostedService(sp => sp.GetRequiredService<LabelStoreStartup>());
 
         // The inference service owns the device; ModelServing owns what it serves.
         services.AddSingleton(sp => new InferenceService(sp.GetRequiredService<InferenceOptions>()));
@@ -90,9 +91,8 @@ public static class GanBertBotsServices
 
         if (shape.Telegram)
         {
-            var telegram = configuration.GetSection(TelegramOptions.Section).Get<TelegramOptions>() ?? new TelegramOptions();
-            telegram.Validate();
-            services.AddTelegramBot(telegram);
+            services.AddValidatedOptions<TelegramOptions>(TelegramOptions.Section, o => o.Validate());
+            services.AddTelegramBot();
         }
         if (shape.Discord)
         {

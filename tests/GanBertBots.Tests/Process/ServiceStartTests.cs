@@ -75,13 +75,30 @@ public sealed class ServiceStartTests
     [InlineData("Inference__Generation__MaxBatchSize", "-1", "Inference:Generation")]
     [InlineData("Bots__Moderators__0", "12345", "Bots:Moderators entry '12345' must be platform-qualified")]
     [InlineData("Retraining__Store", "mongo", "Retraining:Store")]
+    [InlineData("Telegram__Mode", "carrier-pigeon", "Telegram:Mode 'carrier-pigeon' is unknown; use polling or webhook")]
     public async Task A_bad_setting_stops_the_start_with_one_line_naming_it_and_exit_code_1(string key, string value, string expected)
     {
-        await using var service = ServiceProcess.Start(new Dictionary<string, string> { [key] = value });
+        var env = new Dictionary<string, string> { [key] = value };
+        if (key.StartsWith("Telegram__")) { env["Telegram__BotToken"] = "123456:TEST-token"; env["Telegram__ApiBaseUrl"] = "http://127.0.0.1:9"; }
+        await using var service = ServiceProcess.Start(env);
         Assert.Equal(1, await service.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(expected, service.Errors);
         Assert.DoesNotContain("Unhandled exception", service.Errors);
         Assert.DoesNotContain("Type /help", service.Output);
+    }
+
+    [Fact]
+    public async Task A_database_that_cannot_be_reached_stops_the_start_with_one_line_and_exit_code_1()
+    {
+        await using var service = ServiceProcess.Start(new Dictionary<string, string>
+        {
+            ["Storage__Provider"] = "postgres", ["Storage__MaxAttempts"] = "2",
+            ["Storage__ConnectionString"] = $"Host=127.0.0.1;Port={ServiceProcess.FreePort()};Username=x;Password=y;Database=z;Timeout=3",
+        });
+        Assert.Equal(1, await service.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("run: label store: database unavailable", service.Errors);
+        Assert.DoesNotContain("Hosting failed to start", service.Errors);
+        Assert.DoesNotContain("Password=y", service.Errors);
     }
 
     [Fact]
