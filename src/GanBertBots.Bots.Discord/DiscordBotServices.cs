@@ -16,6 +16,9 @@ namespace GanBertBots.Bots.Discord;
 /// <summary>Composition of the Discord adapter for the generic host.</summary>
 public static class DiscordBotServices
 {
+    /// <summary>How long a stop waits for interactions in flight (inside the service's 8 s shutdown budget).</summary>
+    public static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(6);
+
     /// <summary>
     /// Adds the Discord adapter when <c>Discord:Enabled</c> is true: the REST client, the interaction handler, the
     /// <see cref="IChatDirectory"/> for posting unprompted (round reports), and either the gateway shards or the HTTP
@@ -122,7 +125,7 @@ public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestCli
         }
         finally
         {
-            await handler.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            await handler.DrainAsync(DiscordBotServices.DrainLimit).ConfigureAwait(false);
         }
     }
 }
@@ -130,7 +133,7 @@ public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestCli
 /// <summary>
 /// HTTP mode: Discord POSTs interactions to <c>Discord:HttpPath</c> on the application's one listener (the host maps
 /// <see cref="MapDiscordInteractionsEndpoint"/>). This service registers the commands at start and, at stop, lets the
-/// interactions in flight finish (up to 10 s) so that nobody who was answered a "thinking…" is left without an answer.
+/// interactions in flight finish (up to <see cref="DiscordBotServices.DrainLimit"/>) so that nobody who was answered a "thinking…" is left without an answer.
 /// </summary>
 public sealed class DiscordHttpInteractionsService(DiscordOptions options, DiscordRestClient rest, DiscordInteractionHandler handler,
     DiscordCommandCatalog catalog, ILoggerFactory logs) : BackgroundService
@@ -147,7 +150,7 @@ public sealed class DiscordHttpInteractionsService(DiscordOptions options, Disco
         catch (OperationCanceledException) { }
         finally
         {
-            await handler.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            await handler.DrainAsync(DiscordBotServices.DrainLimit).ConfigureAwait(false);
         }
     }
 

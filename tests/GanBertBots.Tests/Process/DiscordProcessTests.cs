@@ -4,7 +4,7 @@ namespace GanBertBots.Tests.Process;
 
 /// <summary>The built executable with Discord enabled (gateway mode) against the fake Discord gateway and REST API.</summary>
 [Collection(ServiceProcessCollection.Name)]
-public sealed class DiscordProcessTests
+public sealed class DiscordProcessTests(Xunit.Abstractions.ITestOutputHelper report)
 {
     [Fact]
     public async Task Discord_gateway_answers_a_slash_command_and_SIGTERM_stops_the_process()
@@ -35,10 +35,12 @@ public sealed class DiscordProcessTests
         await service.WaitUntilAsync(() => rest.Matching("PATCH", "@original").Length >= 1 || rest.Matching("POST", "/callback").Any(r => r.Body.Contains("/detect")),
             "Discord's answer to /help", TimeSpan.FromSeconds(30));
         string answer = string.Join("\n", rest.Matching("PATCH", "@original").Select(r => r.Body).Concat(rest.Matching("POST", "/callback").Select(r => r.Body)));
+        var firstAnswer = service.SinceStart;
         Assert.Contains("/detect", answer);
         Assert.Contains(rest.Requests, r => r.Method == "PUT" && r.Path == "/api/v10/applications/42/commands"); // commands registered
 
         var (code, took) = await service.TerminateAsync(TimeSpan.FromSeconds(10));
+        report.WriteLine($"timing: discord gateway (retraining sqlite): first answer {firstAnswer.TotalSeconds:F2} s after start; SIGTERM to exit {took.TotalSeconds:F2} s");
         Assert.Equal(0, code);
         Assert.True(took < TimeSpan.FromSeconds(10), $"stopping took {took}");
     }

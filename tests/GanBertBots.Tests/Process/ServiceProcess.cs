@@ -17,6 +17,10 @@ public sealed class ServiceProcess : IAsyncDisposable
     readonly System.Diagnostics.Process _process;
     readonly StringBuilder _out = new(), _err = new();
     readonly object _gate = new();
+    readonly Stopwatch _sinceStart = Stopwatch.StartNew();
+
+    /// <summary>Time since the process was started (for the start-up times the tests report).</summary>
+    public TimeSpan SinceStart => _sinceStart.Elapsed;
 
     readonly bool _ownsWorkDir;
 

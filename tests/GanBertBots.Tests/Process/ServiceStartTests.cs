@@ -9,7 +9,7 @@ namespace GanBertBots.Tests.Process;
 /// its HTTP endpoints; every run ends with SIGTERM, which must stop it with exit code 0 within 10 s.
 /// </summary>
 [Collection(ServiceProcessCollection.Name)]
-public sealed class ServiceStartTests
+public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper report)
 {
     static readonly TimeSpan StopLimit = TimeSpan.FromSeconds(10);
 
@@ -26,12 +26,14 @@ public sealed class ServiceStartTests
 
         service.Type("/help");
         await service.WaitForOutputAsync("/detect TEXT");
+        var firstAnswer = service.SinceStart;
         Assert.Contains("/retrain", service.Output); // the person at the terminal moderates
 
         service.Type("/detect 13,000 people receive #wildfires evacuation orders in California");
         await service.WaitForOutputAsync("detector is not");
 
         var (code, took) = await service.TerminateAsync(StopLimit);
+        report.WriteLine($"timing: console, Retraining:Store {retrainingStore ?? "default (sqlite)"}: first answer {firstAnswer.TotalSeconds:F2} s after start; SIGTERM to exit {took.TotalSeconds:F2} s");
         Assert.Equal(0, code);
         Assert.True(took < StopLimit, $"stopping took {took}");
         Assert.True(File.Exists(Path.Combine(service.WorkDir, "data", "ganbertbots.db")), "the label store was not created under data/");
@@ -117,6 +119,7 @@ public sealed class ServiceStartTests
         const long alice = 4242;
         telegram.PostMessage(alice, alice, "/help");
         var help = await telegram.WaitForCallAsync(c => c.ChatId == alice && c.Method == "sendMessage", TimeSpan.FromSeconds(60));
+        var firstAnswer = service.SinceStart;
         Assert.Contains("/detect", help.Text);
         telegram.PostMessage(alice, alice, "/detect a flood took the bridge on Main Street this morning");
         var detect = await telegram.WaitForCallAsync(c => c.ChatId == alice && c.Method == "sendMessage" && c.Text!.Contains("detector"),
@@ -142,6 +145,7 @@ public sealed class ServiceStartTests
         Assert.DoesNotContain("4242", metrics); // no user ids in tags
 
         var (code, took) = await service.TerminateAsync(StopLimit);
+        report.WriteLine($"timing: telegram long polling (retraining sqlite): first answer {firstAnswer.TotalSeconds:F2} s after start; SIGTERM to exit {took.TotalSeconds:F2} s");
         Assert.Equal(0, code);
         Assert.True(took < StopLimit, $"stopping took {took}");
     }
