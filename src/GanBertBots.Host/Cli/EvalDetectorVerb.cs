@@ -34,6 +34,15 @@ public sealed class EvalDetectorVerb : ICliVerb
         var rows = DetectorData.Load(data, textField, labelField);
         using var detector = GanBertDetector.Load(model, placement, batch);
         var report = DetectorEvaluation.Evaluate(detector, rows);
+        if (report.Scored == 0)
+        {
+            // Accuracy over no texts is not 0: there is nothing to report. Say why instead.
+            var found = rows.Select(r => r.Label ?? "(none)").Distinct().Order(StringComparer.Ordinal).Take(12);
+            context.Error.WriteLine($"eval-detector: no text in {data} has a label among the detector's classes " +
+                $"({string.Join(", ", detector.Classes)}); its labels are: {string.Join(", ", found)}. " +
+                "Evaluate on texts labelled with those classes (--label-field names the field).");
+            return 1;
+        }
         await context.Out.WriteLineAsync($"detector {detector.ModelVersion} on {data}");
         await context.Out.WriteAsync(report.Format());
         Directory.CreateDirectory(outDir);

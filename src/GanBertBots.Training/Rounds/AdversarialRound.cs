@@ -236,7 +236,8 @@ public sealed class AdversarialRound(
             .Where(v => v.Metrics.ContainsKey("perplexity") && v.Metrics.ContainsKey("fool_rate"))
             .ToList();
         plots.Add(RoundPlots.OverRounds(Path.Combine(reportDir, "fool_rate.png"), "Fool rate against that round's detector",
-            "fool rate", history.Select(v => (v.Version, v.Metrics["fool_rate"], v.Metrics.GetValueOrDefault("promoted") > 0)).ToList()));
+            "fool rate", history.Select(v => (v.Version, v.Metrics["fool_rate"], v.Metrics.GetValueOrDefault("promoted") > 0)).ToList(),
+            RoundPlots.Rate));
         plots.Add(RoundPlots.OverRounds(Path.Combine(reportDir, "perplexity.png"), "Generator held-out perplexity",
             "perplexity", history.Select(v => (v.Version, v.Metrics["perplexity"], v.Metrics.GetValueOrDefault("promoted") > 0)).ToList()));
         if (metrics.CandidateDetector.ConfusionMatrixPng is { } confusion && File.Exists(confusion))
