@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using GanBertBots.Models.Hub;
 using Spectre.Console;
 
@@ -6,6 +7,8 @@ namespace GanBertBots.Host.Cli;
 /// <summary><c>models pull NAME</c>: download a checkpoint from a Hugging Face compatible hub.</summary>
 public sealed class ModelsPullCommand : IModelsCommand
 {
+    const string HubClient = "hub";
+
     public string Name => "pull";
     public string Summary => "Download a checkpoint from the model hub into models/NAME/ (resumable, verified, atomic)";
     public string Usage => $"""
@@ -32,7 +35,12 @@ public sealed class ModelsPullCommand : IModelsCommand
         if (a.Positional.Count != 1) throw new CliUsageException("give exactly one model name, e.g. 'models pull gpt2'");
         var checkpoint = HubCheckpoint.Resolve(a.Positional[0], localName);
 
-        using var downloader = new CheckpointDownloader(options);
+        // The hub's HttpClient from the factory, like every HTTP client of the product (no generic retry handler: the
+        // downloader resumes an interrupted file with a Range request, which a blind retry would not do).
+        await using var services = new ServiceCollection()
+            .AddHttpClient(HubClient).ConfigurePrimaryHttpMessageHandler(() => CheckpointDownloader.PrimaryHandler(options)).Services
+            .BuildServiceProvider();
+        using var downloader = new CheckpointDownloader(options, services.GetRequiredService<IHttpClientFactory>().CreateClient(HubClient));
         PullResult result;
         try
         {

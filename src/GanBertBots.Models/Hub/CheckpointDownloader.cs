@@ -30,20 +30,30 @@ public sealed class CheckpointDownloader : IDisposable
     readonly Uri _hub;
     bool _hubAnswered;
 
-    /// <param name="handler">For tests; by default a handler that does not follow redirects itself (we do, to read the hub's headers on the way).</param>
+    /// <param name="handler">For tests; by default <see cref="PrimaryHandler"/>.</param>
     public CheckpointDownloader(HubOptions options, HttpMessageHandler? handler = null)
+        : this(options, new HttpClient(handler ?? PrimaryHandler(options), disposeHandler: true)) { }
+
+    /// <summary>Over a client from <c>IHttpClientFactory</c> whose primary handler is <see cref="PrimaryHandler"/>.</summary>
+    public CheckpointDownloader(HubOptions options, HttpClient http)
     {
         _options = options;
         _hub = ParseHubUrl(options.BaseUrl);
-        handler ??= new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None, // byte ranges must refer to the file itself
-            ConnectTimeout = options.RequestTimeout,
-        };
-        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = http;
+        _http.Timeout = Timeout.InfiniteTimeSpan; // a large file takes as long as it takes; each read has its own timeout
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("ganbertbots/1.0");
     }
+
+    /// <summary>
+    /// The handler the downloader needs: it does not follow redirects itself (the downloader does, to read the hub's
+    /// headers on the way) and does not decompress (byte ranges must refer to the file itself).
+    /// </summary>
+    public static SocketsHttpHandler PrimaryHandler(HubOptions options) => new()
+    {
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectTimeout = options.RequestTimeout,
+    };
 
     public void Dispose() => _http.Dispose();
 
