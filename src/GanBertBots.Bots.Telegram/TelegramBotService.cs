@@ -77,32 +77,30 @@ public sealed class TelegramBotService : BackgroundService
         // A webhook left over from webhook mode would make getUpdates fail.
         await Client.DeleteWebhook(cancellationToken: ct);
         _ready.TrySetResult(router);
-        int offset = 0;
+        long offset = 0;
         var backoff = TimeSpan.FromSeconds(1);
         while (!ct.IsCancellationRequested)
         {
-            Update[] updates;
+            TelegramUpdateBatch batch;
             try
             {
-                updates = await Client.GetUpdates(offset, limit: 100, timeout: _options.PollingTimeoutSeconds,
-                    allowedUpdates: [UpdateType.Message, UpdateType.CallbackQuery], cancellationToken: ct);
+                batch = await TelegramUpdateBatch.FetchAsync(_http, _options, offset, ct);
                 backoff = TimeSpan.FromSeconds(1);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
             catch (Exception e)
             {
-                int retryAfter = (e as global::Telegram.Bot.Exceptions.ApiRequestException)?.Parameters?.RetryAfter ?? 0;
+                int retryAfter = (e as TelegramApiError)?.RetryAfterSeconds ?? 0;
                 var wait = retryAfter > 0 ? TimeSpan.FromSeconds(retryAfter) : backoff;
                 _log.LogWarning("getUpdates failed ({Message}); retrying in {Seconds} s", e.Message, wait.TotalSeconds);
                 await Task.Delay(wait, ct);
                 backoff = TimeSpan.FromSeconds(Math.Min(60, backoff.TotalSeconds * 2));
                 continue;
             }
-            foreach (var update in updates)
-            {
-                _ = router.DispatchAsync(update, _answering.Token);
-                offset = update.Id + 1;
-            }
+            foreach (var (id, reason) in batch.Skipped)
+                _log.LogWarning("Telegram update {Update} is not readable and was skipped: {Reason}", id?.ToString() ?? "(no id)", reason);
+            foreach (var update in batch.Updates) _ = router.DispatchAsync(update, _answering.Token);
+            offset = batch.NextOffset;
         }
     }
 

@@ -45,7 +45,14 @@ public sealed class TelegramUpdateRouter
     public Task DispatchAsync(Update update, CancellationToken ct)
     {
         Interlocked.Increment(ref _received);
-        long chatKey = update.Message?.Chat.Id ?? update.CallbackQuery?.Message?.Chat.Id ?? update.CallbackQuery?.From.Id ?? 0;
+        if (Unusable(update) is { } reason)
+        {
+            // Malformed (a message without its chat, a button press without its sender): skipped, never thrown at the loop.
+            Interlocked.Increment(ref _skipped);
+            _log.LogWarning("Telegram update {Update} skipped: {Reason}", update?.Id, reason);
+            return Task.CompletedTask;
+        }
+        long chatKey = update.Message?.Chat.Id ?? update.CallbackQuery?.Message?.Chat?.Id ?? update.CallbackQuery!.From.Id;
         Task tail;
         lock (_chatTails)
         {
@@ -109,6 +116,30 @@ public sealed class TelegramUpdateRouter
         catch (TimeoutException) { return false; }
         catch (Exception) { return true; } // failures were logged by their handlers
     }
+
+    /// <summary>Why an update cannot be handled (the fields the router relies on are missing), or null when it can.</summary>
+    static string? Unusable(Update? update)
+    {
+        // The Bot API types say these are never null; a malformed update says otherwise.
+        if (update is null) return "no update";
+        if (update.Message is { } m)
+        {
+            if ((Chat?)m.Chat is null) return "a message without its chat";
+            if ((User?)m.From is null && m.SenderChat is null) return "a message without a sender";
+            return null;
+        }
+        if (update.CallbackQuery is { } q)
+        {
+            if ((User?)q.From is null) return "a button press without its sender";
+            if (q.Message is { } carrier && (Chat?)carrier.Chat is null) return "a button press on a message without its chat";
+            return null;
+        }
+        return null; // other kinds are ignored by HandleAsync
+    }
+
+    long _skipped;
+    /// <summary>Updates skipped because they were malformed.</summary>
+    public long Skipped => Interlocked.Read(ref _skipped);
 
     /// <summary>Handles one update now (tests and the webhook call this through <see cref="DispatchAsync"/>).</summary>
     public async Task HandleAsync(Update update, CancellationToken ct)

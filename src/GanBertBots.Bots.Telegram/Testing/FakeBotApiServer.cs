@@ -132,6 +132,26 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         }
     }
 
+    readonly List<(int Id, string Json)> _rawPending = [];
+
+    /// <summary>
+    /// An update exactly as <paramref name="json"/> writes it for the id it is given (malformed on purpose: a missing
+    /// chat, a wrong type, a lone surrogate). Long polling only. Returns the update id.
+    /// </summary>
+    public int PostRawUpdate(Func<int, string> json)
+    {
+        lock (_gate)
+        {
+            int id = _nextUpdateId++;
+            _rawPending.Add((id, json(id)));
+            _newUpdates.Release();
+            return id;
+        }
+    }
+
+    /// <summary>The highest update id the bot has confirmed (by asking getUpdates for a later offset).</summary>
+    public long HighestConfirmed { get { lock (_gate) return _highestConfirmed; } }
+
     int Enqueue(Update update)
     {
         update.Id = _nextUpdateId++;
@@ -240,9 +260,13 @@ public sealed class FakeBotApiServer : IAsyncDisposable
                     _pending.RemoveAll(u => u.Id < offset);
                     _highestConfirmed = Math.Max(_highestConfirmed, offset - 1);
                 }
-                var ready = _pending.Where(u => u.Id >= offset).Take(limit).ToList();
+                if (offset > 0) _rawPending.RemoveAll(r => r.Id < offset);
+                var ready = _pending.Where(u => u.Id >= offset).Select(u => (u.Id, Json: JsonSerializer.Serialize(u, JsonBotAPI.Options)))
+                    .Concat(_rawPending.Where(r => r.Id >= offset)).OrderBy(r => r.Id).Take(limit).ToList();
                 if (ready.Count > 0 || _clock.Elapsed >= deadline)
-                    return Ok(JsonSerializer.SerializeToNode(ready, JsonBotAPI.Options));
+                    // Written by hand so that a raw (malformed) update goes out exactly as the test wrote it.
+                    return Results.Text("{\"ok\":true,\"result\":[" + string.Join(",", ready.Select(r => r.Json)) + "]}",
+                        "application/json", Encoding.UTF8, 200);
             }
             var left = deadline - _clock.Elapsed;
             if (left <= TimeSpan.Zero) continue;
