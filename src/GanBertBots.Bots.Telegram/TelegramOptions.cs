@@ -37,9 +37,20 @@ public sealed class TelegramOptions
 
     public bool IsWebhook => string.Equals(Mode, "webhook", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>The shape of a token @BotFather issues: the bot's numeric id, a colon, then the secret part.</summary>
+    public static bool IsBotToken(string token)
+    {
+        int colon = token.IndexOf(':');
+        return colon > 0 && token[..colon].All(char.IsAsciiDigit) && colon < token.Length - 1
+            && token[(colon + 1)..].All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+    }
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(BotToken)) throw new ArgumentException("Telegram:BotToken is empty");
+        if (!IsBotToken(BotToken))
+            throw new ArgumentException("Telegram:BotToken is not a bot token: @BotFather gives one like 123456789:AAE... " +
+                "(the bot's id, a colon, then letters, digits, _ and -)");
         if (!Uri.TryCreate(ApiBaseUrl, UriKind.Absolute, out _)) throw new ArgumentException($"Telegram:ApiBaseUrl '{ApiBaseUrl}' is not an absolute URL");
         if (!IsWebhook && !string.Equals(Mode, "polling", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"Telegram:Mode '{Mode}' is unknown; use polling or webhook");

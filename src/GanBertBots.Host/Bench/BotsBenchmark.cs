@@ -22,6 +22,8 @@ namespace GanBertBots.Host.Bench;
 /// </summary>
 public sealed class BotsBenchmark : IBenchmark
 {
+    public IReadOnlyList<string> Flags => ["telegram-limits"];
+
     public string Name => "bots";
     public string Summary => "200 simulated Telegram chats: /detect and /tweet latency p50/p99, throughput vs model-only time, lost updates";
     public string Usage => """

@@ -12,5 +12,7 @@ public interface IBenchmark
     string Name { get; }
     string Summary { get; }
     string Usage { get; }
+    /// <summary>Its options that take no value (besides --json and --quick, which every benchmark has).</summary>
+    IReadOnlyList<string> Flags => [];
     Task<int> RunAsync(CliArgs args, CliContext context);
 }

@@ -22,6 +22,6 @@ public sealed class BenchVerb : ICliVerb
         if (args.Count == 0) throw new CliUsageException("name a benchmark: " + string.Join(", ", Benchmarks.Keys.Order()));
         if (!Benchmarks.TryGetValue(args[0], out var bench))
             throw new CliUsageException($"unknown benchmark '{args[0]}' (known: {string.Join(", ", Benchmarks.Keys.Order())})");
-        return bench.RunAsync(CliArgs.Parse(args.Skip(1).ToList(), "json", "quick"), context);
+        return bench.RunAsync(CliArgs.Parse(args.Skip(1).ToList(), ["json", "quick", .. bench.Flags]), context);
     }
 }

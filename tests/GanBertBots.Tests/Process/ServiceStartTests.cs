@@ -78,10 +78,15 @@ public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper repor
     [InlineData("Bots__Moderators__0", "12345", "Bots:Moderators entry '12345' must be platform-qualified")]
     [InlineData("Retraining__Store", "mongo", "Retraining:Store")]
     [InlineData("Telegram__Mode", "carrier-pigeon", "Telegram:Mode 'carrier-pigeon' is unknown; use polling or webhook")]
+    [InlineData("Telegram__BotToken", "abc", "Telegram:BotToken is not a bot token")]
     public async Task A_bad_setting_stops_the_start_with_one_line_naming_it_and_exit_code_1(string key, string value, string expected)
     {
         var env = new Dictionary<string, string> { [key] = value };
-        if (key.StartsWith("Telegram__")) { env["Telegram__BotToken"] = "123456:TEST-token"; env["Telegram__ApiBaseUrl"] = "http://127.0.0.1:9"; }
+        if (key.StartsWith("Telegram__"))
+        {
+            env.TryAdd("Telegram__BotToken", "123456:TEST-token");
+            env["Telegram__ApiBaseUrl"] = "http://127.0.0.1:9";
+        }
         await using var service = ServiceProcess.Start(env);
         Assert.Equal(1, await service.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(expected, service.Errors);
