@@ -160,7 +160,12 @@ public sealed class TelegramBotService : BackgroundService
 /// <summary>The webhook endpoint on the application's listener.</summary>
 public static class TelegramWebhookEndpoint
 {
+    /// <summary>Largest webhook body accepted (an update with a long message and its entities is a few KiB).</summary>
+    public const int MaxWebhookBodyBytes = 1 << 20;
+
     /// <summary>Maps POST <c>Telegram:WebhookPath</c> to <paramref name="bot"/>'s <see cref="TelegramBotService.ReceiveWebhookAsync"/>.</summary>
     public static IEndpointConventionBuilder MapTelegramWebhook(this IEndpointRouteBuilder app, TelegramBotService bot, TelegramOptions options) =>
-        app.MapPost(options.WebhookPath, (Func<HttpContext, Task<IResult>>)bot.ReceiveWebhookAsync);
+        app.MapPost(options.WebhookPath, (Func<HttpContext, Task<IResult>>)bot.ReceiveWebhookAsync)
+            // Updates are small; Kestrel refuses a larger body (413) as it arrives, before it is buffered.
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxWebhookBodyBytes));
 }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GanBertBots.Bots.Discord.Interactions;
@@ -25,13 +26,9 @@ public static class DiscordInteractionsEndpoint
         return app.MapPost(path, async (HttpContext http) =>
         {
             if (http.Request.ContentLength > MaxBodyBytes) return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
-            byte[] body;
-            using (var buffer = new MemoryStream())
-            {
-                await http.Request.Body.CopyToAsync(buffer, http.RequestAborted).ConfigureAwait(false);
-                if (buffer.Length > MaxBodyBytes) return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
-                body = buffer.ToArray();
-            }
+            // A body without a length (chunked) is read only up to the limit: an unsigned upload never fills memory.
+            var body = await ReadBoundedAsync(http.Request.Body, MaxBodyBytes, http.RequestAborted).ConfigureAwait(false);
+            if (body is null) return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
 
             string? refusal = verifier.Check(http.Request.Headers["X-Signature-Ed25519"], http.Request.Headers["X-Signature-Timestamp"], body);
             if (refusal is not null)
@@ -54,6 +51,20 @@ public static class DiscordInteractionsEndpoint
             // The edit of @original must come after Discord has our first response: start the work once it is sent.
             http.Response.OnCompleted(() => { handler.Start(accepted); return Task.CompletedTask; });
             return Results.Text(accepted.Response.ToJsonString(), "application/json");
-        });
+        }).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
+    }
+
+    /// <summary>The body if it is at most <paramref name="limit"/> bytes, else null (having read at most one byte past it).</summary>
+    public static async Task<byte[]?> ReadBoundedAsync(Stream body, int limit, CancellationToken ct)
+    {
+        var buffer = new byte[Math.Min(limit + 1, 64 * 1024)];
+        using var kept = new MemoryStream();
+        int read;
+        while ((read = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        {
+            if (kept.Length + read > limit) return null;
+            kept.Write(buffer, 0, read);
+        }
+        return kept.ToArray();
     }
 }

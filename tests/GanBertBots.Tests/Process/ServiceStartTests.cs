@@ -199,6 +199,27 @@ public sealed class TelegramWebhookProcessTests
         Assert.Contains("/tweet", help.Text);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode); // same listener
 
+        // A body far over the limit, without a length (chunked): refused as it arrives, not buffered.
+        var huge = new HttpRequestMessage(HttpMethod.Post, "/telegram/webhook")
+        {
+            Content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(
+                """{"update_id":78,"message":{"message_id":6,"text":" """ + new string('a', 3 << 20) + "\"}}")))
+            {
+                Headers = { ContentType = new("application/json") },
+            },
+        };
+        huge.Headers.TransferEncodingChunked = true;
+        huge.Headers.Add("X-Telegram-Bot-Api-Secret-Token", "hook-secret_123");
+        try
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await http.SendAsync(huge)).StatusCode);
+        }
+        catch (HttpRequestException e) when (e.InnerException is IOException)
+        {
+            // Kestrel answered 413 and closed the connection while the upload was still being sent: refused as it arrived.
+        }
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+
         Assert.Equal(0, (await service.TerminateAsync(TimeSpan.FromSeconds(10))).ExitCode);
     }
 }
