@@ -247,6 +247,16 @@ public sealed class SafeTensorsCheckpoint
             t.Dispose();
             throw new CheckpointException($"{info.File}: could not read tensor '{name}': {e.Message}", e);
         }
+        // A damaged or diverged checkpoint must not load: NaN weights make every output NaN, and libtorch may abort.
+        if (t.is_floating_point())
+        {
+            using var scope = NewDisposeScope();
+            if (!t.isfinite().all().item<bool>())
+            {
+                t.Dispose();
+                throw new CheckpointException($"{info.File}: tensor '{name}' holds non-finite values (NaN or infinity); the checkpoint is damaged");
+            }
+        }
         return t;
     }
 }
