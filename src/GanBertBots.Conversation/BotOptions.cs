@@ -26,8 +26,12 @@ public sealed class BotOptions
     /// <summary>Classes offered for labelling when no detector is loaded to name them.</summary>
     public List<string> Classes { get; set; } = ["human", "chatGPT", "cohere", "davinci", "bloomz", "dolly", "gpt2"];
 
+    /// <summary>How long a button keeps working after its message was sent (older ones answer "This button has expired").</summary>
+    public TimeSpan ButtonMaxAge { get; set; } = ButtonPayloadCodec.DefaultMaxAge;
+
     public void Validate()
     {
+        if (ButtonMaxAge <= TimeSpan.Zero) throw new ArgumentException("Bots:ButtonMaxAge must be positive (a time span such as 7.00:00:00)");
         if (MessagesPerMinute < 1) throw new ArgumentException("Bots:MessagesPerMinute must be at least 1");
         if (Burst < 1) throw new ArgumentException("Bots:Burst must be at least 1");
         if (MaxInputChars < 1) throw new ArgumentException("Bots:MaxInputChars must be at least 1");

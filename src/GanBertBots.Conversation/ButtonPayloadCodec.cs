@@ -32,10 +32,13 @@ public enum ButtonKind
 /// <summary>A decoded button: what to do, on which stored text, with an optional short argument.</summary>
 public sealed record ButtonAction(ButtonKind Kind, long TextId, string? Arg = null);
 
-public enum PayloadCheck { Valid, Malformed, BadSignature }
+public enum PayloadCheck { Valid, Malformed, BadSignature, Expired }
 
 /// <summary>
-/// Compact, signed button payloads shared by all adapters. Layout: <c>{kind}{textId base36}[:{arg}].{sig}</c>, where
+/// Compact, signed button payloads shared by all adapters. Layout: <c>{kind}{issued}-{textId}[:{arg}].{sig}</c> (issued:
+/// minutes since 1970 and the text id in base 36; a button older than the codec's maximum age is
+/// <see cref="PayloadCheck.Expired"/>, so buttons of old messages, or of an earlier process with the same secret, stop
+/// working), where
 /// sig is the first 12 bytes (16 base64url characters) of HMAC-SHA256(secret, "{platform}:{chatId}\n{body}"). The chat
 /// is part of what is signed but not of the payload, so a payload copied into another chat fails the check. Payloads
 /// are at most <see cref="MaxBytes"/> bytes (Telegram's callback_data limit; Discord allows 100).
@@ -46,19 +49,28 @@ public sealed class ButtonPayloadCodec
     const int SignatureChars = 16;
     readonly byte[] _key;
 
-    public ButtonPayloadCodec(string secret)
+    /// <summary>How long a button works when nothing else is configured (<c>Bots:ButtonMaxAge</c>).</summary>
+    public static readonly TimeSpan DefaultMaxAge = TimeSpan.FromDays(7);
+    readonly TimeSpan _maxAge;
+    readonly TimeProvider _clock;
+
+    public ButtonPayloadCodec(string secret, TimeSpan? maxAge = null, TimeProvider? clock = null)
     {
         if (string.IsNullOrEmpty(secret) || secret.Length < 16)
             throw new ArgumentException("the callback secret (Bots:CallbackSecret) must be at least 16 characters", nameof(secret));
         _key = Encoding.UTF8.GetBytes(secret);
+        _maxAge = maxAge ?? DefaultMaxAge;
+        _clock = clock ?? TimeProvider.System;
     }
+
+    long NowMinutes => _clock.GetUtcNow().ToUnixTimeSeconds() / 60;
 
     public string Encode(ButtonAction action, ChatPlace chat)
     {
         if (action.TextId < 0) throw new ArgumentOutOfRangeException(nameof(action), "text id must not be negative");
         if (action.Arg is { } arg && (arg.Length == 0 || arg.Any(ch => ch is ':' or '.' || ch > 127 || char.IsWhiteSpace(ch))))
             throw new ArgumentException($"button argument '{arg}' must be non-empty ASCII without ':', '.' or spaces", nameof(action));
-        string body = (char)action.Kind + ToBase36(action.TextId) + (action.Arg is null ? "" : ":" + action.Arg);
+        string body = (char)action.Kind + ToBase36(NowMinutes) + "-" + ToBase36(action.TextId) + (action.Arg is null ? "" : ":" + action.Arg);
         string payload = body + "." + Sign(body, chat);
         if (Encoding.UTF8.GetByteCount(payload) > MaxBytes)
             throw new ArgumentException($"button payload '{payload}' exceeds {MaxBytes} bytes", nameof(action));
@@ -79,10 +91,14 @@ public sealed class ButtonPayloadCodec
         var kind = (ButtonKind)body[0];
         if (!Enum.IsDefined(kind)) return PayloadCheck.Malformed;
         string rest = body[1..];
+        int dash = rest.IndexOf('-');
+        if (dash < 1 || !TryFromBase36(rest[..dash], out long issued)) return PayloadCheck.Malformed;
+        rest = rest[(dash + 1)..];
         string? arg = null;
         int colon = rest.IndexOf(':');
         if (colon >= 0) { arg = rest[(colon + 1)..]; rest = rest[..colon]; }
         if (!TryFromBase36(rest, out long id)) return PayloadCheck.Malformed;
+        if (TimeSpan.FromMinutes(NowMinutes - issued) > _maxAge) return PayloadCheck.Expired;
         action = new ButtonAction(kind, id, arg);
         return PayloadCheck.Valid;
     }

@@ -35,13 +35,15 @@ public sealed class ConversationService : IConversation
         _log = (ILogger?)logger ?? NullLogger.Instance;
         _codec = new ButtonPayloadCodec(string.IsNullOrEmpty(options.CallbackSecret)
             ? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
-            : options.CallbackSecret);
+            : options.CallbackSecret, options.ButtonMaxAge, clock);
         _rate = new RateLimiter(options.MessagesPerMinute, options.Burst, clock ?? TimeProvider.System);
         _moderators = new HashSet<string>(options.Moderators.Select(m => m.Trim()), StringComparer.OrdinalIgnoreCase);
         _random = random ?? new Random();
     }
 
     public ButtonPayloadCodec Codec => _codec;
+
+    public const string ExpiredButton = "This button has expired. Send the command again for fresh ones.";
 
     /// <summary>Configured moderators, plus chat admins inside the group they administer.</summary>
     public bool IsModerator(ChatUser user, ChatPlace chat, bool isChatAdmin) =>
@@ -396,7 +398,7 @@ public sealed class ConversationService : IConversation
         if (check != PayloadCheck.Valid)
         {
             _log.LogWarning("Refused a {Problem} button payload from {User} in {Chat}", check, press.User.QualifiedId, press.Chat.QualifiedId);
-            await output.AcknowledgeButtonAsync("That button is not valid here.", ct);
+            await output.AcknowledgeButtonAsync(check == PayloadCheck.Expired ? ExpiredButton : "That button is not valid here.", ct);
             return;
         }
         var a = action!;

@@ -91,7 +91,9 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
             case InteractionType.MessageComponent:
             {
                 var chat = Chat(i);
-                if (_codec.TryDecode(i.CustomId, chat, out var action) != PayloadCheck.Valid)
+                var check = _codec.TryDecode(i.CustomId, chat, out var action);
+                if (check == PayloadCheck.Expired) return new(i, Refusal(ConversationService.ExpiredButton), null);
+                if (check != PayloadCheck.Valid)
                 {
                     _log.LogWarning("Discord: refused a button with an unsigned, altered or misplaced custom_id from user {User}", i.UserId);
                     return new(i, Refusal("This button is not valid here (it may be from another chat or an old message). Nothing was recorded."), null);

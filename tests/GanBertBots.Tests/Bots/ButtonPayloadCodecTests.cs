@@ -68,4 +68,27 @@ public sealed class ButtonPayloadCodecTests
         Assert.Throws<ArgumentException>(() => Codec.Encode(new ButtonAction(ButtonKind.PickClass, 1, new string('x', 60)), Chat));
         Assert.Throws<ArgumentException>(() => new ButtonPayloadCodec("short"));
     }
+
+    sealed class MovableClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now = now;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public void A_button_works_until_its_maximum_age_and_is_expired_after()
+    {
+        var clock = new MovableClock(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
+        var codec = new ButtonPayloadCodec("a-test-secret-of-enough-length", TimeSpan.FromDays(7), clock);
+        string payload = codec.Encode(new ButtonAction(ButtonKind.VerdictRight, 99, "human"), Chat);
+        clock.Now += TimeSpan.FromDays(7);
+        Assert.Equal(PayloadCheck.Valid, codec.TryDecode(payload, Chat, out var action));
+        Assert.Equal(new ButtonAction(ButtonKind.VerdictRight, 99, "human"), action);
+        clock.Now += TimeSpan.FromMinutes(2);
+        Assert.Equal(PayloadCheck.Expired, codec.TryDecode(payload, Chat, out action));
+        Assert.Null(action);
+        // The issue time is signed: moving it forward breaks the signature.
+        string renewed = payload[0] + "zzzzzz" + payload[payload.IndexOf('-')..];
+        Assert.Equal(PayloadCheck.BadSignature, codec.TryDecode(renewed, Chat, out _));
+    }
 }
