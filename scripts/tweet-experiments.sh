@@ -68,7 +68,7 @@ export Storage__DataDirectory=$out/work/data Retraining__RegistryRoot=$out/work/
 export Retraining__Store=memory Retraining__Samples=600 Retraining__MaxCorpus=600 Retraining__FoolRateSamples=200 Retraining__Device=cpu
 export Retraining__Generator__LearningRate=2e-4 Retraining__Generator__Steps=40 Retraining__Detector__Epochs=2
 if [ ! -f "$out/work/registry/generator/LIVE" ]; then
-  $cli import-corpus "$tweets/train.csv"
+  $cli import-corpus "$tweets/train.csv" --written-by human
   $cli models register generator "$gen" --promote --notes "scratch:tiny on disaster tweets"
   $cli models register detector "$out/realfake/gan-1.0-s1" --promote --notes "GAN-BERT small, human vs gpt2 tweets"
 fi

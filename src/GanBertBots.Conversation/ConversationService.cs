@@ -284,6 +284,10 @@ public sealed class ConversationService : IConversation
 
     // ---- /game ---------------------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// One round: a corpus text whose writer the import knew (shown as real when a person wrote it, as fake when a machine
+    /// did) or a tweet from our generator (fake). Corpus texts of unknown writer are never shown.
+    /// </summary>
     async Task GameRoundAsync(ChatUser user, ChatPlace chat, IChatOutput output, CancellationToken ct)
     {
         await output.ShowTypingAsync(ct);
@@ -351,7 +355,7 @@ public sealed class ConversationService : IConversation
         var sb = new StringBuilder();
         sb.AppendLine($"Texts kept: {stats.TotalTexts} ({Texts(TextOrigin.UserSubmitted)} from users, {Texts(TextOrigin.Generated)} generated, {Texts(TextOrigin.Corpus)} corpus)");
         sb.AppendLine($"Labels: {stats.LabelsFrom(LabelSource.Moderator)} by moderators, {stats.LabelsFrom(LabelSource.UserFeedback)} feedback, " +
-                      $"{stats.LabelsFrom(LabelSource.GameGuess)} game guesses, from {stats.Labellers} people");
+                      $"{stats.LabelsFrom(LabelSource.GameGuess)} game guesses, from {stats.Labellers} {(stats.Labellers == 1 ? "person" : "people")}");
         sb.AppendLine($"Generator: {_inference.GeneratorVersion ?? "not loaded"}");
         sb.AppendLine($"Detector: {_inference.DetectorVersion ?? "not loaded"}");
         sb.AppendLine($"Last evaluation: {evaluation ?? "none yet"}");
@@ -459,7 +463,7 @@ public sealed class ConversationService : IConversation
                 await AddLabelAsync(text, press.User, role, label, LabelSource.UserFeedback, ct);
                 await output.AcknowledgeButtonAsync($"Thanks, noted: {label}.", ct);
                 if (press.MessageId != null)
-                    await output.EditAsync(new SentReply(press.Chat.ChatId, press.MessageId), Reply.Plain($"Thanks! {press.User.DisplayName} says: {label}."), ct);
+                    await output.EditAsync(new SentReply(press.Chat.ChatId, press.MessageId), Reply.Plain($"Thanks! Labelled {label} by {press.User.DisplayName}."), ct);
                 break;
             }
             case ButtonKind.GameGuess:
@@ -493,15 +497,17 @@ public sealed class ConversationService : IConversation
 
     async Task GameGuessAsync(ButtonPress press, StoredText text, string? guess, IChatOutput output, CancellationToken ct)
     {
-        if (guess is not ("real" or "fake") || text.Origin == TextOrigin.UserSubmitted)
+        // Only texts whose writer is known are played: generated ones, and corpus texts the import knew the writer of.
+        if (guess is not ("real" or "fake") || text.Origin == TextOrigin.UserSubmitted || (text.Origin == TextOrigin.Corpus && text.WrittenBy is null))
         {
             await output.AcknowledgeButtonAsync("That button is not valid here.", ct);
             return;
         }
-        bool isReal = text.Origin == TextOrigin.Corpus;
+        bool isReal = text.IsHumanCorpusText;
         bool right = (guess == "real") == isReal;
-        // A guess is stored as the class the person judged: "human" for real; "gpt2" for fake (the game's only machine).
-        string label = guess == "real" ? "human" : "gpt2";
+        // A guess is stored as the class the person judged: "human" for real; for fake, the corpus text's machine, else
+        // "gpt2" (our generator).
+        string label = guess == "real" ? StoredText.Human : text.IsMachineCorpusText ? text.WrittenBy! : "gpt2";
         var player = Key(press.User);
         // One guess per person and round (a round is the text it shows): otherwise a second press after seeing the
         // answer would count again. The store enforces it with a unique key, so it holds across replicas too.
@@ -512,7 +518,9 @@ public sealed class ConversationService : IConversation
             return;
         }
         await output.AcknowledgeButtonAsync(right ? "Right!" : "Wrong!", ct);
-        string truth = isReal ? "a real tweet, written by a person" : $"fake, written by {text.ModelVersion ?? "our generator"}";
+        string truth = isReal ? "a real text, written by a person"
+            : text.IsMachineCorpusText ? $"fake, written by {text.WrittenBy} (from the corpus {text.CorpusName ?? "imported"})"
+            : $"fake, written by {text.ModelVersion ?? "our generator"}";
         await output.SendAsync(new Reply
         {
             Text = $"{(right ? "✅ Right" : "❌ Wrong")}, {press.User.DisplayName}: it was {truth}.\nYour score: {score.Correct}/{score.Played}",

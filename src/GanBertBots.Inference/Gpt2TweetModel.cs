@@ -32,17 +32,36 @@ public sealed class Gpt2TweetModel(TextGenerator generator, string? servedVersio
     {
         // One over-long topic must not fail the batch it shares with others: cut it here (the chat core already limits it).
         var prompts = topics.Select(t => TweetComposer.Compose(t is { Length: > TweetComposer.MaxTopicLength } ? t[..TweetComposer.MaxTopicLength] : t)).ToList();
-        Action<TokenEvent>? onToken = onPartialText is null ? null
-            : e => onPartialText(e.PromptIndex, TweetComposer.Finish(prompts[e.PromptIndex], e.TextSoFar));
         var options = OptionsFor(settings);
-        // Without a seed, every request gets its own: two people asking for the same topic in one batch
-        // must not receive the same tweet. With one, the same topic and seed give the same tweet.
-        if (settings.Seed is null) options = options with { PromptSeeds = prompts.Select(_ => Random.Shared.NextInt64(1L << 52)).ToList() };
-        var completions = generator.Generate(prompts.Select(p => p.PromptText).ToList(), options, onToken,
-            cancellationToken, prependEndOfText: true);
-        return completions.Select(c => new GeneratedTweet(TweetComposer.Finish(prompts[c.PromptIndex], c.Text),
-            prompts[c.PromptIndex].PromptText, c.FinishReason, c.GeneratedIds.Length)).ToList();
+        var tweets = new GeneratedTweet[prompts.Count];
+        var todo = Enumerable.Range(0, prompts.Count).ToList();
+        // A tweet is never empty: the prompts whose tweet came out empty are sampled again, at most MaxResamples times
+        // (a fixed seed moves on by one per try, so the same request still gives the same tweet).
+        for (int attempt = 0; attempt <= MaxResamples && todo.Count > 0; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var current = todo;
+            var tryOptions = settings.Seed is { } seed
+                ? options with { Seed = seed + attempt }
+                // Without a seed, every request gets its own: two people asking for the same topic in one batch
+                // must not receive the same tweet. With one, the same topic and seed give the same tweet.
+                : options with { PromptSeeds = current.Select(_ => Random.Shared.NextInt64(1L << 52)).ToList() };
+            Action<TokenEvent>? onToken = onPartialText is null ? null
+                : e => onPartialText(current[e.PromptIndex], TweetComposer.Finish(prompts[current[e.PromptIndex]], e.TextSoFar));
+            var completions = generator.Generate(current.Select(i => prompts[i].PromptText).ToList(), tryOptions, onToken,
+                cancellationToken, prependEndOfText: true);
+            foreach (var c in completions)
+            {
+                int i = current[c.PromptIndex];
+                tweets[i] = new GeneratedTweet(TweetComposer.Finish(prompts[i], c.Text), prompts[i].PromptText, c.FinishReason, c.GeneratedIds.Length);
+            }
+            todo = current.Where(i => string.IsNullOrWhiteSpace(tweets[i]?.Text)).ToList();
+        }
+        return tweets;
     }
+
+    /// <summary>How many times a prompt whose tweet came out empty is sampled again before the empty tweet is returned.</summary>
+    public const int MaxResamples = 3;
 
     public void Dispose() => generator.Dispose();
 }

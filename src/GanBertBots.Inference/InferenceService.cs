@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GanBertBots.Inference;
 
@@ -27,10 +29,21 @@ public sealed class InferenceService : IInferenceService, IDisposable
     bool _detectionWentLast;
     long _generationBatches, _detectionBatches, _generationRequests, _detectionRequests, _generationModelTicks, _detectionModelTicks, _busyAnswers;
 
-    public InferenceService(InferenceOptions options, ITweetModel? generator = null, IDetectorModel? detector = null)
+    readonly ILogger _log;
+
+    /// <summary>What chat users are told when the generator wrote only empty tweets, even after resampling.</summary>
+    public const string NoTweetMessage = "I could not write a tweet this time, please try again.";
+
+    /// <summary>What chat users are told when a model threw: a sentence and a reference; the detail is in the operator's log.</summary>
+    public static string FailureMessage(string reference) =>
+        $"Sorry, the model failed on my side (ref {reference}). Please try again later.";
+
+    /// <param name="log">The operator's log: a model's failure is logged here in full, with the reference users are given.</param>
+    public InferenceService(InferenceOptions options, ITweetModel? generator = null, IDetectorModel? detector = null, ILogger? log = null)
     {
         options.Validate();
         _options = options;
+        _log = log ?? NullLogger.Instance;
         _generator = generator;
         _detector = detector;
         _worker = new Thread(WorkLoop) { IsBackground = true, Name = "inference-worker" };
@@ -213,7 +226,12 @@ public sealed class InferenceService : IInferenceService, IDisposable
             var tweets = m.GenerateBatch(jobs.Select(j => j.Topic).ToList(), jobs[0].Settings,
                 (i, text) => { if ((uint)i < (uint)jobs.Count) jobs[i].ReportPartial(text); }, ct);
             CheckCount(tweets.Count, jobs.Count);
-            return tweets.Select((t, i) => new TweetResult
+            // A tweet is never empty: the model resamples what it can (Gpt2TweetModel); what is still empty is answered honestly.
+            return tweets.Select((t, i) => string.IsNullOrWhiteSpace(t.Text) ? new TweetResult
+            {
+                Outcome = InferenceOutcome.Failed, Message = NoTweetMessage, Prompt = t.Prompt, FinishReason = t.FinishReason,
+                GeneratedTokens = t.GeneratedTokens, ModelVersion = m.ModelVersion, Settings = jobs[i].Settings,
+            } : new TweetResult
             {
                 Outcome = InferenceOutcome.Completed, Text = t.Text, Prompt = t.Prompt, FinishReason = t.FinishReason,
                 GeneratedTokens = t.GeneratedTokens, ModelVersion = m.ModelVersion, Settings = jobs[i].Settings,
@@ -269,6 +287,14 @@ public sealed class InferenceService : IInferenceService, IDisposable
         catch (Exception e) { error = e; }
         var modelTime = Stopwatch.GetElapsedTime(start);
         foreach (var job in batch) job.Group = null;
+        string? reference = null;
+        if (error != null)
+        {
+            // The exception may name server folders and file offsets: it goes to the operator's log, users get a reference.
+            reference = Guid.NewGuid().ToString("N")[..8];
+            try { _log.LogError(error, "The {Kind} model failed on a batch of {Size} (ref {Ref})", isGeneration ? "generation" : "detection", batch.Count, reference); }
+            catch { /* a failing logger must not stop the worker */ }
+        }
 
         lock (_gate)
         {
@@ -280,7 +306,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
             var job = batch[i];
             var queued = TimeSpan.FromTicks((start - job.Enqueued) * TimeSpan.TicksPerSecond / Stopwatch.Frequency);
             if (results != null) job.Finish(stamp(results[i], batch.Count, queued, modelTime));
-            else if (error != null) job.Finish(job.Failure!(InferenceOutcome.Failed, $"The model failed: {error.Message}"));
+            else if (error != null) job.Finish(job.Failure!(InferenceOutcome.Failed, FailureMessage(reference!)));
         }
         try { BatchCompleted?.Invoke(new BatchReport(isGeneration ? "generation" : "detection", batch.Count, modelTime, error)); }
         catch { /* an observer must not stop the worker */ }

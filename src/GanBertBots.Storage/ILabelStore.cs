@@ -22,7 +22,10 @@ public interface ILabelStore : IAsyncDisposable
     Task<TextsKept> AddTextsAsync(IReadOnlyList<NewText> texts, CancellationToken cancellation = default);
     Task<StoredText?> GetTextAsync(long textId, CancellationToken cancellation = default);
     Task<StoredText?> FindTextAsync(string content, CancellationToken cancellation = default);
-    /// <summary>A random text of one origin (the game: <see cref="TextOrigin.Corpus"/> for real, <see cref="TextOrigin.Generated"/> for fake); null when there is none.</summary>
+    /// <summary>
+    /// A random text of one origin (the game: <see cref="TextOrigin.Corpus"/>, <see cref="TextOrigin.Generated"/>); null when there
+    /// is none. Corpus texts only where the import knew who wrote them (<see cref="StoredText.WrittenBy"/> set).
+    /// </summary>
     Task<StoredText?> GetRandomTextAsync(TextOrigin origin, CancellationToken cancellation = default);
     /// <summary>
     /// Texts nobody has labelled yet (GAN-BERT's unlabelled term), oldest first, after <paramref name="afterTextId"/>

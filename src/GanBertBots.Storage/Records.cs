@@ -30,12 +30,28 @@ public sealed record NewText(string Content, TextOrigin Origin)
     public string? CorpusName { get; init; }
     /// <summary>For corpus texts: the label the corpus gives (e.g. the disaster tweets' target), as written there.</summary>
     public string? CorpusLabel { get; init; }
+    /// <summary>
+    /// For corpus texts: who wrote it, as the import determined it ("human", or a machine class such as "chatGPT");
+    /// null when not known (the game and the rounds leave such texts out).
+    /// </summary>
+    public string? WrittenBy { get; init; }
 }
 
 /// <summary>A stored text.</summary>
 public sealed record StoredText(
     long Id, string Content, string ContentHash, TextOrigin Origin, MessageRef? Message, UserKey? SubmittedBy,
-    string? ModelVersion, string? GenerationSettingsJson, string? CorpusName, string? CorpusLabel, DateTimeOffset CreatedAt);
+    string? ModelVersion, string? GenerationSettingsJson, string? CorpusName, string? CorpusLabel, DateTimeOffset CreatedAt,
+    string? WrittenBy = null)
+{
+    /// <summary>The class of the writer of a corpus text that people wrote.</summary>
+    public const string Human = "human";
+
+    /// <summary>A corpus text that a person wrote (by the import's account).</summary>
+    public bool IsHumanCorpusText => Origin == TextOrigin.Corpus && string.Equals(WrittenBy, Human, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A corpus text that a machine wrote (by the import's account).</summary>
+    public bool IsMachineCorpusText => Origin == TextOrigin.Corpus && WrittenBy is not null && !IsHumanCorpusText;
+}
 
 /// <summary>Result of keeping a text: its id, and whether it was new or already there (same content hash).</summary>
 public sealed record TextKept(long TextId, bool IsNew);

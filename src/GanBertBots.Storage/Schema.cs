@@ -115,5 +115,17 @@ public static class Schema
             INSERT INTO game_guesses (user_id, text_id, guessed_at)
                 SELECT user_id, text_id, labelled_at FROM labels WHERE source = 'game_guess';
             """),
+        // Who wrote a corpus text, as the import determined it ("human", or the machine class such as "chatGPT"); NULL
+        // when not known. Before this migration import-corpus took every corpus text for a person's, whatever its label
+        // said. Backfill: no corpus label (a file without a label field: real texts by construction) and the disaster
+        // tweets' 0/1 targets (a topic, not a writer) are human; a label naming a known writer is that writer; any other
+        // label stays unknown, and the game and the rounds leave such texts out.
+        new(4, "who wrote a corpus text", """
+            ALTER TABLE texts ADD COLUMN written_by TEXT;
+            UPDATE texts SET written_by = 'human'
+                WHERE origin = 'corpus' AND (corpus_label IS NULL OR corpus_label IN ('0', '1') OR lower(corpus_label) = 'human');
+            UPDATE texts SET written_by = corpus_label
+                WHERE origin = 'corpus' AND lower(corpus_label) IN ('chatgpt', 'cohere', 'davinci', 'bloomz', 'dolly', 'gpt2');
+            """),
     ];
 }

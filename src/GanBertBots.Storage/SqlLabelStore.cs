@@ -101,7 +101,7 @@ public abstract class SqlLabelStore : ILabelStore
 
     const string TextColumns =
         "t.id, t.content, t.content_hash, t.origin, t.message_platform, t.chat_id, t.message_id, su.platform, su.platform_user_id, " +
-        "t.model_version, t.generation_settings, t.corpus_name, t.corpus_label, t.created_at";
+        "t.model_version, t.generation_settings, t.corpus_name, t.corpus_label, t.created_at, t.written_by";
     const string TextFrom = "texts t LEFT JOIN users su ON su.id = t.submitted_by";
 
     StoredText ReadText(DbDataReader r)
@@ -110,7 +110,7 @@ public abstract class SqlLabelStore : ILabelStore
         var message = Str(4) is { } platform ? new MessageRef(platform, Str(5), Str(6)) : null;
         var submittedBy = Str(7) is { } p ? new UserKey(p, r.GetString(8)) : null;
         return new StoredText(r.GetInt64(0), r.GetString(1), r.GetString(2), DbNames.Origin(r.GetString(3)), message, submittedBy,
-            Str(9), Str(10), Str(11), Str(12), ReadTime(r, 13));
+            Str(9), Str(10), Str(11), Str(12), ReadTime(r, 13), Str(14));
     }
 
     public Task<TextKept> AddTextAsync(NewText text, CancellationToken cancellation = default)
@@ -131,7 +131,7 @@ public abstract class SqlLabelStore : ILabelStore
         }, cancellation);
     }
 
-    /// <summary>Rows per multi-row INSERT (12 parameters each; both databases allow thousands per statement).</summary>
+    /// <summary>Rows per multi-row INSERT (13 parameters each; both databases allow thousands per statement).</summary>
     const int RowsPerInsert = 100;
 
     async Task<TextKept> InsertTextAsync(DbConnection c, DbTransaction tx, NewText text, string content, CancellationToken ct)
@@ -157,17 +157,17 @@ public abstract class SqlLabelStore : ILabelStore
             long? submittedBy = text.SubmittedBy is { } who ? (await UpsertUserAsync(c, tx, who, null, null, ct)).Id : null;
             string p = $"r{k}_";
             values.Append(k == 0 ? "" : ", ")
-                .Append($"(@{p}c, @{p}h, @{p}o, @{p}mp, @{p}chat, @{p}msg, @{p}by, @{p}mv, @{p}gs, @{p}cn, @{p}cl, @t)");
+                .Append($"(@{p}c, @{p}h, @{p}o, @{p}mp, @{p}chat, @{p}msg, @{p}by, @{p}mv, @{p}gs, @{p}cn, @{p}cl, @{p}wb, @t)");
             args.AddRange([
                 (p + "c", contents[start + k]), (p + "h", ContentHash.Of(contents[start + k])), (p + "o", DbNames.Of(text.Origin)),
                 (p + "mp", text.Message?.Platform), (p + "chat", text.Message?.ChatId), (p + "msg", text.Message?.MessageId),
                 (p + "by", submittedBy is { } by ? by : TypedNull.Int64), (p + "mv", text.ModelVersion), (p + "gs", text.GenerationSettingsJson),
-                (p + "cn", text.CorpusName), (p + "cl", text.CorpusLabel)]);
+                (p + "cn", text.CorpusName), (p + "cl", text.CorpusLabel), (p + "wb", text.WrittenBy)]);
         }
         var ids = new List<long>(count);
         await using var r = await Command(c, tx,
             "INSERT INTO texts (content, content_hash, origin, message_platform, chat_id, message_id, submitted_by, " +
-            $"model_version, generation_settings, corpus_name, corpus_label, created_at) VALUES {values} " +
+            $"model_version, generation_settings, corpus_name, corpus_label, written_by, created_at) VALUES {values} " +
             "ON CONFLICT (content_hash) DO NOTHING RETURNING id", args.ToArray()).ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct)) ids.Add(r.GetInt64(0));
         return ids;
@@ -200,10 +200,12 @@ public abstract class SqlLabelStore : ILabelStore
     public Task<StoredText?> GetRandomTextAsync(TextOrigin origin, CancellationToken cancellation = default) =>
         ReadAsync("pick a random text", async c =>
         {
-            long count = Convert.ToInt64(await Command(c, null, "SELECT COUNT(*) FROM texts WHERE origin = @o", ("o", DbNames.Of(origin))).ExecuteScalarAsync(cancellation));
+            // Corpus texts only where the import knew who wrote them.
+            string known = origin == TextOrigin.Corpus ? " AND written_by IS NOT NULL" : "";
+            long count = Convert.ToInt64(await Command(c, null, "SELECT COUNT(*) FROM texts WHERE origin = @o" + known, ("o", DbNames.Of(origin))).ExecuteScalarAsync(cancellation));
             if (count == 0) return null;
             long offset = Random.Shared.NextInt64(count);
-            return await SingleTextAsync(c, $"SELECT {TextColumns} FROM {TextFrom} WHERE t.origin = @o ORDER BY t.id LIMIT 1 OFFSET @k",
+            return await SingleTextAsync(c, $"SELECT {TextColumns} FROM {TextFrom} WHERE t.origin = @o{known.Replace("written_by", "t.written_by")} ORDER BY t.id LIMIT 1 OFFSET @k",
                 cancellation, ("o", DbNames.Of(origin)), ("k", offset));
         }, cancellation);
 

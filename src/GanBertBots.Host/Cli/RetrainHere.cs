@@ -56,8 +56,8 @@ public static class RetrainHere
                     break;
                 }
             }
+            // The table was printed row by row as the rounds ended: printed once, not again here.
             context.Out.WriteLine();
-            context.Out.Write(RoundSummary.ToMarkdown(summaries));
             context.Out.WriteLine($"Written to {Path.Combine(reportDir, "rounds.md")} and rounds.json; each round's report is in the candidates' report/ folders.");
             return summaries[^1].Outcome == RoundOutcome.Failed ? 1 : 0;
         });

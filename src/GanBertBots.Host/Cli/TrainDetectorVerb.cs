@@ -78,6 +78,7 @@ public sealed class TrainDetectorVerb : ICliVerb
         a.RejectUnknown();
         // Everything is checked before OUT is made: a usage error leaves nothing behind.
         DetectorTrainer.Validate(options);
+        DetectorTrainer.CheckOutputDirectory(options);      // before anything is written there
 
         var rows = DetectorData.Load(data, textField, labelField, groupField);
         List<LabelledText> train = rows, validation = [], test = [];

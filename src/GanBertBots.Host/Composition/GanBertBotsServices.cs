@@ -51,7 +51,7 @@ public static class GanBertBotsServices
         services.AddHostedService(sp => sp.GetRequiredService<LabelStoreStartup>());
 
         // The inference service owns the device; ModelServing owns what it serves.
-        services.AddSingleton(sp => new InferenceService(sp.GetRequiredService<InferenceOptions>()));
+        services.AddSingleton(sp => new InferenceService(sp.GetRequiredService<InferenceOptions>(), log: sp.GetRequiredService<ILogger<InferenceService>>()));
         services.AddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());
         services.AddSingleton(sp => new ModelServing(sp.GetRequiredService<InferenceService>(), sp.GetRequiredService<ModelsOptions>(),
             sp.GetRequiredService<InferenceOptions>(), sp.GetRequiredService<ILogger<ModelServing>>(), sp.GetService<LiveModelSync>()));

@@ -48,6 +48,8 @@ public static partial class TweetComposer
     /// <summary>Prefix + continuation, one line, at most 280 characters, cut cleanly.</summary>
     public static string Finish(TweetPrompt prompt, string generated)
     {
+        // A cut multi-byte character (the token budget ended inside it) decodes to U+FFFD: never part of a finished tweet.
+        generated = generated.Replace("\uFFFD", "");
         string body = Collapse(generated);
         // A continuation that starts without a space continues the prompt's last word or punctuates it.
         bool joinsLastWord = generated.Length > 0 && !char.IsWhiteSpace(generated[0]);

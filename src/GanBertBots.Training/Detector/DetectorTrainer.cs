@@ -98,10 +98,7 @@ public static class DetectorTrainer
         bool resuming = o.Resume && File.Exists(statePath);
         // Where a resumed run continues from: OUT/last, or OUT itself for runs written before model selection.
         string resumeFrom = File.Exists(Path.Combine(lastDir, DetectorCheckpoint.ConfigFile)) ? lastDir : o.OutputDirectory;
-        if (o.Resume && !resuming && File.Exists(Path.Combine(o.OutputDirectory, DetectorCheckpoint.ConfigFile)))
-            throw new UserFacingException($"{o.OutputDirectory}: holds a detector but no {StateFile}: nothing to resume");
-        if (!o.Resume && File.Exists(statePath))
-            throw new UserFacingException($"{o.OutputDirectory}: already holds a training run; pass --resume to continue it or choose another --out");
+        CheckOutputDirectory(o);
         if (!resuming) CheckLabels(o.Classes ?? ClassesOf(train), train.Concat(validation));
         Directory.CreateDirectory(lastDir);
 
@@ -284,6 +281,20 @@ public static class DetectorTrainer
 
     /// <summary>What <see cref="DetectorTrainer.Train"/> would refuse about the options and the backbone's files, checked without writing anything.</summary>
     /// <exception cref="UserFacingException">The first problem, saying what to pass.</exception>
+    /// <summary>
+    /// Refuses an output folder that holds a run this one may not continue or overwrite. Callers that write into the folder
+    /// before training (held-out and validation splits) check first, so a refusal leaves the folder as it was.
+    /// </summary>
+    public static void CheckOutputDirectory(DetectorTrainingOptions o)
+    {
+        string statePath = Path.Combine(o.OutputDirectory, StateFile);
+        bool resuming = o.Resume && File.Exists(statePath);
+        if (o.Resume && !resuming && File.Exists(Path.Combine(o.OutputDirectory, DetectorCheckpoint.ConfigFile)))
+            throw new UserFacingException($"{o.OutputDirectory}: holds a detector but no {StateFile}: nothing to resume");
+        if (!o.Resume && File.Exists(statePath))
+            throw new UserFacingException($"{o.OutputDirectory}: already holds a training run; pass --resume to continue it or choose another --out");
+    }
+
     public static void Validate(DetectorTrainingOptions o)
     {
         if (o.Epochs < 1) throw new UserFacingException($"epochs must be at least 1 (got {o.Epochs})");

@@ -5,8 +5,9 @@ using GanBertBots.Training.Generator;
 namespace GanBertBots.Training.Rounds;
 
 /// <summary>
-/// The real tweets of a round: texts imported with <c>import-corpus</c> (origin <see cref="TextOrigin.Corpus"/>), human by
-/// construction. At most <paramref name="max"/> of them, always the same ones (the smallest selection hashes, see
+/// The real tweets of a round: texts imported with <c>import-corpus</c> (origin <see cref="TextOrigin.Corpus"/>) that people
+/// wrote (<see cref="StoredText.IsHumanCorpusText"/>); corpus texts a machine wrote, or whose writer is unknown, are never
+/// taken for real ones (a round keeps the detector's class set, so machine-written corpus texts are left out). At most <paramref name="max"/> of them, always the same ones (the smallest selection hashes, see
 /// <see cref="LabelStoreRoundData.SelectionKey"/>), split into training and held-out sides by the same content hash as labels
 /// (<see cref="LabelStoreRoundData.IsHeldOut"/>), so a text never changes side between rounds or between the two models.
 /// </summary>
@@ -33,6 +34,7 @@ public sealed class CorpusTweets(ILabelStore store, double heldOutFraction, int 
             if (page.Count == 0) break;
             foreach (var text in page)
             {
+                if (!text.IsHumanCorpusText) continue;
                 ulong key = LabelStoreRoundData.SelectionKey(text.Content);
                 if (kept.Count < max) kept.Enqueue(text.Content, key);
                 else if (kept.TryPeek(out _, out ulong largest) && key < largest) kept.DequeueEnqueue(text.Content, key);

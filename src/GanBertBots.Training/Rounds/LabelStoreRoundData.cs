@@ -6,8 +6,8 @@ namespace GanBertBots.Training.Rounds;
 
 /// <summary>
 /// A round's data from the label store: every label (moderator, user feedback, game guess, with their weights), the
-/// unlabelled user-submitted texts and, when <paramref name="corpus"/> is given, the imported corpus texts as labelled texts
-/// of its class (source "corpus"). Labelled texts whose content hash falls in the held-out share are kept out of training
+/// unlabelled user-submitted texts and, when <paramref name="corpus"/> is given, the imported corpus texts people wrote as
+/// labelled texts of its class (source "corpus"; see <see cref="CorpusTweets"/>: machine-written corpus texts are never trained as human). Labelled texts whose content hash falls in the held-out share are kept out of training
 /// for the gate: the split depends only on the text, so a text stays on its side in every round.
 /// A corpus text a moderator labelled counts with the moderator's label instead of the corpus class; user feedback and game
 /// guesses on corpus texts are left out (the corpus already says who wrote them).

@@ -273,7 +273,7 @@ public sealed class ConversationTests : IAsyncLifetime
     public async Task Game_shows_a_corpus_tweet_scores_guesses_and_refuses_a_second_guess()
     {
         _options.GameRealShare = 1;
-        await _store.AddTextAsync(new NewText("Just happened a terrible car crash", TextOrigin.Corpus) { CorpusName = "disaster-tweets", CorpusLabel = "1" });
+        await _store.AddTextAsync(new NewText("Just happened a terrible car crash", TextOrigin.Corpus) { CorpusName = "disaster-tweets", CorpusLabel = "1", WrittenBy = "human" });
         var output = await Say("/game");
         Assert.Contains("terrible car crash", output.Last.Text);
         await Bot.HandleButtonAsync(Press(ButtonNamed(output.Last, "Real")), output, default);
@@ -292,7 +292,7 @@ public sealed class ConversationTests : IAsyncLifetime
     public async Task Game_guess_pressed_on_two_replicas_at_once_counts_once()
     {
         _options.GameRealShare = 1;
-        await _store.AddTextAsync(new NewText("Wildfire near the highway", TextOrigin.Corpus));
+        await _store.AddTextAsync(new NewText("Wildfire near the highway", TextOrigin.Corpus) { WrittenBy = "human" });
         var round = (await Say("/game")).Last;
         // A second replica: its own service and its own store on the same database, the same callback secret.
         await using var otherStore = await LabelStore.OpenAsync(new StorageOptions { DataDirectory = _temp.Folder });

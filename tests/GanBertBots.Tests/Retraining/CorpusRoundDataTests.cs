@@ -37,7 +37,7 @@ public sealed class CorpusRoundDataTests : IAsyncLifetime
     static bool HeldOut(string text, double fraction) => Word(text, 0) / Math.Pow(2, 64) < fraction;
 
     async Task ImportAsync(ILabelStore store, IEnumerable<string> texts) =>
-        await store.AddTextsAsync(texts.Select(t => new NewText(t, TextOrigin.Corpus) { CorpusName = "test.csv", CorpusLabel = "1" }).ToList());
+        await store.AddTextsAsync(texts.Select(t => new NewText(t, TextOrigin.Corpus) { CorpusName = "test.csv", CorpusLabel = "1", WrittenBy = "human" }).ToList());
 
     [Fact]
     public async Task Corpus_texts_are_human_labels_on_their_hash_side_and_moderator_labels_win_over_them()

@@ -144,16 +144,22 @@ public sealed class CorpusImportTests : IDisposable
         string csv = Write("mini.csv",
             "id,text,target\r\n1,\"Fire, fire!\",1\r\n2,\"multi\nline \"\"quoted\"\"\",0\r\n3,\"Fire, fire!\",1\r\n4,,0\r\n5,plain,0\r\n");
         await using var store = await LabelStore.OpenAsync(_options);
-        var report = await CorpusImport.ImportAsync(store, csv);
+        // 0/1 is a topic, not who wrote the text: refused, nothing kept, until the rows' writer is given.
+        var refused = await Assert.ThrowsAsync<CorpusLabelException>(() => CorpusImport.ImportAsync(store, csv));
+        Assert.Contains("'0', '1'", refused.Message);
+        Assert.Contains("--written-by human", refused.Message);
+        Assert.Equal(0, (await store.GetStatsAsync()).TotalTexts);
+
+        var report = await CorpusImport.ImportAsync(store, csv, writtenBy: "human");
         Assert.Equal((5, 3, 1, 1, "target"), (report.Rows, report.Added, report.Duplicates, report.Skipped, report.LabelField));
         Assert.Equal("row 4: the text is empty", Assert.Single(report.SkipReasons));
         Assert.Equal(new Dictionary<string, int> { ["0"] = 3, ["1"] = 2 }, report.RowsByLabel);
 
         var text = await store.FindTextAsync("multi\nline \"quoted\"");
         Assert.NotNull(text);
-        Assert.Equal((TextOrigin.Corpus, "mini.csv", "0"), (text.Origin, text.CorpusName, text.CorpusLabel));
+        Assert.Equal((TextOrigin.Corpus, "mini.csv", "0", "human"), (text.Origin, text.CorpusName, text.CorpusLabel, text.WrittenBy));
 
-        var again = await CorpusImport.ImportAsync(store, csv);
+        var again = await CorpusImport.ImportAsync(store, csv, writtenBy: "human");
         Assert.Equal((5, 0, 4), (again.Rows, again.Added, again.Duplicates));
         Assert.Equal(3, (await store.GetStatsAsync()).TextsByOrigin[TextOrigin.Corpus]);
     }
@@ -167,6 +173,50 @@ public sealed class CorpusImportTests : IDisposable
         var report = await CorpusImport.ImportAsync(store, jsonl, textField: "abstract", labelField: "model");
         Assert.Equal((3, 2, 1), (report.Rows, report.Added, report.Duplicates));
         Assert.Equal("chatGPT", (await store.FindTextAsync("As an AI model, I..."))?.CorpusLabel);
+    }
+
+    [Fact]
+    public async Task Labels_that_name_the_writer_are_kept_per_row_and_only_the_human_rows_are_real()
+    {
+        // Issue 17: every row of an M4-style file used to be kept as human-written.
+        string jsonl = Write("m4.jsonl",
+            "{\"text\":\"We study GAN-BERT on arXiv.\",\"label\":\"human\",\"source\":\"arxiv\"}\n" +
+            "{\"text\":\"In this paper, we delve into detectors.\",\"label\":\"chatgpt\",\"source\":\"arxiv\"}\n" +
+            "{\"text\":\"A dolly abstract.\",\"label\":\"dolly\",\"source\":\"arxiv\"}\n");
+        await using var store = await LabelStore.OpenAsync(_options);
+        var report = await CorpusImport.ImportAsync(store, jsonl);
+        Assert.Equal("each row's label", report.WriterFrom);
+        Assert.Equal(new Dictionary<string, int> { ["chatGPT"] = 1, ["dolly"] = 1, ["human"] = 1 }, report.RowsByWriter);
+
+        var machine = await store.FindTextAsync("In this paper, we delve into detectors.");
+        Assert.Equal(("m4.jsonl", "chatgpt", "chatGPT"), (machine!.CorpusName, machine.CorpusLabel, machine.WrittenBy));
+        Assert.True(machine.IsMachineCorpusText);
+        Assert.False(machine.IsHumanCorpusText);
+        Assert.True((await store.FindTextAsync("We study GAN-BERT on arXiv."))!.IsHumanCorpusText);
+
+        // The round's real texts are the human-written ones only.
+        var real = await new GanBertBots.Training.Rounds.CorpusTweets(store, 0.0, 100).SelectAsync(default);
+        Assert.Equal(["We study GAN-BERT on arXiv."], real);
+    }
+
+    [Fact]
+    public async Task Labels_that_cannot_be_kept_are_refused_and_nothing_is_stored()
+    {
+        await using var store = await LabelStore.OpenAsync(_options);
+        // A label that names no writer next to ones that do.
+        var mixed = await Assert.ThrowsAsync<CorpusLabelException>(() => CorpusImport.ImportAsync(store,
+            Write("mixed.jsonl", "{\"text\":\"a\",\"label\":\"human\"}\n{\"text\":\"b\",\"label\":\"ai\"}\n")));
+        Assert.Contains("'ai'", mixed.Message);
+        Assert.Contains("nothing imported", mixed.Message);
+        // A row without a label where the labels say who wrote the texts.
+        var missing = await Assert.ThrowsAsync<CorpusLabelException>(() => CorpusImport.ImportAsync(store,
+            Write("gap.jsonl", "{\"text\":\"a\",\"label\":\"human\"}\n{\"text\":\"b\",\"label\":null}\n")));
+        Assert.Contains("line 2", missing.Message);
+        // --written-by human, but the file says a machine wrote a row.
+        var contradiction = await Assert.ThrowsAsync<CorpusLabelException>(() => CorpusImport.ImportAsync(store,
+            Write("m4.jsonl", "{\"text\":\"a\",\"label\":\"human\"}\n{\"text\":\"b\",\"label\":\"chatGPT\"}\n"), writtenBy: "human"));
+        Assert.Contains("'chatGPT'", contradiction.Message);
+        Assert.Equal(0, (await store.GetStatsAsync()).TotalTexts);
     }
 
     [Fact]
@@ -192,11 +242,37 @@ public sealed class CorpusImportTests : IDisposable
     {
         // 7,503 distinct texts: Python's csv module over the same file, after strip() and NFC.
         await using var store = await LabelStore.OpenAsync(_options);
-        var report = await CorpusImport.ImportAsync(store, SharedData.Require("disaster-tweets/train.csv"));
+        var report = await CorpusImport.ImportAsync(store, SharedData.Require("disaster-tweets/train.csv"), writtenBy: "human");
         Assert.Equal((7613, 7503, 110, 0), (report.Rows, report.Added, report.Duplicates, report.Skipped));
         Assert.Equal(new Dictionary<string, int> { ["0"] = 4342, ["1"] = 3271 }, report.RowsByLabel);
         Assert.Equal(7503, (await store.GetStatsAsync()).TextsByOrigin[TextOrigin.Corpus]);
         Assert.Equal(TextOrigin.Corpus, (await store.GetRandomTextAsync(TextOrigin.Corpus))?.Origin);
+    }
+}
+
+public sealed class M4CorpusImportTests : IDisposable
+{
+    readonly string _folder = Directory.CreateTempSubdirectory("ganbertbots-m4-").FullName;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [SharedDataFact("m4-subset/m4_subset.jsonl")]
+    public async Task The_M4_subset_keeps_its_five_writers_and_only_201_texts_are_human()
+    {
+        await using var store = await LabelStore.OpenAsync(new StorageOptions { ConnectionString = $"Data Source={Path.Combine(_folder, "store.db")}" });
+        var report = await CorpusImport.ImportAsync(store, SharedData.Require("m4-subset/m4_subset.jsonl"));
+        Assert.Equal(1005, report.Rows);
+        Assert.Equal(new Dictionary<string, int> { ["chatGPT"] = 201, ["cohere"] = 201, ["davinci"] = 201, ["dolly"] = 201, ["human"] = 201 },
+            report.RowsByWriter);
+        for (int i = 0; i < 20; i++)
+        {
+            var text = await store.GetRandomTextAsync(TextOrigin.Corpus);
+            Assert.Equal(text!.CorpusLabel == "human", text.IsHumanCorpusText);
+        }
     }
 }
 

@@ -44,7 +44,7 @@ public abstract class LabelStoreContract : IAsyncLifetime
     static readonly UserKey OtherMod = new("telegram", "9002");
 
     async Task<long> TextAsync(string content, TextOrigin origin = TextOrigin.UserSubmitted) =>
-        (await Store.AddTextAsync(new NewText(content, origin))).TextId;
+        (await Store.AddTextAsync(new NewText(content, origin) { WrittenBy = origin == TextOrigin.Corpus ? "human" : null })).TextId;
 
     // ------------------------------------------------------------------ migrations
 
@@ -434,8 +434,9 @@ public abstract class LabelStoreContract : IAsyncLifetime
         await Store.RecordGameGuessAsync(new GameGuess(round, Alice, "human", true));
         // Back to schema 2: the guess is only a game_guess label and a score, as a store before the key kept it.
         await ExecuteRawAsync("DROP TABLE game_guesses");
-        await ExecuteRawAsync("DELETE FROM schema_version WHERE version = 3");
-        var upgraded = await OpenAnotherAsync(); // migrates to 3, carrying the label over as a key
+        await ExecuteRawAsync("ALTER TABLE texts DROP COLUMN written_by");   // and migration 4, which came after
+        await ExecuteRawAsync("DELETE FROM schema_version WHERE version >= 3");
+        var upgraded = await OpenAnotherAsync(); // migrates to 3 (then 4), carrying the label over as a key
         var again = await upgraded.RecordGameGuessAsync(new GameGuess(round, Alice, "gpt2", false));
         Assert.Equal((true, 1L, 1L), (again.AlreadyCounted, again.Played, again.Correct));
         Assert.Equal("human", Assert.Single(await upgraded.GetLabelsAsync(round)).Class);
