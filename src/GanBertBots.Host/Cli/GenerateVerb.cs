@@ -1,3 +1,4 @@
+using GanBertBots.Inference;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GanBertBots.Models;
@@ -93,7 +94,23 @@ public sealed class GenerateVerb : ICliVerb
                 shown = e.TextSoFar.Length;
             } : null, context.Cancellation, prependEndOfText: tweet));
             if (tweetPrompt is not null)
+            {
                 completions = completions.Select(c => c with { Text = TweetComposer.Finish(tweetPrompt, c.Text) }).ToList();
+                // A tweet is never empty: an empty one is sampled again, as the service does (Gpt2TweetModel.MaxResamples
+                // times; with --seed the retry seeds are fixed too, so the same command prints the same tweets).
+                for (int attempt = 1; attempt <= Gpt2TweetModel.MaxResamples && completions.Any(c => string.IsNullOrWhiteSpace(c.Text)); attempt++)
+                {
+                    completions = completions.Select((c, j) =>
+                    {
+                        if (!string.IsNullOrWhiteSpace(c.Text)) return c;
+                        var retry = options with { NumReturnSequences = 1, NumBeams = 1, Seed = options.Seed is { } seed ? seed + 1000L * attempt + j : null };
+                        var again = Run(() => generator.Generate(new[] { text }, retry, null, context.Cancellation, prependEndOfText: true))[0];
+                        return again with { Text = TweetComposer.Finish(tweetPrompt, again.Text) };
+                    }).ToList();
+                }
+                if (completions.Any(c => string.IsNullOrWhiteSpace(c.Text)))
+                    context.Error.WriteLine($"generate: the model wrote an empty tweet {Gpt2TweetModel.MaxResamples + 1} times for some completions; they are left empty");
+            }
             if (stream)
             {
                 context.Out.WriteLine(completions[0].Text[Math.Min(shown, completions[0].Text.Length)..]);

@@ -195,7 +195,7 @@ public sealed class TelegramEndToEndTests
     public async Task Game_stats_mods_and_model_operations_answer()
     {
         await using var h = await TelegramHarness.StartAsync(configureBot: b => b.GameRealShare = 1);
-        await h.Temp.Store.AddTextAsync(new NewText("Forest fire near La Ronge Sask. Canada", TextOrigin.Corpus) { CorpusName = "disaster-tweets", CorpusLabel = "1" });
+        await h.Temp.Store.AddTextAsync(new NewText("Forest fire near La Ronge Sask. Canada", TextOrigin.Corpus) { CorpusName = "disaster-tweets", CorpusLabel = "1", WrittenBy = "human" });
         var round = await h.SayAsync(Alice, Alice, "/game");
         Assert.Contains("La Ronge", round.Text);
         int sent = h.Server.CallsIn(Alice).Count(c => c.Method == "sendMessage");

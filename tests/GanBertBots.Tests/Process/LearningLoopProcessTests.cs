@@ -90,6 +90,27 @@ public sealed class LearningLoopProcessTests
     }
 
     [Fact]
+    public async Task Generate_tweet_resamples_an_empty_tweet_and_says_so_when_the_model_writes_nothing()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-empty-cli-").FullName;
+        try
+        {
+            EndOfTextOnlyGenerator(Path.Combine(work, "gpt2"));
+            var (code, output, error) = await CliAsync(work, "generate", "--model", "gpt2", "--prompt", "flood", "--tweet", "--num-return", "3", "--seed", "7");
+            Assert.Equal(0, code);
+            Assert.Contains($"wrote an empty tweet {GanBertBots.Inference.Gpt2TweetModel.MaxResamples + 1} times", error);
+
+            // A model that writes text: every tweet has some, whatever the seed.
+            TinyRoundModels.Generator(Path.Combine(work, "talker"), seed: 11);
+            (code, output, error) = await CliAsync(work, "generate", "--model", "talker", "--prompt", "flood", "--tweet", "--num-return", "20", "--max-new-tokens", "3", "--seed", "3");
+            Assert.Equal(0, code);
+            Assert.DoesNotContain("empty tweet", error);
+            Assert.DoesNotContain('\uFFFD', output);
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
     public async Task A_truncated_generator_does_not_show_chat_users_the_servers_paths()
     {
         string work = Directory.CreateTempSubdirectory("ganbertbots-truncated-").FullName;

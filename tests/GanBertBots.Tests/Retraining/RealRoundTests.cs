@@ -50,7 +50,7 @@ public sealed class RealRoundTests : IDisposable
     async Task SeedStoreAsync()
     {
         await using var store = await LabelStore.OpenAsync(new StorageOptions { DataDirectory = Data });
-        await store.AddTextsAsync(Corpus.Select(t => new NewText(t, TextOrigin.Corpus) { CorpusName = "tiny.csv" }).ToList());
+        await store.AddTextsAsync(Corpus.Select(t => new NewText(t, TextOrigin.Corpus) { CorpusName = "tiny.csv", WrittenBy = "human" }).ToList());
         var moderator = new UserKey("telegram", "9001");
         foreach (var (text, cls) in new[] { ("the fire bridge crews", "gpt2"), ("flood the flood the road", "gpt2"),
                                            ("my house is fine after the flood", "human"), ("is the fire near you", "human") })

@@ -52,7 +52,7 @@ public class PolicyGradientTunerTests : IDisposable
         // adaptive KL penalty is meant to pull the policy back towards the reference, so the last few steps
         // alone may dip; the run as a whole must still have climbed.
         double early = history.Take(5).Average(h => h.MeanReward), late = history.Skip(5).Average(h => h.MeanReward);
-        Assert.True(late > 2 * early + 0.05,
+        Assert.True(late > early + 0.25,
             $"reward should rise: first steps {early:F4}, later steps {late:F4}; all: {string.Join(" ", history.Select(h => h.MeanReward.ToString("F2")))}");
         Assert.True(history[^1].MeanKl > 0, "the policy moved away from the reference");
         foreach (var (a, b) in before.Zip(reference.parameters()))
