@@ -333,6 +333,16 @@ public sealed class ConversationTests : IAsyncLifetime
         Assert.Contains("Detector: fake-ganbert-v1", output.Last.Text);
         Assert.Contains("Generator: fake-gpt2-v1", output.Last.Text);
         Assert.Contains("Last evaluation: none yet", output.Last.Text);
+        Assert.Contains("from 0 people", output.Last.Text);
+    }
+
+    [Fact]
+    public async Task Stats_says_one_person_not_one_people()
+    {
+        var detect = await Say("/detect a flood took the bridge");
+        await Bot.HandleButtonAsync(Press(ButtonNamed(detect.Last, "Right")), detect, default);
+        var output = await Say("/stats");
+        Assert.Contains("from 1 person", output.Last.Text);
     }
 
     [Fact]

@@ -72,4 +72,24 @@ public sealed class TrainDetectorUsageTests : IDisposable
         Assert.True(code == 0, err);
         Assert.Matches(@"(?m)^detector\s+detector\s+\S+ \S+\s+ok\s*$", output);
     }
+
+    [Fact]
+    public async Task Refusing_an_out_that_holds_a_training_run_leaves_its_files_as_they_were()
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir.Path);
+        string data = DetectorJsonl(_dir.Path);
+        var (code, output, err) = await Cli("train-detector", "--data", data, "--backbone", "small", "--vocab", vocab,
+            "--epochs", "1", "--max-length", "32", "--out", Out);
+        Assert.True(code == 0, err + output);
+        var before = Directory.EnumerateFiles(Out, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => f, f => (File.GetLastWriteTimeUtc(f), new FileInfo(f).Length));
+        await Task.Delay(50); // a rewrite would change a write time
+
+        (code, _, err) = await Cli("train-detector", "--data", data, "--backbone", "small", "--vocab", vocab, "--epochs", "1", "--out", Out);
+        Assert.NotEqual(0, code);
+        Assert.Contains("already holds a training run", err);
+        var after = Directory.EnumerateFiles(Out, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => f, f => (File.GetLastWriteTimeUtc(f), new FileInfo(f).Length));
+        Assert.Equal(before, after);
+    }
 }

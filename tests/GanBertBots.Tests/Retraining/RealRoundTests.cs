@@ -84,6 +84,9 @@ public sealed class RealRoundTests : IDisposable
 
         var (code, output, error) = await Run("retrain", "--here", "--rounds", "2", "--report", reports);
         Assert.True(code == 0, output + error);
+        // The table is printed once, a row as each round ends (it used to be printed again at the end).
+        string header = RoundSummary.MarkdownHeader.Split('\n')[0];
+        Assert.Equal(1, output.Split(header).Length - 1);
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(reports, "rounds.json")));
         var rounds = json.RootElement.EnumerateArray().ToList();
