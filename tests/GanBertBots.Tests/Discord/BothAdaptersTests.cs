@@ -16,9 +16,7 @@ public sealed class BothAdaptersTests
         await using var telegram = await TelegramHarness.StartAsync();
         await using var gateway = await FakeGateway.StartAsync();
         await using var rest = await FakeRest.StartAsync();
-        rest.Respond = r => r.Path.EndsWith("/gateway/bot")
-            ? new FakeResponse(200, $$$"""{"url":"{{{gateway.WsUrl("gateway")}}}","shards":1,"session_start_limit":{"total":1000,"remaining":999,"reset_after":0,"max_concurrency":1}}""")
-            : new FakeResponse(r.Method == "POST" ? 204 : 200, r.Method == "PUT" ? "[]" : "{}");
+        rest.AnswerForOneShard(gateway);
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Discord:Enabled"] = "true", ["Discord:Mode"] = "gateway", ["Discord:BotToken"] = "test-token",

@@ -263,6 +263,12 @@ sealed class FakeRest : LocalServer
 
     public TimeSpan Now => _clock.Elapsed;
 
+    /// <summary>Answers as Discord does for a bot on one shard: /gateway/bot points at <paramref name="gateway"/>; other calls succeed.</summary>
+    public void AnswerForOneShard(FakeGateway gateway) =>
+        Respond = r => r.Path.EndsWith("/gateway/bot")
+            ? new FakeResponse(200, $$$"""{"url":"{{{gateway.WsUrl("gateway")}}}","shards":1,"session_start_limit":{"total":1000,"remaining":999,"reset_after":0,"max_concurrency":1}}""")
+            : new FakeResponse(r.Method == "POST" ? 204 : 200, r.Method == "PUT" ? "[]" : "{}");
+
     public RecordedRequest[] Matching(string method, string pathPart) =>
         Requests.Where(r => r.Method == method && r.Path.Contains(pathPart, StringComparison.Ordinal)).ToArray();
 }

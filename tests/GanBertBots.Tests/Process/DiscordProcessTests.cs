@@ -11,9 +11,7 @@ public sealed class DiscordProcessTests(Xunit.Abstractions.ITestOutputHelper rep
     {
         await using var gateway = await FakeGateway.StartAsync();
         await using var rest = await FakeRest.StartAsync();
-        rest.Respond = r => r.Path.EndsWith("/gateway/bot")
-            ? new FakeResponse(200, $$$"""{"url":"{{{gateway.WsUrl("gateway")}}}","shards":1,"session_start_limit":{"total":1000,"remaining":999,"reset_after":0,"max_concurrency":1}}""")
-            : new FakeResponse(r.Method == "POST" ? 204 : 200, r.Method == "PUT" ? "[]" : "{}");
+        rest.AnswerForOneShard(gateway);
         int port = ServiceProcess.FreePort();
         await using var service = ServiceProcess.Start(new Dictionary<string, string>
         {

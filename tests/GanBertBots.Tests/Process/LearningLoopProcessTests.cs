@@ -27,7 +27,7 @@ public sealed class LearningLoopProcessTests
             await File.WriteAllTextAsync(corpus,
                 "{\"text\":\"In this paper, we delve into the intricate landscape of detectors.\",\"label\":\"chatGPT\",\"source\":\"arxiv\"}\n" +
                 "{\"text\":\"This study presents a comprehensive framework for robust detection.\",\"label\":\"dolly\",\"source\":\"arxiv\"}\n");
-            var (code, output, errors) = await CliAsync(work, "import-corpus", corpus);
+            var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "import-corpus", corpus);
             Assert.True(code == 0, $"import-corpus exited {code}:\n{output}\n{errors}");
             Assert.Matches(@"chatGPT\s+1 rows", output);
             Assert.Matches(@"dolly\s+1 rows", output);
@@ -56,14 +56,14 @@ public sealed class LearningLoopProcessTests
         {
             string corpus = Path.Combine(work, "detector-data.csv");
             await File.WriteAllTextAsync(corpus, "text,label\n\"Written by a bot, allegedly\",1\n\"Written by me\",0\n");
-            var (code, output, errors) = await CliAsync(work, "import-corpus", corpus);
+            var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "import-corpus", corpus);
             Assert.Equal(1, code);
             Assert.Contains("'0', '1'", errors);
             Assert.Contains("nothing imported", errors);
             Assert.DoesNotContain("added", output);
 
             // Said explicitly, the rows are kept as human-written, with their labels as corpus labels.
-            (code, output, errors) = await CliAsync(work, "import-corpus", corpus, "--written-by", "human");
+            (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "import-corpus", corpus, "--written-by", "human");
             Assert.True(code == 0, errors);
             Assert.Matches(@"added\s+2\b", output);
             Assert.Matches(@"human\s+2 rows", output);
@@ -96,13 +96,13 @@ public sealed class LearningLoopProcessTests
         try
         {
             EndOfTextOnlyGenerator(Path.Combine(work, "gpt2"));
-            var (code, output, error) = await CliAsync(work, "generate", "--model", "gpt2", "--prompt", "flood", "--tweet", "--num-return", "3", "--seed", "7");
+            var (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "generate", "--model", "gpt2", "--prompt", "flood", "--tweet", "--num-return", "3", "--seed", "7");
             Assert.Equal(0, code);
             Assert.Contains($"wrote an empty tweet {GanBertBots.Inference.Gpt2TweetModel.MaxResamples + 1} times", error);
 
             // A model that writes text: every tweet has some, whatever the seed.
             TinyRoundModels.Generator(Path.Combine(work, "talker"), seed: 11);
-            (code, output, error) = await CliAsync(work, "generate", "--model", "talker", "--prompt", "flood", "--tweet", "--num-return", "20", "--max-new-tokens", "3", "--seed", "3");
+            (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "generate", "--model", "talker", "--prompt", "flood", "--tweet", "--num-return", "20", "--max-new-tokens", "3", "--seed", "3");
             Assert.Equal(0, code);
             Assert.DoesNotContain("empty tweet", error);
             Assert.DoesNotContain('\uFFFD', output);
@@ -154,12 +154,5 @@ public sealed class LearningLoopProcessTests
             model.ln_f.bias![0].fill_(100);
         }
         Gpt2Checkpoint.Save(model, dir);
-    }
-
-    static async Task<(int Code, string Out, string Error)> CliAsync(string work, params string[] args)
-    {
-        await using var cli = ServiceProcess.Start(null, work, args);
-        int code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        return (code, cli.Output, cli.Errors);
     }
 }

@@ -32,8 +32,8 @@ public sealed class ReplicaTests
             TinyRoundModels.Detector(Path.Combine(shared, "d1"), texts);
             TinyRoundModels.Detector(Path.Combine(shared, "d2"), texts);
             var registryOnly = new Dictionary<string, string> { ["Retraining__RegistryRoot"] = registry };
-            await CliAsync(shared, registryOnly, "models", "register", "detector", "d1", "--promote");
-            await CliAsync(shared, registryOnly, "models", "register", "detector", "d2");
+            await ServiceProcess.RunCliOkAsync(shared, registryOnly, "models", "register", "detector", "d1", "--promote");
+            await ServiceProcess.RunCliOkAsync(shared, registryOnly, "models", "register", "detector", "d2");
 
             await using var telegram = await FakeBotApiServer.StartAsync();
             Dictionary<string, string> Settings(string node, int port) => new()
@@ -129,12 +129,5 @@ public sealed class ReplicaTests
         await Task.Delay(300); // a second answer from the other replica would be here by now
         Assert.Single(telegram.CallsIn(user), IsAnswer);
         return (answer, telegram.WebhookDeliveries.Single(d => d.UpdateId == updateId && d.Status == 200).Endpoint);
-    }
-
-    static async Task CliAsync(string work, IReadOnlyDictionary<string, string> env, params string[] args)
-    {
-        await using var cli = ServiceProcess.Start(env, work, args);
-        int code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(code == 0, $"ganbertbots {string.Join(' ', args)} exited {code}:\n{cli.Output}\n{cli.Errors}");
     }
 }

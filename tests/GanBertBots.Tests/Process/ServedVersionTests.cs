@@ -18,9 +18,9 @@ public sealed class ServedVersionTests
             string[] texts = ["a flood took the bridge", "wildfire near the town", "people evacuated after the storm"];
             TinyRoundModels.Detector(Path.Combine(work, "d1"), texts);
             TinyRoundModels.Detector(Path.Combine(work, "d2"), texts);
-            await CliAsync(work, "models", "register", "detector", "d1", "--promote");
-            await CliAsync(work, "models", "register", "detector", "d2");
-            await CliAsync(work, "models", "promote", "detector", "v0002");
+            await ServiceProcess.RunCliOkAsync(work, null, "models", "register", "detector", "d1", "--promote");
+            await ServiceProcess.RunCliOkAsync(work, null, "models", "register", "detector", "d2");
+            await ServiceProcess.RunCliOkAsync(work, null, "models", "promote", "detector", "v0002");
 
             var env = new Dictionary<string, string> { ["Retraining__FollowInterval"] = "00:00:00.500", ["Retraining__Store"] = "memory" };
             await using (var service = ServiceProcess.Start(env, work))
@@ -30,7 +30,7 @@ public sealed class ServedVersionTests
                 await service.WaitForOutputAsync("Detector: detector v0002");
                 Assert.DoesNotContain("Detector: not loaded", service.Output);
 
-                await CliAsync(work, "models", "rollback", "detector");
+                await ServiceProcess.RunCliOkAsync(work, null, "models", "rollback", "detector");
                 int asked = 1;
                 await service.WaitUntilAsync(() =>
                 {
@@ -55,12 +55,4 @@ public sealed class ServedVersionTests
     }
 
     static int ServiceOutputCount(string output, string text) => output.Split(text).Length - 1;
-
-    /// <summary>Runs a CLI verb of the built executable in <paramref name="work"/> (without deleting the folder after).</summary>
-    static async Task CliAsync(string work, params string[] args)
-    {
-        await using var cli = ServiceProcess.Start(null, work, args);
-        int code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(code == 0, $"ganbertbots {string.Join(' ', args)} exited {code}:\n{cli.Output}\n{cli.Errors}");
-    }
 }

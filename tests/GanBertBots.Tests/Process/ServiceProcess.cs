@@ -84,6 +84,22 @@ public sealed class ServiceProcess : IAsyncDisposable
         return started;
     }
 
+    /// <summary>Runs a CLI verb of the built executable in <paramref name="work"/> to its end: exit code, output, errors.</summary>
+    public static async Task<(int Code, string Out, string Error)> RunCliAsync(string work, IReadOnlyDictionary<string, string>? environment,
+        params string[] args)
+    {
+        await using var cli = Start(environment, work, args);
+        int code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (code, cli.Output, cli.Errors);
+    }
+
+    /// <summary><see cref="RunCliAsync"/> that must succeed.</summary>
+    public static async Task RunCliOkAsync(string work, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var (code, output, error) = await RunCliAsync(work, environment, args);
+        Assert.True(code == 0, $"ganbertbots {string.Join(' ', args)} exited {code}:\n{output}\n{error}");
+    }
+
     /// <summary>Types a line into the console chat.</summary>
     public void Type(string line)
     {
