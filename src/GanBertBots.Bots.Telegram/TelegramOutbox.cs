@@ -22,7 +22,7 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
     /// <summary>How many 429 answers were retried.</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
-    /// <summary>Runs <paramref name="call"/> in its turn for <paramref name="chatId"/>, retrying after 429s.</summary>
+    /// <summary>Runs <paramref name="call"/> in its turn for <paramref name="chatId"/>, retrying after 429s (when Telegram says) and 5xx answers (with back-off).</summary>
     /// <param name="paced">False for calls that are not messages (chat actions, callback answers): they skip the queue but still honour 429.</param>
     public async Task<T> SendAsync<T>(long chatId, bool isGroup, bool paced, Func<CancellationToken, Task<T>> call, CancellationToken ct)
     {
@@ -53,6 +53,15 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
                     lock (_gate)
                         if (!_nextInChat.TryGetValue(chatId, out var next) || next < until) _nextInChat[chatId] = until;
                     await Task.Delay(TimeSpan.FromSeconds(seconds), _clock, ct);
+                }
+                catch (ApiRequestException e) when (e.ErrorCode >= 500 && attempt < options.MaxRetries)
+                {
+                    // Telegram answered that it failed, so nothing was posted: trying again cannot post twice.
+                    // Back-off 0.5 s, 1 s, 2 s ... with up to 50% jitter, so that replicas do not retry in step.
+                    var wait = TimeSpan.FromSeconds(0.5 * Math.Pow(2, attempt) * (1 + 0.5 * Random.Shared.NextDouble()));
+                    Interlocked.Increment(ref _retries);
+                    log?.LogWarning("Telegram said {Status} for chat {Chat}; retrying in {Seconds:0.0} s", e.ErrorCode, chatId, wait.TotalSeconds);
+                    await Task.Delay(wait, _clock, ct);
                 }
             }
         }

@@ -42,7 +42,7 @@ public sealed class FakeBotApiServer : IAsyncDisposable
     readonly Dictionary<long, ChatType> _chatTypes = [];
     readonly HashSet<(long Chat, long User)> _admins = [];
     readonly Dictionary<string, (string Data, long Chat, int MessageId)> _openCallbacks = [];
-    readonly Dictionary<string, Queue<int>> _failures = [];
+    readonly Dictionary<string, Queue<(int Status, int RetryAfter)>> _failures = [];
     readonly HashSet<long> _blocked = [];
     readonly List<SentPhoto> _photos = [];
     readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -127,8 +127,18 @@ public sealed class FakeBotApiServer : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (!_failures.TryGetValue(method, out var q)) _failures[method] = q = new Queue<int>();
-            for (int i = 0; i < times; i++) q.Enqueue(retryAfterSeconds);
+            if (!_failures.TryGetValue(method, out var q)) _failures[method] = q = new();
+            for (int i = 0; i < times; i++) q.Enqueue((429, retryAfterSeconds));
+        }
+    }
+
+    /// <summary>The next <paramref name="times"/> calls of <paramref name="method"/> answer 500 (nothing done).</summary>
+    public void FailNextWithServerError(string method, int times)
+    {
+        lock (_gate)
+        {
+            if (!_failures.TryGetValue(method, out var q)) _failures[method] = q = new();
+            for (int i = 0; i < times; i++) q.Enqueue((500, 0));
         }
     }
 
@@ -225,7 +235,8 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         {
             if (_failures.TryGetValue(method, out var q) && q.Count > 0)
             {
-                int retry = q.Dequeue();
+                var (status, retry) = q.Dequeue();
+                if (status != 429) return Error(status, "Internal Server Error");
                 return Json(429, new JsonObject { ["ok"] = false, ["error_code"] = 429, ["description"] = $"Too Many Requests: retry after {retry}",
                     ["parameters"] = new JsonObject { ["retry_after"] = retry } });
             }

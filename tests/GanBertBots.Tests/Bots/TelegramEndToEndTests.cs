@@ -170,6 +170,23 @@ public sealed class TelegramEndToEndTests
     }
 
     [Fact]
+    public async Task Server_errors_on_the_verdict_and_on_the_button_answer_are_retried_and_each_lands_once()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        h.Server.FailNextWithServerError("sendmessage", 2);
+        const string text = "13,000 people receive #wildfires evacuation orders in California";
+        var verdict = await h.SayAsync(Alice, Alice, "/detect " + text);          // two 500s, then the verdict
+        Assert.Contains("Verdict:", verdict.Text);
+        Assert.Single(h.Server.CallsIn(Alice), c => c.Method == "sendMessage");
+
+        h.Server.FailNextWithServerError("answercallbackquery", 1);
+        var right = verdict.Buttons[0].Single(b => b.Label.Contains("Right"));
+        Assert.Equal("Thanks, noted!", (await h.PressAsync(Alice, verdict.MessageId, Alice, right.Data)).Text);
+        Assert.Empty(h.Server.UnansweredCallbacks);                               // the button does not keep spinning
+        Assert.Equal(3, h.Bot.Outbox.Retries);
+    }
+
+    [Fact]
     public async Task Empty_sticker_huge_emoji_and_right_to_left_messages_are_answered()
     {
         await using var h = await TelegramHarness.StartAsync();
