@@ -47,6 +47,27 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
     /// <summary>The immediate response, and the work to run once it has been sent (null when there is none).</summary>
     public sealed record Accepted(DiscordInteraction Interaction, JsonObject Response, Func<CancellationToken, Task>? Work);
 
+    readonly RecentIds _seen = new(capacity: 100_000);
+
+    /// <summary>The interaction ids handled lately (more than Discord's 5-minute signature window holds at any real rate).</summary>
+    sealed class RecentIds(int capacity)
+    {
+        readonly HashSet<string> _set = [];
+        readonly Queue<string> _order = new();
+
+        /// <summary>True the first time an id is seen; the oldest ids are forgotten beyond the capacity.</summary>
+        public bool FirstTime(string id)
+        {
+            lock (_set)
+            {
+                if (!_set.Add(id)) return false;
+                _order.Enqueue(id);
+                if (_order.Count > capacity) _set.Remove(_order.Dequeue());
+                return true;
+            }
+        }
+    }
+
     /// <summary>Number of interactions whose work is still running.</summary>
     public int InFlight => _inFlight.Count;
 
@@ -55,6 +76,9 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
     public Accepted Accept(JsonNode? payload)
     {
         var i = DiscordInteraction.Parse(payload);
+        // A signed interaction can be posted again within its signature's 5 minutes: each id is handled once.
+        if (i.Type != InteractionType.Ping && !_seen.FirstTime(i.Id))
+            throw new InvalidInteractionException($"interaction {i.Id} was already handled (a replay)");
         switch (i.Type)
         {
             case InteractionType.Ping:

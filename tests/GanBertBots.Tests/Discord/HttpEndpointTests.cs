@@ -134,6 +134,19 @@ public sealed class HttpEndpointTests
     }
 
     [Fact]
+    public async Task A_signed_interaction_posted_again_is_refused_and_runs_once()
+    {
+        await using var endpoint = await Endpoint.StartAsync();
+        string payload = Payloads.Slash("detect", null, ("text", "Forest fire near La Ronge")).ToJsonString();
+        Assert.Equal(HttpStatusCode.OK, (await endpoint.PostAsync(payload)).StatusCode);
+        for (int replay = 0; replay < 4; replay++)
+            Assert.Equal(HttpStatusCode.BadRequest, (await endpoint.PostAsync(payload)).StatusCode); // same id, fresh signature
+        await Wait.Until(() => endpoint.Rig.Rest.Matching("PATCH", "@original").Length == 1, "the one result edit");
+        await Task.Delay(300);
+        Assert.Single(endpoint.Rig.Rest.Matching("PATCH", "@original"));
+    }
+
+    [Fact]
     public async Task Signed_but_malformed_interaction_gets_400()
     {
         await using var endpoint = await Endpoint.StartAsync();
