@@ -63,24 +63,33 @@ public sealed class TelegramBotService : BackgroundService
         }
         var router = new TelegramUpdateRouter(Client, _conversation, Outbox, _options, me.Username ?? "", _log);
         _log.LogInformation("Telegram bot @{Name} started ({Mode})", me.Username, _options.IsWebhook ? "webhook" : "long polling");
+        // Stopping: no new updates are taken; the ones in flight get DrainLimit to be answered (inside each mode's
+        // loop), then are cancelled and their chats told the bot is restarting.
         if (_options.IsWebhook) await RunWebhookAsync(router, stoppingToken);
         else await PollAsync(router, stoppingToken);
-        // Stopping: no new updates are taken; the ones in flight get a few seconds to be answered, then are cancelled
-        // (and their chats told the bot is restarting).
-        if (!await router.DrainAsync(DrainLimit))
-            _log.LogWarning("Stopping: updates still in flight after {Seconds} s are cancelled", DrainLimit.TotalSeconds);
         _answering.Cancel();
     }
 
+    /// <summary>
+    /// Long polling with confirmation after handling: getUpdates' offset only moves past an update once it has been
+    /// handled (or skipped as unreadable), so a process killed mid-way gets the unfinished updates again at its next
+    /// start. Updates fetched again while still in flight are not dispatched twice; handling is idempotent where it
+    /// stores (a relabel replaces, a game guess counts once), so a redelivery after a crash doubles nothing.
+    /// </summary>
     async Task PollAsync(TelegramUpdateRouter router, CancellationToken ct)
     {
         // A webhook left over from webhook mode would make getUpdates fail.
         await Client.DeleteWebhook(cancellationToken: ct);
         _ready.TrySetResult(router);
-        long offset = 0;
+        long confirmedUpTo = 0;        // every update below this id is handled (the offset we send)
+        long highestTaken = -1;        // the highest update id dispatched or skipped so far
+        var inFlight = new SortedSet<long>();
+        var finished = new SemaphoreSlim(0);
         var backoff = TimeSpan.FromSeconds(1);
         while (!ct.IsCancellationRequested)
         {
+            long offset;
+            lock (inFlight) offset = inFlight.Count > 0 ? inFlight.Min : Math.Max(confirmedUpTo, highestTaken + 1);
             TelegramUpdateBatch batch;
             try
             {
@@ -98,10 +107,39 @@ public sealed class TelegramBotService : BackgroundService
                 continue;
             }
             foreach (var (id, reason) in batch.Skipped)
-                _log.LogWarning("Telegram update {Update} is not readable and was skipped: {Reason}", id?.ToString() ?? "(no id)", reason);
-            foreach (var update in batch.Updates) _ = router.DispatchAsync(update, _answering.Token);
-            offset = batch.NextOffset;
+                if (id is null || id > highestTaken)
+                    _log.LogWarning("Telegram update {Update} is not readable and was skipped: {Reason}", id?.ToString() ?? "(no id)", reason);
+            int taken = 0;
+            foreach (var update in batch.Updates.Where(u => u.Id > highestTaken).OrderBy(u => u.Id))
+            {
+                long id = update.Id;
+                lock (inFlight) inFlight.Add(id);
+                taken++;
+                _ = router.DispatchAsync(update, _answering.Token).ContinueWith(_ =>
+                {
+                    lock (inFlight) inFlight.Remove(id);
+                    finished.Release();
+                }, TaskScheduler.Default);
+            }
+            highestTaken = Math.Max(highestTaken, batch.NextOffset - 1);
+            confirmedUpTo = Math.Max(confirmedUpTo, batch.NextOffset);
+            // Only updates already in flight came back: wait for one to finish rather than asking again at once.
+            if (taken == 0 && batch.Updates.Count > 0)
+            {
+                try { await finished.WaitAsync(TimeSpan.FromMilliseconds(250), ct); }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
+            }
         }
+
+        // Stopping: let the updates in flight finish, then confirm what was handled, so that the next start does not
+        // get them again (a crash skips this, and then they do come again: at least once).
+        if (!await router.DrainAsync(DrainLimit))
+            _log.LogWarning("Stopping: updates still in flight after {Seconds} s are cancelled", DrainLimit.TotalSeconds);
+        long handled;
+        lock (inFlight) handled = inFlight.Count > 0 ? inFlight.Min : Math.Max(confirmedUpTo, highestTaken + 1);
+        using var confirm = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try { await TelegramUpdateBatch.FetchAsync(_http, _options, handled, confirm.Token, waitSeconds: 0); }
+        catch (Exception e) { _log.LogWarning("Could not confirm the handled updates at stop ({Message}); they will come again", e.Message); }
     }
 
     async Task RunWebhookAsync(TelegramUpdateRouter router, CancellationToken ct)
@@ -115,6 +153,8 @@ public sealed class TelegramBotService : BackgroundService
         _ready.TrySetResult(router);
         try { await Task.Delay(Timeout.Infinite, ct); }
         catch (OperationCanceledException) { }
+        if (!await router.DrainAsync(DrainLimit))
+            _log.LogWarning("Stopping: updates still in flight after {Seconds} s are cancelled", DrainLimit.TotalSeconds);
     }
 
 

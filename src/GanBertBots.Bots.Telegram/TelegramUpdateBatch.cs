@@ -20,11 +20,13 @@ public sealed class TelegramUpdateBatch
     public required long NextOffset { get; init; }
 
     /// <summary>Calls getUpdates at <paramref name="offset"/>; throws <see cref="TelegramApiError"/> for an error answer.</summary>
-    public static async Task<TelegramUpdateBatch> FetchAsync(HttpClient http, TelegramOptions options, long offset, CancellationToken ct)
+    /// <param name="waitSeconds">How long Telegram may hold the call open for news (default: Telegram:PollingTimeoutSeconds; 0 to only confirm).</param>
+    public static async Task<TelegramUpdateBatch> FetchAsync(HttpClient http, TelegramOptions options, long offset, CancellationToken ct,
+        int? waitSeconds = null)
     {
         var request = new JsonObject
         {
-            ["offset"] = offset, ["limit"] = 100, ["timeout"] = options.PollingTimeoutSeconds,
+            ["offset"] = offset, ["limit"] = 100, ["timeout"] = waitSeconds ?? options.PollingTimeoutSeconds,
             ["allowed_updates"] = new JsonArray("message", "callback_query"),
         };
         string url = $"{options.ApiBaseUrl.TrimEnd('/')}/bot{options.BotToken}/getUpdates";

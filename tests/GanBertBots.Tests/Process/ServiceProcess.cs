@@ -149,6 +149,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         return (code, clock.Elapsed);
     }
 
+    /// <summary>kill -9: the process ends at once, with no chance to finish or confirm anything.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     /// <summary>A loopback port nothing listens on now.</summary>
     public static int FreePort()
     {

@@ -1,0 +1,63 @@
+using GanBertBots.Bots.Telegram.Testing;
+using GanBertBots.Storage;
+using GanBertBots.Tests.Retraining;
+
+namespace GanBertBots.Tests.Process;
+
+/// <summary>
+/// kill -9 in the middle of a burst of button presses (issue 16 item 3): the updates the process had fetched but not
+/// finished come again at the next start, so every press is answered and stored, and none is stored twice.
+/// </summary>
+[Collection(ServiceProcessCollection.Name)]
+public sealed class CrashDurabilityTests
+{
+    [Theory]
+    [InlineData(20)]
+    [InlineData(60)]
+    public async Task Presses_in_flight_at_kill_9_are_handled_after_the_restart_exactly_once_in_the_store(int killAfterMs)
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-kill-").FullName;
+        try
+        {
+            TinyRoundModels.Detector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"]);
+            await using var telegram = await FakeBotApiServer.StartAsync();
+            var env = new Dictionary<string, string>
+            {
+                ["Telegram__BotToken"] = telegram.Token, ["Telegram__ApiBaseUrl"] = telegram.BaseUrl,
+                ["Telegram__PollingTimeoutSeconds"] = "1", ["Retraining__Enabled"] = "false",
+                ["Bots__CallbackSecret"] = "the-same-secret-after-a-restart", ["Bots__MessagesPerMinute"] = "1000", ["Bots__Burst"] = "100",
+            };
+            const int chats = 30;
+            var verdicts = new List<BotCall>();
+            await using (var first = ServiceProcess.Start(new Dictionary<string, string>(env) { ["Host__Urls"] = $"http://127.0.0.1:{ServiceProcess.FreePort()}" }, work))
+            {
+                for (int c = 0; c < chats; c++)
+                {
+                    long chat = 9000 + c;
+                    int asked = telegram.PostMessage(chat, chat, $"/detect report {c}: the river flooded the lower town overnight").MessageId;
+                    verdicts.Add(await telegram.WaitForCallAsync(x => x.ChatId == chat && x.Method == "sendMessage" && x.ReplyToMessageId == asked, TimeSpan.FromSeconds(60)));
+                }
+                foreach (var v in verdicts)
+                    telegram.PressButton(v.ChatId, v.MessageId, v.ChatId, v.Buttons[0].Single(b => b.Label.Contains("Right")).Data);
+                await Task.Delay(killAfterMs);
+                await first.KillAsync();
+            }
+            int answeredBefore = chats - telegram.UnansweredCallbacks.Count;
+
+            await using (var second = ServiceProcess.Start(new Dictionary<string, string>(env) { ["Host__Urls"] = $"http://127.0.0.1:{ServiceProcess.FreePort()}" }, work))
+            {
+                await second.WaitUntilAsync(() => telegram.UnansweredCallbacks.Count == 0, "every press answered after the restart", TimeSpan.FromSeconds(60));
+                Assert.Equal(0, (await second.TerminateAsync()).ExitCode);
+            }
+
+            await using var store = await LabelStore.OpenAsync(new StorageOptions { DataDirectory = Path.Combine(work, "data") });
+            var feedback = (await store.GetStatsAsync()).LabelsFrom(LabelSource.UserFeedback);
+            Assert.True(feedback == chats, $"{feedback} feedback labels for {chats} presses ({answeredBefore} answered before the kill)");
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(work, recursive: true);
+        }
+    }
+}
