@@ -28,8 +28,13 @@ public sealed class TelegramOptions
     /// <summary>How often a message being streamed into may be edited: private chats / groups.</summary>
     public int PrivateEditIntervalMs { get; set; } = 1000;
     public int GroupEditIntervalMs { get; set; } = 3000;
-    /// <summary>How often one call is retried after a 429 "retry after" before it is given up (and logged).</summary>
+    /// <summary>How often one call is retried after a 5xx answer before it is given up (and logged).</summary>
     public int MaxRetries { get; set; } = 5;
+    /// <summary>
+    /// How long one call may spend waiting out 429s in all (Telegram's retry_after): a streak of them delays an answer,
+    /// it does not drop it. Counted separately from <see cref="MaxRetries"/>, which bounds retries after 5xx answers.
+    /// </summary>
+    public int MaxRateLimitWaitSeconds { get; set; } = 120;
     /// <summary>Updates handled at once (across chats; one chat's updates are handled in order).</summary>
     public int MaxConcurrentUpdates { get; set; } = 256;
     /// <summary>How long a looked-up chat-admin status is trusted.</summary>
@@ -62,5 +67,7 @@ public sealed class TelegramOptions
         }
         if (MessagesPerSecondPerChat <= 0 || MessagesPerMinutePerGroup < 1 || MessagesPerSecondOverall < 1)
             throw new ArgumentException("Telegram outbound limits must be positive");
+        if (MaxRetries < 0) throw new ArgumentException("Telegram:MaxRetries must not be negative");
+        if (MaxRateLimitWaitSeconds < 0) throw new ArgumentException("Telegram:MaxRateLimitWaitSeconds must not be negative");
     }
 }

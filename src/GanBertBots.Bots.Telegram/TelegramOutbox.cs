@@ -37,6 +37,7 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
         }
         try
         {
+            double waitedForRateLimit = 0;
             for (int attempt = 0; ; attempt++)
             {
                 if (paced) await WaitTurnAsync(chatId, isGroup, ct);
@@ -44,9 +45,11 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
                 {
                     return await call(ct);
                 }
-                catch (ApiRequestException e) when (e.ErrorCode == (int)HttpStatusCode.TooManyRequests && attempt < options.MaxRetries)
+                catch (ApiRequestException e) when (e.ErrorCode == (int)HttpStatusCode.TooManyRequests
+                    && waitedForRateLimit + Math.Max(1, e.Parameters?.RetryAfter ?? 1) <= options.MaxRateLimitWaitSeconds)
                 {
                     int seconds = Math.Max(1, e.Parameters?.RetryAfter ?? 1);
+                    waitedForRateLimit += seconds;
                     Interlocked.Increment(ref _retries);
                     log?.LogWarning("Telegram said 429 for chat {Chat}; retrying after {Seconds} s", chatId, seconds);
                     var until = _clock.GetUtcNow().AddSeconds(seconds);

@@ -170,6 +170,18 @@ public sealed class TelegramEndToEndTests
     }
 
     [Fact]
+    public async Task A_streak_of_six_429s_delays_the_verdict_and_does_not_drop_it()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        h.Server.FailNext("sendmessage", 6, retryAfterSeconds: 1);
+        var started = h.Server.Now;
+        var verdict = await h.SayAsync(Alice, Alice, "/detect a flood took the bridge");
+        Assert.Contains("Verdict:", verdict.Text);
+        Assert.True(verdict.At - started >= TimeSpan.FromSeconds(6), $"answered after {(verdict.At - started).TotalSeconds:F1} s");
+        Assert.Single(h.Server.CallsIn(Alice), c => c.Method == "sendMessage");
+    }
+
+    [Fact]
     public async Task Server_errors_on_the_verdict_and_on_the_button_answer_are_retried_and_each_lands_once()
     {
         await using var h = await TelegramHarness.StartAsync();
