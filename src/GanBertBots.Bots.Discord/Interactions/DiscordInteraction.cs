@@ -83,6 +83,19 @@ public sealed record DiscordInteraction
 
     public static DiscordInteraction Parse(JsonNode? json)
     {
+        try
+        {
+            return ParseObject(json);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidCastException or ArgumentException or OverflowException)
+        {
+            // A field of the wrong JSON kind (an array where an object belongs, a string where a number does).
+            throw new InvalidInteractionException($"interaction has a field of the wrong kind ({e.Message})");
+        }
+    }
+
+    static DiscordInteraction ParseObject(JsonNode? json)
+    {
         if (json is not JsonObject o) throw new InvalidInteractionException("interaction is not a JSON object");
         var type = (InteractionType)RequiredInt(o, "type");
         var user = o["member"]?["user"] ?? o["user"];

@@ -147,6 +147,42 @@ public sealed class HttpEndpointTests
     }
 
     [Fact]
+    public async Task Signed_mutated_interactions_get_an_answer_never_a_server_error_and_the_endpoint_keeps_working()
+    {
+        await using var endpoint = await Endpoint.StartAsync();
+        var random = new Random(23);
+        string[] bodies =
+        [
+            Payloads.Slash("detect", null, ("text", "Forest fire near La Ronge")).ToJsonString(),
+            Payloads.Ping().ToJsonString(),
+            Payloads.Slash("help", null).ToJsonString(),
+        ];
+        var statuses = new Dictionary<HttpStatusCode, int>();
+        for (int i = 0; i < 300; i++)
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(bodies[random.Next(bodies.Length)])!.AsObject();
+            node["id"] = (1_000_000 + i).ToString(CultureInfo.InvariantCulture);
+            var keys = node.Select(kv => kv.Key).ToList();
+            string key = keys[random.Next(keys.Count)];
+            switch (random.Next(6))
+            {
+                case 0: node.Remove(key); break;
+                case 1: node[key] = null; break;
+                case 2: node[key] = random.Next(); break;
+                case 3: node[key] = "s" + random.Next(); break;
+                case 4: node[key] = new System.Text.Json.Nodes.JsonArray(1, null); break;
+                default: node["type"] = random.Next(-5, 50); break;
+            }
+            string body = random.Next(10) == 0 ? node.ToJsonString()[..^random.Next(1, 5)] : node.ToJsonString(); // sometimes cut off
+            var status = (await endpoint.PostAsync(body)).StatusCode;
+            statuses[status] = statuses.GetValueOrDefault(status) + 1;
+            Assert.True(status is HttpStatusCode.OK or HttpStatusCode.BadRequest, $"mutation {i} got {status}: {body}");
+        }
+        Assert.True(statuses.GetValueOrDefault(HttpStatusCode.BadRequest) > 0, "no mutation was refused: the fuzz is not biting");
+        Assert.Equal("""{"type":1}""", await (await endpoint.PostAsync(Payloads.Ping().ToJsonString())).Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Signed_but_malformed_interaction_gets_400()
     {
         await using var endpoint = await Endpoint.StartAsync();
