@@ -44,7 +44,7 @@ public sealed class TelegramChatOutput(ITelegramBotClient bot, TelegramOutbox ou
         try
         {
             await outbox.SendAsync(chatId, isGroup, paced: true, c => bot.EditMessageText(chatId, id, Wording.Clip(reply.Text, TelegramMaxLength),
-                replyMarkup: Keyboard(reply) as InlineKeyboardMarkup, cancellationToken: c), ct);
+                replyMarkup: Keyboard(reply) as InlineKeyboardMarkup, cancellationToken: c), ct, safeToRepeat: true);
         }
         catch (ApiRequestException e) when (e.ErrorCode == 400 && e.Message.Contains("not modified", StringComparison.OrdinalIgnoreCase))
         {
@@ -53,13 +53,15 @@ public sealed class TelegramChatOutput(ITelegramBotClient bot, TelegramOutbox ou
     }
 
     public Task ShowTypingAsync(CancellationToken ct) =>
-        outbox.SendAsync(chatId, isGroup, paced: false, async c => { await bot.SendChatAction(chatId, ChatAction.Typing, cancellationToken: c); return true; }, ct);
+        outbox.SendAsync(chatId, isGroup, paced: false, async c => { await bot.SendChatAction(chatId, ChatAction.Typing, cancellationToken: c); return true; }, ct,
+            safeToRepeat: true);
 
     public async Task AcknowledgeButtonAsync(string? notice, CancellationToken ct)
     {
         if (callbackQueryId is null || Interlocked.Exchange(ref _acknowledged, 1) == 1) return;
         await outbox.SendAsync(chatId, isGroup, paced: false,
-            async c => { await bot.AnswerCallbackQuery(callbackQueryId, notice is null ? null : Wording.Clip(notice, 200), cancellationToken: c); return true; }, ct);
+            async c => { await bot.AnswerCallbackQuery(callbackQueryId, notice is null ? null : Wording.Clip(notice, 200), cancellationToken: c); return true; }, ct,
+            safeToRepeat: true);
     }
 
     static ReplyParameters? ReplyTo(Reply reply) =>

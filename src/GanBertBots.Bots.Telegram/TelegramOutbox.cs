@@ -24,7 +24,12 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
 
     /// <summary>Runs <paramref name="call"/> in its turn for <paramref name="chatId"/>, retrying after 429s (when Telegram says) and 5xx answers (with back-off).</summary>
     /// <param name="paced">False for calls that are not messages (chat actions, callback answers): they skip the queue but still honour 429.</param>
-    public async Task<T> SendAsync<T>(long chatId, bool isGroup, bool paced, Func<CancellationToken, Task<T>> call, CancellationToken ct)
+    /// <param name="safeToRepeat">
+    /// True for calls that may run twice without harm (an edit to the same text, a chat action, a callback answer, a
+    /// read): after a network error they are retried like a 5xx. A new message is not: the first try may have landed.
+    /// </param>
+    public async Task<T> SendAsync<T>(long chatId, bool isGroup, bool paced, Func<CancellationToken, Task<T>> call, CancellationToken ct,
+        bool safeToRepeat = false)
     {
         // One paced call per chat at a time, and the next one's turn counts from when this one was answered: Telegram
         // sees a message when it arrives, so spacing reservations alone could let a slow request and a quick one land close together.
@@ -57,13 +62,15 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
                         if (!_nextInChat.TryGetValue(chatId, out var next) || next < until) _nextInChat[chatId] = until;
                     await Task.Delay(TimeSpan.FromSeconds(seconds), _clock, ct);
                 }
-                catch (ApiRequestException e) when (e.ErrorCode >= 500 && attempt < options.MaxRetries)
+                catch (RequestException e) when (attempt < options.MaxRetries && !ct.IsCancellationRequested
+                    && (e is ApiRequestException { ErrorCode: >= 500 } || (e is not ApiRequestException && safeToRepeat)))
                 {
-                    // Telegram answered that it failed, so nothing was posted: trying again cannot post twice.
+                    // Telegram answered that it failed (nothing was posted), or the call is safe to repeat after a lost
+                    // connection: trying again cannot post twice.
                     // Back-off 0.5 s, 1 s, 2 s ... with up to 50% jitter, so that replicas do not retry in step.
                     var wait = TimeSpan.FromSeconds(0.5 * Math.Pow(2, attempt) * (1 + 0.5 * Random.Shared.NextDouble()));
                     Interlocked.Increment(ref _retries);
-                    log?.LogWarning("Telegram said {Status} for chat {Chat}; retrying in {Seconds:0.0} s", e.ErrorCode, chatId, wait.TotalSeconds);
+                    log?.LogWarning("Telegram call for chat {Chat} failed ({Error}); retrying in {Seconds:0.0} s", chatId, e.Message, wait.TotalSeconds);
                     await Task.Delay(wait, _clock, ct);
                 }
             }

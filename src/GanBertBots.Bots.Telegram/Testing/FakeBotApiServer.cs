@@ -132,6 +132,16 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The next <paramref name="times"/> calls of <paramref name="method"/> lose their connection (the bot gets no answer; nothing is done).</summary>
+    public void ResetNext(string method, int times)
+    {
+        lock (_gate)
+        {
+            if (!_failures.TryGetValue(method, out var q)) _failures[method] = q = new();
+            for (int i = 0; i < times; i++) q.Enqueue((0, 0));
+        }
+    }
+
     /// <summary>The next <paramref name="times"/> calls of <paramref name="method"/> answer 500 (nothing done).</summary>
     public void FailNextWithServerError(string method, int times)
     {
@@ -236,6 +246,11 @@ public sealed class FakeBotApiServer : IAsyncDisposable
             if (_failures.TryGetValue(method, out var q) && q.Count > 0)
             {
                 var (status, retry) = q.Dequeue();
+                if (status == 0)
+                {
+                    http.Abort(); // the connection drops: the bot sees a network error, not an answer
+                    return Results.Empty;
+                }
                 if (status != 429) return Error(status, "Internal Server Error");
                 return Json(429, new JsonObject { ["ok"] = false, ["error_code"] = 429, ["description"] = $"Too Many Requests: retry after {retry}",
                     ["parameters"] = new JsonObject { ["retry_after"] = retry } });

@@ -170,6 +170,22 @@ public sealed class TelegramEndToEndTests
     }
 
     [Fact]
+    public async Task Lost_connections_on_edits_and_button_answers_are_retried_and_the_tweet_still_finishes()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        h.Generator.WordDelay = TimeSpan.FromMilliseconds(40);
+        h.Server.ResetNext("editmessagetext", 2);
+        var final = await h.SayAsync(Alice, Alice, "/tweet flood", until: IsFinalTweet);
+        Assert.StartsWith(FakeTweetModel.TweetFor("flood"), final.Text);
+
+        h.Server.ResetNext("answercallbackquery", 1);
+        var fooled = final.Buttons.SelectMany(r => r).Single(b => b.Label.Contains("Fooled"));
+        Assert.Equal("Thanks, noted!", (await h.PressAsync(Alice, final.MessageId, Alice, fooled.Data)).Text);
+        Assert.Empty(h.Server.UnansweredCallbacks);
+        Assert.True(h.Bot.Outbox.Retries >= 3, $"{h.Bot.Outbox.Retries} retries");
+    }
+
+    [Fact]
     public async Task A_streak_of_six_429s_delays_the_verdict_and_does_not_drop_it()
     {
         await using var h = await TelegramHarness.StartAsync();
