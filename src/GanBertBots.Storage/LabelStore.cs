@@ -5,11 +5,11 @@ public static class LabelStore
 {
     /// <summary>The store for <see cref="StorageOptions.Provider"/>, not yet migrated.</summary>
     public static ILabelStore Create(StorageOptions options, TimeProvider? clock = null) =>
-        (options.Provider ?? "").Trim().ToLowerInvariant() switch
+        options.UsesPostgres switch
         {
-            "" or "sqlite" => new SqliteLabelStore(options, clock),
-            "postgres" or "postgresql" or "npgsql" => new PostgresLabelStore(options, clock),
-            var other => throw new StorageException($"Storage:Provider '{other}' is unknown; use sqlite or postgres"),
+            false => new SqliteLabelStore(options, clock),
+            true => new PostgresLabelStore(options, clock),
+            null => throw new StorageException(options.UnknownProvider),
         };
 
     /// <summary>Creates the store and applies pending migrations (refusing a schema newer than this build).</summary>

@@ -32,12 +32,21 @@ public sealed class StorageOptions
     public const string DefaultSqliteFile = "ganbertbots.db";
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first key whose value cannot work.</summary>
+    /// <summary>Which store <see cref="Provider"/> names: false SQLite (also when empty), true PostgreSQL, null neither.</summary>
+    public bool? UsesPostgres => (Provider ?? "").Trim().ToLowerInvariant() switch
+    {
+        "" or "sqlite" => false,
+        "postgres" or "postgresql" or "npgsql" => true,
+        _ => null,
+    };
+
+    /// <summary>The one-line refusal of a <see cref="Provider"/> that names no store.</summary>
+    public string UnknownProvider => $"Storage:Provider '{Provider}' is unknown; use sqlite or postgres";
+
     public void Validate()
     {
-        string provider = (Provider ?? "").Trim().ToLowerInvariant();
-        if (provider is not ("" or "sqlite" or "postgres" or "postgresql" or "npgsql"))
-            throw new ArgumentException($"Storage:Provider '{Provider}' is unknown; use sqlite or postgres");
-        if (provider is "postgres" or "postgresql" or "npgsql" && string.IsNullOrWhiteSpace(ConnectionString))
+        if (UsesPostgres is not { } postgres) throw new ArgumentException(UnknownProvider);
+        if (postgres && string.IsNullOrWhiteSpace(ConnectionString))
             throw new ArgumentException("Storage:ConnectionString is required with Storage:Provider postgres (Host=...;Username=...;Password=...;Database=...)");
         if (MaxAttempts < 1) throw new ArgumentException("Storage:MaxAttempts must be at least 1");
         if (BusyTimeoutMs < 0) throw new ArgumentException("Storage:BusyTimeoutMs must not be negative");

@@ -103,7 +103,7 @@ public sealed class RunVerb : ICliVerb
                 return 1;
             }
             log.LogInformation("Serving with {Store}; adapters: {Adapters}; listening: {Urls}",
-                Describe(host.Services.GetRequiredService<StorageOptions>()), string.Join(", ", shape.Adapters), shape.Urls ?? "no");
+                StorageCli.Describe(host.Services.GetRequiredService<StorageOptions>()), string.Join(", ", shape.Adapters), shape.Urls ?? "no");
             await host.WaitForShutdownAsync(context.Cancellation);
             await StopQuietlyAsync(host);
         }
@@ -170,7 +170,4 @@ public sealed class RunVerb : ICliVerb
         try { await host.StopAsync(timeout.Token); }
         catch (Exception e) when (e is OperationCanceledException or AggregateException or ObjectDisposedException) { }
     }
-
-    static string Describe(StorageOptions options) =>
-        options.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase) ? "postgres" : $"sqlite {new SqliteLabelStore(options).DataSource}";
 }

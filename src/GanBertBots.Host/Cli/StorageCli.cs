@@ -30,7 +30,7 @@ static class StorageCli
     }
 
     public static string Describe(StorageOptions options) =>
-        options.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase)
+        options.UsesPostgres == true
             ? "postgres"
             : $"sqlite {new SqliteLabelStore(options).DataSource}";
 }
