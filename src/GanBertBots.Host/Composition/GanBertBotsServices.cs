@@ -53,18 +53,18 @@ public static class GanBertBotsServices
         // The inference service owns the device; ModelServing owns what it serves.
         services.AddSingleton(sp => new InferenceService(sp.GetRequiredService<InferenceOptions>(), log: sp.GetRequiredService<ILogger<InferenceService>>()));
         services.AddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());
-        services.AddSingleton(sp => new ModelServing(sp.GetRequiredService<InferenceService>(), sp.GetRequiredService<ModelsOptions>(),
+        services.AddHostedService(sp => new ModelServing(sp.GetRequiredService<InferenceService>(), sp.GetRequiredService<ModelsOptions>(),
             sp.GetRequiredService<InferenceOptions>(), sp.GetRequiredService<ILogger<ModelServing>>(), sp.GetService<LiveModelSync>()));
-        services.AddHostedService(sp => sp.GetRequiredService<ModelServing>());
 
+        // The registry's live versions are swapped into the inference service (promotions here, in the CLI, on another
+        // replica). Nothing counts as loaded until ModelServing's start loads them; a tool serves nothing, so there what
+        // is live counts as loaded and only later promotions are reported.
+        services.AddSingleton<IModelHotSwap, InferenceHotSwap>();
+        services.AddSingleton(sp => new LiveModelSync(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<IModelHotSwap>(),
+            sp.GetService<ILogger<LiveModelSync>>(), liveLoadedAtStart: !shape.HasAdapters));
         if (shape.Retraining)
         {
-            // Nightly adversarial retraining; promotions (here, in the CLI, on another replica) are swapped into the
-            // inference service. Nothing counts as loaded until ModelServing's start loads the live versions.
-            // (A tool serves nothing: what is live counts as loaded, and only later promotions are reported.)
-            services.AddSingleton<IModelHotSwap, InferenceHotSwap>();
-            services.AddSingleton(sp => new LiveModelSync(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<IModelHotSwap>(),
-                sp.GetService<ILogger<LiveModelSync>>(), liveLoadedAtStart: !shape.HasAdapters));
+            // Nightly adversarial retraining (AddRetraining also registers the registry and the follower).
             services.AddAdversarialRoundSteps(configuration);
             services.AddRetraining(configuration);
             services.AddSingleton<IModelOperations, RetrainingModelOperations>();
@@ -76,10 +76,7 @@ public static class GanBertBotsServices
             // No rounds and no Quartz, but the registry still decides what is served, and /promote and /rollback work on it.
             var retraining = RetrainingOptions.From(configuration);
             services.AddSingleton(retraining);
-            services.AddSingleton<IModelHotSwap, InferenceHotSwap>();
             services.AddSingleton(sp => new ModelRegistry(retraining.RegistryRoot, CheckpointValidators.Default().Validator));
-            services.AddSingleton(sp => new LiveModelSync(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<IModelHotSwap>(),
-                sp.GetService<ILogger<LiveModelSync>>(), liveLoadedAtStart: false));
             services.AddHostedService<LiveModelFollower>();
             services.AddSingleton(sp => new RetrainingCommands(sp.GetRequiredService<ModelRegistry>(), trigger: null, sp.GetRequiredService<LiveModelSync>()));
             services.AddSingleton<IModelOperations, RetrainingModelOperations>();

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using GanBertBots.Conversation;
-using GanBertBots.Host.Serving;
 using GanBertBots.Inference;
 
 namespace GanBertBots.Host.Observability;
@@ -26,7 +25,7 @@ public sealed class ServiceMetrics : IDisposable
     readonly Counter<long> _rounds;
     readonly InferenceService _inference;
 
-    public ServiceMetrics(IMeterFactory meters, InferenceService inference, ModelServing serving)
+    public ServiceMetrics(IMeterFactory meters, InferenceService inference)
     {
         _inference = inference;
         _meter = meters.Create(MeterName);
@@ -35,16 +34,21 @@ public sealed class ServiceMetrics : IDisposable
         _batchSize = _meter.CreateHistogram<int>("ganbertbots.inference.batch.size", "{request}", "Requests per model call, by kind");
         _modelSeconds = _meter.CreateHistogram<double>("ganbertbots.inference.model.duration", "s", "Model time per batch, by kind");
         _rounds = _meter.CreateCounter<long>("ganbertbots.retraining.rounds", "{round}", "Retraining rounds finished, by outcome");
-        _meter.CreateObservableGauge("ganbertbots.inference.queue.depth", () => new[]
+        _meter.CreateObservableGauge("ganbertbots.inference.queue.depth", () =>
         {
-            new Measurement<int>(Stats().GenerationQueued, new KeyValuePair<string, object?>("kind", "generation")),
-            new Measurement<int>(Stats().DetectionQueued, new KeyValuePair<string, object?>("kind", "detection")),
+            var stats = Stats();
+            return new[]
+            {
+                new Measurement<int>(stats.GenerationQueued, new KeyValuePair<string, object?>("kind", "generation")),
+                new Measurement<int>(stats.DetectionQueued, new KeyValuePair<string, object?>("kind", "detection")),
+            };
         }, "{request}", "Requests waiting for the model");
         _meter.CreateObservableCounter("ganbertbots.inference.busy", () => Stats().BusyAnswers, "{answer}",
             "Requests answered 'busy' or 'timed out' instead of run");
-        _meter.CreateObservableGauge("ganbertbots.model.served", () => serving.Served()
-            .Where(m => m.Value is not null)
-            .Select(m => new Measurement<int>(1, new KeyValuePair<string, object?>("model", m.Key), new KeyValuePair<string, object?>("version", m.Value))),
+        // The version served: "detector v0002" from the registry, else the seed checkpoint's own version.
+        _meter.CreateObservableGauge("ganbertbots.model.served", () => new[] { ("generator", inference.GeneratorVersion), ("detector", inference.DetectorVersion) }
+            .Where(m => m.Item2 is not null)
+            .Select(m => new Measurement<int>(1, new KeyValuePair<string, object?>("model", m.Item1), new KeyValuePair<string, object?>("version", m.Item2))),
             null, "The model versions served now (value 1; the version is a tag)");
         inference.BatchCompleted += OnBatch;
     }

@@ -25,11 +25,4 @@ public sealed class ModelServing(InferenceService inference, ModelsOptions model
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>What is served now ("detector v0002" from the registry, else the seed checkpoint's own version); null: nothing.</summary>
-    public IReadOnlyDictionary<string, string?> Served() => new Dictionary<string, string?>
-    {
-        [ModelNames.Generator] = inference.GeneratorVersion,
-        [ModelNames.Detector] = inference.DetectorVersion,
-    };
 }
