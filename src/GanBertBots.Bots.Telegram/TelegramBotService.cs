@@ -81,15 +81,14 @@ public sealed class TelegramBotService : BackgroundService
         // A webhook left over from webhook mode would make getUpdates fail.
         await Client.DeleteWebhook(cancellationToken: ct);
         _ready.TrySetResult(router);
-        long confirmedUpTo = 0;        // every update below this id is handled (the offset we send)
-        long highestTaken = -1;        // the highest update id dispatched or skipped so far
+        long nextNew = 0;              // every update below this id has been dispatched or skipped
         var inFlight = new SortedSet<long>();
         var finished = new SemaphoreSlim(0);
         var backoff = TimeSpan.FromSeconds(1);
         while (!ct.IsCancellationRequested)
         {
             long offset;
-            lock (inFlight) offset = inFlight.Count > 0 ? inFlight.Min : Math.Max(confirmedUpTo, highestTaken + 1);
+            lock (inFlight) offset = inFlight.Count > 0 ? inFlight.Min : nextNew;
             TelegramUpdateBatch batch;
             try
             {
@@ -107,10 +106,10 @@ public sealed class TelegramBotService : BackgroundService
                 continue;
             }
             foreach (var (id, reason) in batch.Skipped)
-                if (id is null || id > highestTaken)
+                if (id is null || id >= nextNew)
                     _log.LogWarning("Telegram update {Update} is not readable and was skipped: {Reason}", id?.ToString() ?? "(no id)", reason);
             int taken = 0;
-            foreach (var update in batch.Updates.Where(u => u.Id > highestTaken).OrderBy(u => u.Id))
+            foreach (var update in batch.Updates.Where(u => u.Id >= nextNew).OrderBy(u => u.Id))
             {
                 long id = update.Id;
                 lock (inFlight) inFlight.Add(id);
@@ -121,8 +120,7 @@ public sealed class TelegramBotService : BackgroundService
                     finished.Release();
                 }, TaskScheduler.Default);
             }
-            highestTaken = Math.Max(highestTaken, batch.NextOffset - 1);
-            confirmedUpTo = Math.Max(confirmedUpTo, batch.NextOffset);
+            nextNew = Math.Max(nextNew, batch.NextOffset);
             // Only updates already in flight came back: wait for one to finish rather than asking again at once.
             if (taken == 0 && batch.Updates.Count > 0)
             {
@@ -136,7 +134,7 @@ public sealed class TelegramBotService : BackgroundService
         if (!await router.DrainAsync(DrainLimit))
             _log.LogWarning("Stopping: updates still in flight after {Seconds} s are cancelled", DrainLimit.TotalSeconds);
         long handled;
-        lock (inFlight) handled = inFlight.Count > 0 ? inFlight.Min : Math.Max(confirmedUpTo, highestTaken + 1);
+        lock (inFlight) handled = inFlight.Count > 0 ? inFlight.Min : nextNew;
         using var confirm = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try { await TelegramUpdateBatch.FetchAsync(_http, _options, handled, confirm.Token, waitSeconds: 0); }
         catch (Exception e) { _log.LogWarning("Could not confirm the handled updates at stop ({Message}); they will come again", e.Message); }
