@@ -23,7 +23,8 @@ public static class DiscordBotServices
     /// Adds the Discord adapter when <c>Discord:Enabled</c> is true: the REST client, the interaction handler, the
     /// <see cref="IChatDirectory"/> for posting unprompted (round reports), and either the gateway shards or the HTTP
     /// interactions endpoint (<c>Discord:Mode</c>). The host must already have
-    /// registered the conversation core as <see cref="IConversation"/> and its <see cref="ButtonPayloadCodec"/>.
+    /// registered the conversation core (<c>AddConversation</c>): <see cref="IConversation"/>, <see cref="ButtonCheck"/> and a
+    /// <see cref="ModeratorPolicy"/> that knows this section's moderators (<see cref="DiscordOptions.QualifiedModerators"/>).
     /// Telegram and Discord can run in one host: they share only the core.
     /// </summary>
     public static IServiceCollection AddDiscordBot(this IServiceCollection services, IConfiguration configuration)
@@ -31,16 +32,14 @@ public static class DiscordBotServices
         var options = configuration.GetSection(DiscordOptions.Section).Get<DiscordOptions>() ?? new DiscordOptions();
         if (!options.Enabled) return services;
         options.Validate();
-        var coreModerators = configuration.GetSection("Bots:Moderators").Get<List<string>>() ?? [];
 
         services.AddSingleton(options);
         services.AddHttpClient("discord", http => http.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton(sp => new DiscordRestClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient("discord"), options,
             sp.GetService<ILogger<DiscordRestClient>>()));
         services.AddSingleton(new DiscordCommandCatalog(options.RegisterModelCommands));
-        services.AddSingleton(new ModeratorPolicy(options, coreModerators));
         services.AddSingleton(sp => new DiscordInteractionHandler(sp.GetRequiredService<DiscordRestClient>(), sp.GetRequiredService<IConversation>(),
-            sp.GetRequiredService<ButtonPayloadCodec>(), sp.GetRequiredService<DiscordCommandCatalog>(), sp.GetRequiredService<ModeratorPolicy>(),
+            sp.GetRequiredService<ButtonCheck>(), sp.GetRequiredService<DiscordCommandCatalog>(), sp.GetRequiredService<ModeratorPolicy>(),
             sp.GetService<ILogger<DiscordInteractionHandler>>()));
         services.AddSingleton<IChatDirectory>(sp => new DiscordChatDirectory(sp.GetRequiredService<DiscordRestClient>(), options));
         if (options.Mode == DiscordMode.Gateway)

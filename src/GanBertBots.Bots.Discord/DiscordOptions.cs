@@ -1,3 +1,6 @@
+using GanBertBots.Bots.Discord.Interactions;
+using Microsoft.Extensions.Configuration;
+
 namespace GanBertBots.Bots.Discord;
 
 /// <summary>How the bot receives interactions.</summary>
@@ -48,6 +51,14 @@ public sealed class DiscordOptions
 
     /// <summary>Snowflakes of users who are moderators wherever they are (DMs included).</summary>
     public List<string> ModeratorUserIds { get; set; } = [];
+
+    /// <summary><see cref="ModeratorUserIds"/> as the core's <c>ModeratorPolicy</c> takes them: "discord:123".</summary>
+    public static IEnumerable<string> QualifiedModerators(IConfiguration configuration) =>
+        (configuration.GetSection($"{Section}:ModeratorUserIds").Get<List<string>>() ?? []).Select(id => $"{DiscordInteractionHandler.Platform}:{id.Trim()}");
+
+    /// <summary><see cref="ModeratorRoleIds"/> as the core's <c>ModeratorPolicy</c> takes them: "discord:55".</summary>
+    public static IEnumerable<string> QualifiedModeratorRoles(IConfiguration configuration) =>
+        (configuration.GetSection($"{Section}:ModeratorRoleIds").Get<List<string>>() ?? []).Select(id => $"{DiscordInteractionHandler.Platform}:{id.Trim()}");
 
     /// <summary>First shard this process runs. Null with <see cref="ShardCount"/> null: all recommended shards.</summary>
     public int? ShardId { get; set; }

@@ -27,12 +27,12 @@ public sealed class TelegramChatOutput(ITelegramBotClient bot, TelegramOutbox ou
         if (reply.Image is { } image)
         {
             sent = await outbox.SendAsync(chatId, isGroup, paced: true, c => bot.SendPhoto(chatId,
-                InputFile.FromStream(new MemoryStream(image.Png), image.FileName), caption: Wording.Clip(reply.Text, 1024),
+                InputFile.FromStream(new MemoryStream(image.Png), image.FileName), caption: ChatText.Clip(reply.Text, 1024),
                 replyParameters: ReplyTo(reply), replyMarkup: Keyboard(reply), cancellationToken: c), ct);
         }
         else
         {
-            sent = await outbox.SendAsync(chatId, isGroup, paced: true, c => bot.SendMessage(chatId, Wording.Clip(reply.Text, TelegramMaxLength),
+            sent = await outbox.SendAsync(chatId, isGroup, paced: true, c => bot.SendMessage(chatId, ChatText.Clip(reply.Text, TelegramMaxLength),
                 replyParameters: ReplyTo(reply), replyMarkup: Keyboard(reply), cancellationToken: c), ct);
         }
         return new SentReply(chatId.ToString(), sent.Id.ToString());
@@ -43,7 +43,7 @@ public sealed class TelegramChatOutput(ITelegramBotClient bot, TelegramOutbox ou
         if (!int.TryParse(message.MessageId, out int id)) throw new ArgumentException($"'{message.MessageId}' is not a Telegram message id");
         try
         {
-            await outbox.SendAsync(chatId, isGroup, paced: true, c => bot.EditMessageText(chatId, id, Wording.Clip(reply.Text, TelegramMaxLength),
+            await outbox.SendAsync(chatId, isGroup, paced: true, c => bot.EditMessageText(chatId, id, ChatText.Clip(reply.Text, TelegramMaxLength),
                 replyMarkup: Keyboard(reply) as InlineKeyboardMarkup, cancellationToken: c), ct, safeToRepeat: true);
         }
         catch (ApiRequestException e) when (e.ErrorCode == 400 && e.Message.Contains("not modified", StringComparison.OrdinalIgnoreCase))
@@ -60,7 +60,7 @@ public sealed class TelegramChatOutput(ITelegramBotClient bot, TelegramOutbox ou
     {
         if (callbackQueryId is null || Interlocked.Exchange(ref _acknowledged, 1) == 1) return;
         await outbox.SendAsync(chatId, isGroup, paced: false,
-            async c => { await bot.AnswerCallbackQuery(callbackQueryId, notice is null ? null : Wording.Clip(notice, 200), cancellationToken: c); return true; }, ct,
+            async c => { await bot.AnswerCallbackQuery(callbackQueryId, notice is null ? null : ChatText.Clip(notice, 200), cancellationToken: c); return true; }, ct,
             safeToRepeat: true);
     }
 

@@ -155,18 +155,8 @@ public sealed class TelegramUpdateRouter
         if (message.Chat.Type == ChatType.Channel) return;
         bool isGroup = message.Chat.Type is ChatType.Group or ChatType.Supergroup;
         string? text = message.Text;
-        if (text != null && text.StartsWith('/'))
-        {
-            // "/cmd@SomeBot args": for us only when SomeBot is this bot.
-            int end = text.IndexOfAny([' ', '\n', '\t']);
-            string head = end < 0 ? text : text[..end];
-            int at = head.IndexOf('@');
-            if (at >= 0)
-            {
-                if (!string.Equals(head[(at + 1)..], BotUsername, StringComparison.OrdinalIgnoreCase)) return;
-                text = head[..at] + (end < 0 ? "" : text[end..]);
-            }
-        }
+        // "/cmd@SomeBot args": for us only when SomeBot is this bot.
+        if (CommandLine.Parse(text) is { Addressee: { } addressee } && !string.Equals(addressee, BotUsername, StringComparison.OrdinalIgnoreCase)) return;
 
         var chat = new ChatPlace(Platform, message.Chat.Id.ToString(), isGroup ? ChatKind.Group : ChatKind.Private);
         bool admin = isGroup && text != null && text.StartsWith('/') && await IsChatAdminAsync(message.Chat.Id, message.From.Id, ct);

@@ -157,10 +157,10 @@ public sealed class ModeratorAnnouncer
     public static IReadOnlyList<Reply> Messages(Announcement announcement, int maxLength)
     {
         // Trailing white space carries nothing, and a platform refuses a message of white space alone.
-        var messages = Wording.Split(announcement.Text.TrimEnd(), maxLength)
+        var messages = ChatText.Split(announcement.Text.TrimEnd(), maxLength)
             .Where(part => !string.IsNullOrWhiteSpace(part)).Select(Reply.Plain).ToList();
         foreach (var image in announcement.Images)
-            messages.Add(new Reply { Text = Wording.Clip(Path.GetFileNameWithoutExtension(image.FileName), maxLength), Image = image });
+            messages.Add(new Reply { Text = ChatText.Clip(Path.GetFileNameWithoutExtension(image.FileName), maxLength), Image = image });
         return messages;
     }
 }

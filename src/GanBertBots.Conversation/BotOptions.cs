@@ -23,8 +23,6 @@ public sealed class BotOptions
     public int MaxTopicChars { get; set; } = 200;
     /// <summary>Share of /game rounds that show a real corpus tweet (the rest are generated).</summary>
     public double GameRealShare { get; set; } = 0.5;
-    /// <summary>Classes offered for labelling when no detector is loaded to name them.</summary>
-    public List<string> Classes { get; set; } = ["human", "chatGPT", "cohere", "davinci", "bloomz", "dolly", "gpt2"];
 
     /// <summary>How long a button keeps working after its message was sent (older ones answer "This button has expired").</summary>
     public TimeSpan ButtonMaxAge { get; set; } = ButtonPayloadCodec.DefaultMaxAge;

@@ -57,7 +57,7 @@ public sealed class DiscordCommandCatalog
             var json = new JsonObject { ["name"] = c.Name, ["type"] = (int)c.Type };
             // Chat input commands need a 1-100 character description; context-menu commands take an empty one.
             json["description"] = c.Type == ApplicationCommandType.ChatInput ? c.Description : "";
-            if (c.ModeratorOnly) json["default_member_permissions"] = ModeratorPolicy.ManageMessages.ToString();
+            if (c.ModeratorOnly) json["default_member_permissions"] = DiscordInteraction.ManageMessages.ToString();
             if (c.Options is { Count: > 0 })
             {
                 json["options"] = new JsonArray(c.Options.Select(o => (JsonNode)new JsonObject

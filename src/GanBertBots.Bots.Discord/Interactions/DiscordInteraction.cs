@@ -65,6 +65,17 @@ public sealed record DiscordInteraction
     /// <summary><c>member.permissions</c>: the member's computed permissions in this channel (guild only).</summary>
     public ulong? MemberPermissions { get; init; }
 
+    /// <summary>The MANAGE_MESSAGES permission bit (1 &lt;&lt; 13).</summary>
+    public const ulong ManageMessages = 1UL << 13;
+    /// <summary>The ADMINISTRATOR permission bit (1 &lt;&lt; 3).</summary>
+    public const ulong Administrator = 1UL << 3;
+
+    /// <summary>
+    /// The member administers this channel: their permissions here (Discord computes them with channel overwrites
+    /// applied) include Manage Messages or Administrator. Never in DMs.
+    /// </summary>
+    public bool IsChannelAdmin => GuildId is not null && MemberPermissions is { } p && (p & (ManageMessages | Administrator)) != 0;
+
     public string? CommandName { get; init; }
     public ApplicationCommandType? CommandType { get; init; }
     /// <summary>Slash command options as strings (sub-commands are not used by this bot).</summary>

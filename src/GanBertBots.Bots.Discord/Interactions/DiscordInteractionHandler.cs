@@ -23,7 +23,7 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
     readonly DiscordRestClient _rest;
     readonly IConversation _conversation;
     readonly DiscordCommandCatalog _catalog;
-    readonly ButtonPayloadCodec _codec;
+    readonly ButtonCheck _buttons;
     readonly ModeratorPolicy _moderators;
     readonly ILogger _log;
     readonly CancellationTokenSource _stopping = new();
@@ -32,14 +32,15 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
     /// <summary>Interaction tokens are valid for 15 minutes; give up on work a little before that.</summary>
     public TimeSpan WorkTimeout { get; init; } = TimeSpan.FromMinutes(14);
 
-    /// <param name="codec">The conversation core's button codec (the same key that signed the payloads).</param>
-    public DiscordInteractionHandler(DiscordRestClient rest, IConversation conversation, ButtonPayloadCodec codec,
+    /// <param name="buttons">The conversation core's button check (its codec and moderator policy).</param>
+    /// <param name="moderators">The conversation core's moderator policy.</param>
+    public DiscordInteractionHandler(DiscordRestClient rest, IConversation conversation, ButtonCheck buttons,
         DiscordCommandCatalog catalog, ModeratorPolicy moderators, ILogger<DiscordInteractionHandler>? log = null)
     {
         _rest = rest;
         _conversation = conversation;
         _catalog = catalog;
-        _codec = codec;
+        _buttons = buttons;
         _moderators = moderators;
         _log = (ILogger?)log ?? NullLogger.Instance;
     }
@@ -88,10 +89,6 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
             {
                 var command = _catalog.Find(i.CommandName, i.CommandType);
                 if (command is null) return new(i, Refusal($"Unknown command '{i.CommandName}'. Try /help."), null);
-                bool moderator = _moderators.IsModerator(i);
-                if (command.ModeratorOnly && !moderator) return new(i, Refusal($"/{command.Name} is for moderators only."), null);
-                if (command.Type == ApplicationCommandType.Message && string.IsNullOrWhiteSpace(i.TargetMessageText))
-                    return new(i, Refusal("That message has no text I can check (embeds and attachments alone are not checked)."), null);
                 var message = new IncomingMessage
                 {
                     User = User(i),
@@ -100,8 +97,12 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
                     MessageId = i.Id,
                     ReplyToText = i.TargetMessageText,
                     ReplyToMessageId = i.TargetMessageId,
-                    IsChatAdmin = moderator,
+                    IsChatAdmin = i.IsChannelAdmin,
+                    RoleIds = i.MemberRoleIds,
                 };
+                if (command.ModeratorOnly && !_moderators.IsModerator(message)) return new(i, Refusal($"/{command.Name} is for moderators only."), null);
+                if (command.Type == ApplicationCommandType.Message && string.IsNullOrWhiteSpace(i.TargetMessageText))
+                    return new(i, Refusal("That message has no text I can check (embeds and attachments alone are not checked)."), null);
                 var output = new InteractionChatOutput(_rest, i, command.Ephemeral);
                 var deferred = Callback(InteractionCallbackType.DeferredChannelMessageWithSource, command.Ephemeral ? MessageFlags.Ephemeral : MessageFlags.None);
                 return new(i, deferred, async ct =>
@@ -114,21 +115,21 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
 
             case InteractionType.MessageComponent:
             {
-                var chat = Chat(i);
-                var check = _codec.TryDecode(i.CustomId, chat, out var action);
-                if (check == PayloadCheck.Expired) return new(i, Refusal(ConversationService.ExpiredButton), null);
-                if (check != PayloadCheck.Valid)
+                var press = new ButtonPress
                 {
-                    _log.LogWarning("Discord: refused a button with an unsigned, altered or misplaced custom_id from user {User}", i.UserId);
-                    return new(i, Refusal("This button is not valid here (it may be from another chat or an old message). Nothing was recorded."), null);
-                }
-                bool moderator = _moderators.IsModerator(i);
-                if (action!.Kind is ButtonKind.ReviewLabel or ButtonKind.ReviewSkip && !moderator)
+                    User = User(i), Chat = Chat(i), Payload = i.CustomId ?? "", MessageId = i.SourceMessageId,
+                    IsChatAdmin = i.IsChannelAdmin, RoleIds = i.MemberRoleIds,
+                };
+                // Refused at once, as the first response (ephemeral), by the core's own check.
+                var check = _buttons.Check(press);
+                if (!check.Accepted)
                 {
-                    _log.LogWarning("Discord: refused a moderator button ({Kind}) from non-moderator {User}", action.Kind, i.UserId);
-                    return new(i, Refusal("Only moderators can label texts. Nothing was recorded."), null);
+                    _log.LogWarning("Discord: refused a button ({Problem}) from user {User}", check.Problem, i.UserId);
+                    string refusal = check.Refusal == ButtonCheck.NotValid
+                        ? "This button is not valid here (it may be from another chat or an old message). Nothing was recorded."
+                        : check.Refusal == ButtonCheck.ModeratorsOnly ? "Only moderators can label texts. Nothing was recorded." : check.Refusal!;
+                    return new(i, Refusal(refusal), null);
                 }
-                var press = new ButtonPress { User = User(i), Chat = chat, Payload = i.CustomId!, MessageId = i.SourceMessageId, IsChatAdmin = moderator };
                 var output = new InteractionChatOutput(_rest, i, ephemeral: i.SourceMessageEphemeral);
                 return new(i, Callback(InteractionCallbackType.DeferredUpdateMessage), ct => _conversation.HandleButtonAsync(press, output, ct));
             }

@@ -1,4 +1,5 @@
 using GanBertBots.Storage.Corpus;
+using GanBertBots.Training.Scheduling;
 using Microsoft.Extensions.Configuration;
 
 namespace GanBertBots.Host.Cli;
@@ -33,9 +34,7 @@ public sealed class ImportCorpusVerb : ICliVerb
         string textField = a.Get("text-field") ?? "text";
         string? labelField = a.Get("label-field");
         string? writtenBy = a.Get("written-by");
-        var writers = context.Configuration.GetSection("Bots:Classes").Get<string[]>() is { Length: > 0 } configured
-            ? configured.Union(CorpusImport.DefaultWriters, StringComparer.OrdinalIgnoreCase).ToList()
-            : CorpusImport.DefaultWriters;
+        var writers = LabelsConfiguration.Read(context.Configuration).Classes.Union(CorpusImport.DefaultWriters, StringComparer.OrdinalIgnoreCase).ToList();
         a.RejectUnknown();
         if (a.Positional.Count != 1) throw new CliUsageException("give exactly one FILE");
         string file = a.Positional[0];

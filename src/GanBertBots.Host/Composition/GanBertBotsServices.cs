@@ -82,9 +82,12 @@ public static class GanBertBotsServices
             services.AddSingleton<IModelOperations, RetrainingModelOperations>();
         }
 
-        services.AddSingleton(sp => new ConversationService(sp.GetRequiredService<IInferenceService>(), sp.GetRequiredService<ILabelStore>(),
-            sp.GetRequiredService<BotOptions>(), sp.GetRequiredService<IModelOperations>(), sp.GetRequiredService<ILogger<ConversationService>>()));
-        services.AddSingleton<IConversation>(sp => sp.GetRequiredService<ConversationService>());
+        // The conversation core; its moderator policy hears every platform's moderators (Discord's users and roles too).
+        services.AddSingleton(LabelsConfiguration.Read(configuration)); // read now: a bad Labels value stops the start, named
+        services.AddSingleton(sp => new ModeratorPolicy(
+            sp.GetRequiredService<BotOptions>().Moderators.Concat(DiscordOptions.QualifiedModerators(configuration)),
+            DiscordOptions.QualifiedModeratorRoles(configuration)));
+        services.AddConversation();
 
         if (shape.Telegram)
         {
@@ -93,8 +96,6 @@ public static class GanBertBotsServices
         }
         if (shape.Discord)
         {
-            // The adapter checks buttons with the core's own codec (the key that signed them).
-            services.AddSingleton(sp => sp.GetRequiredService<ConversationService>().Codec);
             services.AddDiscordBot(configuration);
         }
         if (shape.Console) services.AddConsoleChat();

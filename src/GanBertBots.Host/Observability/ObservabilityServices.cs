@@ -11,7 +11,7 @@ public static class ObservabilityServices
 {
     /// <summary>
     /// The service's meter, the conversation core counted and timed (<see cref="MeasuredConversation"/> in front of
-    /// <c>ConversationService</c>), health checks, and OpenTelemetry: Prometheus when the process listens, OTLP when
+    /// <see cref="ConversationRouter"/>), health checks, and OpenTelemetry: Prometheus when the process listens, OTLP when
     /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Call after <c>AddGanBertBots</c>.
     /// </summary>
     public static IServiceCollection AddServiceObservability(this IServiceCollection services, ServiceShape shape)
@@ -20,7 +20,7 @@ public static class ObservabilityServices
         services.AddSingleton<ServiceMetrics>();
         services.RemoveAll<IConversation>();
         services.AddSingleton<IConversation>(sp => new MeasuredConversation(
-            sp.GetRequiredService<GanBertBots.Conversation.ConversationService>(), sp.GetRequiredService<ServiceMetrics>()));
+            sp.GetRequiredService<ConversationRouter>(), sp.GetRequiredService<ServiceMetrics>()));
         services.AddServiceHealth(shape.Telegram,
             discordGateway: shape.Discord && services.Any(d => d.ServiceType == typeof(GanBertBots.Bots.Discord.DiscordGatewayService)));
         bool otlp = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));

@@ -13,9 +13,6 @@ public sealed class ServiceMetrics : IDisposable
 {
     public const string MeterName = "GanBertBots";
 
-    /// <summary>Commands counted by name; anything else a person types is "text", an unknown command "other".</summary>
-    static readonly HashSet<string> KnownCommands =
-        ["/start", "/help", "/tweet", "/detect", "/game", "/stats", "/review", "/mods", "/retrain", "/promote", "/rollback"];
 
     readonly Meter _meter;
     readonly Counter<long> _commands;
@@ -73,14 +70,6 @@ public sealed class ServiceMetrics : IDisposable
     public void RoundFinished(string outcome) => _rounds.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>The command a message carries, as a tag value from a fixed set.</summary>
-    public static string CommandOf(string? text)
-    {
-        text = text?.Trim() ?? "";
-        if (!text.StartsWith('/')) return "text";
-        int end = text.IndexOfAny([' ', '\n', '\t', '@']);
-        string command = (end < 0 ? text : text[..end]).ToLowerInvariant();
-        return KnownCommands.Contains(command) ? command : "other";
-    }
 
     public void Dispose()
     {
@@ -90,13 +79,13 @@ public sealed class ServiceMetrics : IDisposable
 }
 
 /// <summary>The conversation core, counted and timed: every message and button press through <see cref="ServiceMetrics"/>.</summary>
-public sealed class MeasuredConversation(IConversation inner, ServiceMetrics metrics) : IConversation
+public sealed class MeasuredConversation(ConversationRouter inner, ServiceMetrics metrics) : IConversation
 {
     public async Task HandleMessageAsync(IncomingMessage message, IChatOutput output, CancellationToken cancellationToken)
     {
         long start = Stopwatch.GetTimestamp();
         try { await inner.HandleMessageAsync(message, output, cancellationToken); }
-        finally { metrics.Handled(ServiceMetrics.CommandOf(message.Text), message.Chat.Platform, Stopwatch.GetElapsedTime(start)); }
+        finally { metrics.Handled(inner.CommandOf(message.Text), message.Chat.Platform, Stopwatch.GetElapsedTime(start)); }
     }
 
     public async Task HandleButtonAsync(ButtonPress press, IChatOutput output, CancellationToken cancellationToken)

@@ -43,8 +43,8 @@ public static class CorpusImport
     public const int BatchSize = 500;
     const int ReasonsKept = 10;
 
-    /// <summary>Writers known by default: the detector's default classes.</summary>
-    public static IReadOnlyList<string> DefaultWriters { get; } = ["human", "chatGPT", "cohere", "davinci", "bloomz", "dolly", "gpt2"];
+    /// <summary>Writers known by default: the default class vocabulary.</summary>
+    public static IReadOnlyList<string> DefaultWriters => Labels.Default.Classes;
 
     /// <summary>The <paramref name="writtenBy"/> value that makes each row's label say who wrote it.</summary>
     public const string FromLabel = "label";

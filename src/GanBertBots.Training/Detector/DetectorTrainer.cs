@@ -5,6 +5,7 @@ using GanBertBots.Models;
 using GanBertBots.Models.Bert;
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
+using GanBertBots.Storage;
 using GanBertBots.Models.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -22,7 +23,7 @@ public sealed record DetectorTrainingOptions
     public string? VocabPath { get; init; }
     /// <summary>The class set, in order; null = the labels found in the data (human first).</summary>
     public IReadOnlyList<string>? Classes { get; init; }
-    public string RealClass { get; init; } = "human";
+    public string RealClass { get; init; } = Labels.Default.Human;
     public int MaxLength { get; init; } = 256;
     public int Epochs { get; init; } = 3;
     public int BatchSize { get; init; } = 32;

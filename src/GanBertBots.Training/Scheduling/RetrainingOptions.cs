@@ -1,3 +1,4 @@
+using GanBertBots.Storage;
 using Microsoft.Extensions.Configuration;
 
 namespace GanBertBots.Training.Scheduling;
@@ -36,15 +37,15 @@ public sealed class RetrainingOptions
 
     /// <summary>Step 1: tweets sampled from the live generator for the detector's generator class.</summary>
     public int Samples { get; set; } = 512;
-    /// <summary>The class name of our generator's texts in the detector.</summary>
-    public string GeneratorClass { get; set; } = "gpt2";
+    /// <summary>The class name of our generator's texts in the detector (default <c>Labels:Generator</c>).</summary>
+    public string GeneratorClass { get; set; } = Labels.Default.Generator;
     /// <summary>Share of labelled texts kept out of training for the gate (chosen by content hash: the same texts every round).</summary>
     public double HeldOutFraction { get; set; } = 0.2;
     /// <summary>At most this many unlabelled user texts per round.</summary>
     public int MaxUnlabelled { get; set; } = 20_000;
 
-    /// <summary>Imported corpus texts (real tweets) are labelled texts of this class in every round.</summary>
-    public string CorpusClass { get; set; } = "human";
+    /// <summary>Imported corpus texts (real tweets) are labelled texts of this class in every round (default <c>Labels:Human</c>).</summary>
+    public string CorpusClass { get; set; } = Labels.Default.Human;
     /// <summary>How much a corpus text counts in the detector's loss (a moderator label counts 1).</summary>
     public double CorpusWeight { get; set; } = 1.0;
     /// <summary>At most this many corpus texts per round (the same ones every round: chosen by content hash).</summary>
@@ -81,7 +82,9 @@ public sealed class RetrainingOptions
     /// <summary>The <c>Retraining</c> section of <paramref name="configuration"/>, changed by <paramref name="configure"/>, validated.</summary>
     public static RetrainingOptions From(IConfiguration configuration, Action<RetrainingOptions>? configure = null)
     {
-        var options = new RetrainingOptions();
+        // The class names follow the vocabulary unless this section names its own (older configurations).
+        var labels = LabelsConfiguration.Read(configuration);
+        var options = new RetrainingOptions { GeneratorClass = labels.Generator, CorpusClass = labels.Human };
         configuration.GetSection(Section).Bind(options);
         configure?.Invoke(options);
         options.Validate();

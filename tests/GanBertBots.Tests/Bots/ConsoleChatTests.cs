@@ -11,7 +11,7 @@ public sealed class ConsoleChatTests
     {
         await using var temp = await TempLabelStore.OpenAsync();
         using var inference = new InferenceService(new InferenceOptions(), new FakeTweetModel(), new FakeDetectorModel());
-        var bot = new ConversationService(inference, temp.Store, new BotOptions
+        var bot = new TestConversation(inference, temp.Store, new BotOptions
         {
             CallbackSecret = "console-test-secret-0123456789", Moderators = [ConsoleChat.LocalUser.QualifiedId],
         });

@@ -20,7 +20,7 @@ public sealed class ConversationTests : IAsyncLifetime
     ILabelStore _store = null!;
     readonly ListLogger _log = new();
     BotOptions _options = new() { Moderators = ["test:mod"], CallbackSecret = Secret, Burst = 100, MessagesPerMinute = 600 };
-    ConversationService? _bot;
+    TestConversation? _bot;
 
     public ConversationTests()
     {
@@ -39,7 +39,7 @@ public sealed class ConversationTests : IAsyncLifetime
         await _temp.DisposeAsync();
     }
 
-    ConversationService Bot => _bot ??= new ConversationService(_inference, _store, _options, logger: _log, random: new Random(1));
+    TestConversation Bot => _bot ??= new TestConversation(_inference, _store, _options, logger: _log, random: new Random(1));
 
     static IncomingMessage Msg(string? text, ChatUser? user = null, ChatPlace? chat = null, string? replyTo = null, bool admin = false, bool nonText = false) => new()
     {
@@ -296,7 +296,7 @@ public sealed class ConversationTests : IAsyncLifetime
         var round = (await Say("/game")).Last;
         // A second replica: its own service and its own store on the same database, the same callback secret.
         await using var otherStore = await LabelStore.OpenAsync(new StorageOptions { DataDirectory = _temp.Folder });
-        var other = new ConversationService(_inference, otherStore, _options, random: new Random(2));
+        var other = new TestConversation(_inference, otherStore, _options, random: new Random(2));
         var (here, there) = (new RecordingChatOutput(AlicePrivate.ChatId), new RecordingChatOutput(AlicePrivate.ChatId));
         await Task.WhenAll(
             Task.Run(() => Bot.HandleButtonAsync(Press(ButtonNamed(round, "Real")), here, default)),
@@ -406,7 +406,7 @@ public sealed class ConversationTests : IAsyncLifetime
         {
             Provider = "postgres", ConnectionString = "Host=127.0.0.1;Port=1;Username=x;Password=x;Database=x;Timeout=2", MaxAttempts = 1,
         });
-        var bot = new ConversationService(_inference, dead, _options, logger: _log);
+        var bot = new TestConversation(_inference, dead, _options, logger: _log);
         var output = new RecordingChatOutput();
         await bot.HandleMessageAsync(Msg("/detect text"), output, default);
         Assert.Contains("something went wrong on my side", output.Last.Text);
@@ -418,9 +418,9 @@ public sealed class ConversationTests : IAsyncLifetime
     public void Bad_configuration_is_reported_clearly()
     {
         Assert.Contains("platform-qualified", Assert.Throws<ArgumentException>(() =>
-            new ConversationService(_inference, _store, new BotOptions { Moderators = ["12345"] })).Message);
+            new TestConversation(_inference, _store, new BotOptions { Moderators = ["12345"] })).Message);
         Assert.Contains("16 characters", Assert.Throws<ArgumentException>(() =>
-            new ConversationService(_inference, _store, new BotOptions { CallbackSecret = "short" })).Message);
+            new TestConversation(_inference, _store, new BotOptions { CallbackSecret = "short" })).Message);
     }
 
     [Theory]
@@ -438,20 +438,20 @@ public sealed class ConversationTests : IAsyncLifetime
         if (valid)
         {
             Assert.Equal(id.Split(':')[0], AnnouncementTarget.Parse(id, isPerson: false).Platform);
-            _ = new ConversationService(_inference, _store, new BotOptions { Moderators = [id], ModeratorChats = [id] });
+            _ = new TestConversation(_inference, _store, new BotOptions { Moderators = [id], ModeratorChats = [id] });
         }
         else
         {
             Assert.Throws<ArgumentException>(() => AnnouncementTarget.Parse(id, isPerson: false));
             Assert.Contains("platform-qualified", Assert.Throws<ArgumentException>(() =>
-                new ConversationService(_inference, _store, new BotOptions { ModeratorChats = [id] })).Message);
+                new TestConversation(_inference, _store, new BotOptions { ModeratorChats = [id] })).Message);
         }
     }
 
 }
 
 /// <summary>Collects formatted log lines (with exception messages) for assertions.</summary>
-public sealed class ListLogger : ILogger<ConversationService>
+public sealed class ListLogger : ILogger
 {
     public List<string> Lines { get; } = [];
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;

@@ -16,7 +16,7 @@ public sealed class TelegramHarness : IAsyncDisposable
     public FakeBotApiServer Server { get; private set; } = null!;
     public TempLabelStore Temp { get; private set; } = null!;
     public InferenceService Inference { get; private set; } = null!;
-    public ConversationService Conversation { get; private set; } = null!;
+    public TestConversation Conversation { get; private set; } = null!;
     public TelegramBotService Bot { get; private set; } = null!;
     public TelegramUpdateRouter Router { get; private set; } = null!;
     public ListLogger Log { get; } = new();
@@ -33,7 +33,7 @@ public sealed class TelegramHarness : IAsyncDisposable
             generator ?? h.Generator, h.Detector);
         var botOptions = new BotOptions { Moderators = [$"telegram:{ModeratorId}"], CallbackSecret = "telegram-e2e-secret-0123456789", Burst = 50, MessagesPerMinute = 600 };
         configureBot?.Invoke(botOptions);
-        h.Conversation = new ConversationService(h.Inference, h.Temp.Store, botOptions, logger: h.Log);
+        h.Conversation = new TestConversation(h.Inference, h.Temp.Store, botOptions, logger: h.Log);
         var options = new TelegramOptions
         {
             BotToken = h.Server.Token, ApiBaseUrl = h.Server.BaseUrl, PollingTimeoutSeconds = 1,

@@ -25,7 +25,8 @@ public sealed class BothAdaptersTests
         }).Build();
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddSingleton(telegram.Conversation.Codec);
+        services.AddSingleton(telegram.Conversation.ButtonCheck);
+        services.AddSingleton(telegram.Conversation.Moderators);
         services.AddSingleton<IConversation>(telegram.Conversation);   // the very core Telegram is using
         services.AddDiscordBot(config);
         await using var provider = services.BuildServiceProvider();

@@ -31,10 +31,10 @@ public sealed class DiscordCoreTests
         await temp.Store.AddTextAsync(new NewText("Wildfire evacuation ordered for the valley", TextOrigin.Corpus));
         using var inference = new InferenceService(new InferenceOptions { Generation = { MaxWaitMs = 0 }, Detection = { MaxWaitMs = 0 } },
             new FakeTweetModel(), new FakeDetectorModel());
-        var core = new ConversationService(inference, temp.Store, new BotOptions
+        var core = new TestConversation(inference, temp.Store, new BotOptions
         {
             CallbackSecret = InteractionTests.Secret, Moderators = ["discord:98"], Burst = 100, MessagesPerMinute = 600,
-        });
+        }, moderators: InteractionTests.Moderators()); // as the host feeds it: Discord's moderator roles count in the core
         await using var rig = await InteractionTests.RigAsync(_ => core);
 
         // 1. An ordinary member runs /detect: the verdict comes with feedback buttons signed by the core.

@@ -27,6 +27,8 @@ public sealed class DiscordHostTests
         services.AddLogging();
         var codec = new ButtonPayloadCodec(InteractionTests.Secret);
         services.AddSingleton(codec);
+        services.AddSingleton(new ButtonCheck(codec, InteractionTests.Moderators(), [ButtonKind.ReviewLabel, ButtonKind.ReviewSkip]));
+        services.AddSingleton(InteractionTests.Moderators());
         services.AddSingleton<IConversation>(conversation ?? new RecordingConversation(codec));
         services.AddDiscordBot(config);
         return services.BuildServiceProvider();

@@ -233,16 +233,16 @@ public sealed class RoundReportDeliveryTests
     public void Split_keeps_every_character_prefers_line_breaks_and_never_halves_an_emoji()
     {
         // A line break in the second half of the window wins over a later space.
-        Assert.Equal(["aaaa\n", "bb cc"], Wording.Split("aaaa\nbb cc", 8));
+        Assert.Equal(["aaaa\n", "bb cc"], ChatText.Split("aaaa\nbb cc", 8));
         // No line break there: the last space.
-        Assert.Equal(["aaaa bb ", "cc"], Wording.Split("aaaa bb cc", 8));
+        Assert.Equal(["aaaa bb ", "cc"], ChatText.Split("aaaa bb cc", 8));
         // A break in the first half is not taken (parts stay at least half full): cut at the limit.
-        Assert.Equal(["a\nbbbbbb", "bbb"], Wording.Split("a\nbbbbbbbbb", 8));
+        Assert.Equal(["a\nbbbbbb", "bbb"], ChatText.Split("a\nbbbbbbbbb", 8));
         // Nothing to break at: cut at the limit, but not between the halves of an emoji.
-        Assert.Equal(["aaaaaaa", "😀b"], Wording.Split("aaaaaaa😀b", 8));
-        Assert.Equal(["😀😀😀😀", "😀"], Wording.Split("😀😀😀😀😀", 8));
-        Assert.Equal(["short"], Wording.Split("short", 8));
-        Assert.Empty(Wording.Split("", 8));
+        Assert.Equal(["aaaaaaa", "😀b"], ChatText.Split("aaaaaaa😀b", 8));
+        Assert.Equal(["😀😀😀😀", "😀"], ChatText.Split("😀😀😀😀😀", 8));
+        Assert.Equal(["short"], ChatText.Split("short", 8));
+        Assert.Empty(ChatText.Split("", 8));
 
         var random = new Random(7);
         string[] pieces = ["word ", "\n", "😀", "x", "é", "  "];
@@ -250,12 +250,12 @@ public sealed class RoundReportDeliveryTests
         {
             string text = string.Concat(Enumerable.Range(0, random.Next(0, 400)).Select(_ => pieces[random.Next(pieces.Length)]));
             int max = random.Next(2, 60);
-            var parts = Wording.Split(text, max);
+            var parts = ChatText.Split(text, max);
             Assert.Equal(text, string.Concat(parts));
             Assert.All(parts, p => Assert.InRange(p.Length, 1, max));
             Assert.All(parts, p => Assert.False(char.IsHighSurrogate(p[^1]) || char.IsLowSurrogate(p[0])));
         }
-        Assert.Throws<ArgumentOutOfRangeException>(() => Wording.Split("abc", 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ChatText.Split("abc", 1));
     }
 
     [Fact]

@@ -1,7 +1,9 @@
+using GanBertBots.Storage;
+
 namespace GanBertBots.Conversation;
 
-// The platform-neutral shapes that every adapter (Telegram, Discord, console) translates to and from.
-// Adapters turn a platform update into an IncomingMessage or ButtonPress, hand it to ConversationService
+// The chat contracts: the shapes every adapter (Telegram, Discord, console) translates to and from.
+// Adapters turn a platform update into an IncomingMessage or ButtonPress, hand it to the IConversation
 // with an IChatOutput for that chat, and turn what comes back through IChatOutput into platform calls.
 
 public enum ChatKind { Private, Group }
@@ -11,6 +13,9 @@ public sealed record ChatUser(string Platform, string UserId, string DisplayName
 {
     /// <summary>Platform-qualified id, the form used in <c>Bots:Moderators</c>: "telegram:12345".</summary>
     public string QualifiedId => $"{Platform}:{UserId}";
+
+    /// <summary>The person as the label store knows them.</summary>
+    public UserKey Key => new(Platform, UserId);
 }
 
 /// <summary>Where something was said.</summary>
@@ -24,7 +29,7 @@ public sealed record IncomingMessage
 {
     public required ChatUser User { get; init; }
     public required ChatPlace Chat { get; init; }
-    /// <summary>The text with any "@botname" suffix of the command already removed by the adapter; null for non-text messages.</summary>
+    /// <summary>The text as sent ("/tweet@OurBot flood" included: see <see cref="CommandLine"/>); null for non-text messages.</summary>
     public string? Text { get; init; }
     /// <summary>Platform id of this message (for replies).</summary>
     public string? MessageId { get; init; }
@@ -33,6 +38,8 @@ public sealed record IncomingMessage
     public string? ReplyToMessageId { get; init; }
     /// <summary>Set by the adapter when the platform says the sender administers this chat (group admin, guild manager).</summary>
     public bool IsChatAdmin { get; init; }
+    /// <summary>The sender's roles in this chat, as platform ids (Discord role ids); empty where the platform has none.</summary>
+    public IReadOnlyList<string> RoleIds { get; init; } = [];
     /// <summary>True when the message carried something other than text (photo, sticker, voice...).</summary>
     public bool HasNonTextContent { get; init; }
 }
@@ -46,7 +53,10 @@ public sealed record ButtonPress
     public required string Payload { get; init; }
     /// <summary>The bot message that carried the button (it can be edited in place).</summary>
     public string? MessageId { get; init; }
+    /// <summary>As <see cref="IncomingMessage.IsChatAdmin"/>.</summary>
     public bool IsChatAdmin { get; init; }
+    /// <summary>As <see cref="IncomingMessage.RoleIds"/>.</summary>
+    public IReadOnlyList<string> RoleIds { get; init; } = [];
 }
 
 /// <summary>A button under a reply. The payload is produced by <see cref="ButtonPayloadCodec"/>.</summary>

@@ -1,0 +1,52 @@
+using GanBertBots.Inference;
+using GanBertBots.Storage;
+
+namespace GanBertBots.Conversation;
+
+/// <summary>
+/// /detect TEXT (or /detect as a reply to a message): the detector's verdict. The text is stored before it is judged,
+/// the verdict stored with it, and the answer carries "right"/"wrong" buttons for feedback.
+/// </summary>
+public sealed class DetectCommand(IInferenceService inference, ILabelStore store, BotOptions options, ClassChoices classes, ReplyButtons buttons) : ICommand
+{
+    public string Name => "/detect";
+    public string? Help => "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)";
+    public bool ModeratorOnly => false;
+
+    public async Task HandleAsync(CommandContext context, CancellationToken ct)
+    {
+        var message = context.Message;
+        string text = context.Arguments.Length > 0 ? context.Arguments : message.ReplyToText?.Trim() ?? "";
+        if (text.Length == 0)
+        {
+            await context.ReplyAsync("Send /detect followed by a text, or reply /detect to a message with text.", ct);
+            return;
+        }
+        string note = "";
+        int original = text.Length;
+        text = ChatText.CutInput(text, options.MaxInputChars, out bool cut);
+        if (cut) note = $"(Your text had {original} characters; I read the first {text.Length}.)\n";
+
+        await context.Output.ShowTypingAsync(ct);
+        long id = (await store.AddTextAsync(new NewText(text, TextOrigin.UserSubmitted)
+        {
+            SubmittedBy = context.User.Key,
+            Message = new MessageRef(context.Chat.Platform, context.Chat.ChatId, message.MessageId),
+        }, ct)).TextId;
+        var verdict = await inference.DetectAsync(text, ct);
+        if (!verdict.IsCompleted)
+        {
+            await context.ReplyAsync(note + verdict.Message, ct);
+            return;
+        }
+        await store.AddPredictionAsync(new NewPrediction(id, verdict.ModelVersion, verdict.Label,
+            verdict.Probabilities.ToDictionary(p => p.Label, p => p.Probability)), ct);
+        await context.Output.SendAsync(new Reply
+        {
+            Text = note + VerdictText.Format(verdict, classes.Labels.Human) + "\nWas I right?",
+            ReplyToMessageId = message.MessageId,
+            Buttons = [[buttons.Make("✅ Right", ButtonKind.VerdictRight, id, context.Chat, verdict.Label),
+                        buttons.Make("❌ Wrong", ButtonKind.VerdictWrong, id, context.Chat)]],
+        }, ct);
+    }
+}
