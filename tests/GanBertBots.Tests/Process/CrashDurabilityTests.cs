@@ -1,4 +1,3 @@
-using GanBertBots.Bots.Telegram.Testing;
 using GanBertBots.Storage;
 using GanBertBots.Tests.Retraining;
 using GanBertBots.Tests.Storage;

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Discord.Rest;
 using GanBertBots.Bots.Telegram;
-using GanBertBots.Bots.Telegram.Testing;
 using GanBertBots.Conversation;
 using GanBertBots.Tests.Discord;
 using Microsoft.AspNetCore.WebUtilities;
