@@ -3,7 +3,6 @@ using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Discord.Rest;
 using GanBertBots.Bots.Telegram;
 using GanBertBots.Conversation;
-using GanBertBots.Tests.Discord;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using Telegram.Bot;
