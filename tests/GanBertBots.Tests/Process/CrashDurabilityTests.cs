@@ -1,5 +1,4 @@
 using GanBertBots.Storage;
-using GanBertBots.Tests.Retraining;
 using GanBertBots.Tests.Storage;
 
 namespace GanBertBots.Tests.Process;

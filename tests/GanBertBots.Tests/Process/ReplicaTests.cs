@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using GanBertBots.Tests.Retraining;
 using GanBertBots.Tests.Storage;
 
 namespace GanBertBots.Tests.Process;
