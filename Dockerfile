@@ -8,6 +8,8 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Build.targets Directory.Packages.props GanBertBots.sln ./
 COPY build/ build/
 COPY src/ src/
+# The test doubles that `bench bots` runs on (the Host references this one test-side project; no test framework).
+COPY tests/GanBertBots.Testing/ tests/GanBertBots.Testing/
 COPY appsettings.json ./
 RUN dotnet publish src/GanBertBots.Host/GanBertBots.Host.csproj -c Release -r linux-x64 --self-contained \
       -p:TorchBackend=cuda -o /app

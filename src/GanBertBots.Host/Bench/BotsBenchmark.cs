@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using GanBertBots.Bots.Telegram;
-using GanBertBots.Bots.Telegram.Testing;
 using GanBertBots.Conversation;
 using GanBertBots.Host.Cli;
 using GanBertBots.Host.Composition;
@@ -8,6 +7,7 @@ using GanBertBots.Host.Serving;
 using GanBertBots.Inference;
 using GanBertBots.Models.Runtime;
 using GanBertBots.Storage;
+using GanBertBots.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using GanBertBots.Bots.Telegram;
-using GanBertBots.Bots.Telegram.Testing;
 using GanBertBots.Storage;
 using Telegram.Bot.Types.Enums;
 

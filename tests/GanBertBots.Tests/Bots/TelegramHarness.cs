@@ -1,5 +1,4 @@
 using GanBertBots.Bots.Telegram;
-using GanBertBots.Bots.Telegram.Testing;
 using GanBertBots.Conversation;
 using GanBertBots.Inference;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -47,7 +47,7 @@ public sealed class HttpEndpointTests
     }
 
     /// <summary>The interactions endpoint on a local Kestrel, in front of the interaction rig, verifying a test-made key.</summary>
-    sealed class Endpoint : LocalServer
+    sealed class Endpoint : FakeServer
     {
         public required InteractionTests.Rig Rig { get; init; }
         public required Key Key { get; init; }
@@ -61,7 +61,7 @@ public sealed class HttpEndpointTests
             string publicHex = Convert.ToHexStringLower(key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
             var endpoint = new Endpoint { Rig = rig, Key = key };
             endpoint.App.MapDiscordInteractions("/discord/interactions", rig.Handler, new InteractionSignatureVerifier(publicHex, TimeSpan.FromMinutes(5)));
-            await endpoint.StartAppAsync();
+            await endpoint.ListenAsync();
             return endpoint;
         }
 

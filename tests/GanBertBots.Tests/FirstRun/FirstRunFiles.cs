@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using GanBertBots.Host.Cli;
-using GanBertBots.Tests.Detector;
 using Microsoft.Extensions.Configuration;
 
 namespace GanBertBots.Tests.FirstRun;

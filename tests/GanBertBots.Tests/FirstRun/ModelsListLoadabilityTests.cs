@@ -1,8 +1,6 @@
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Generation;
 using GanBertBots.Models.Gpt2;
-using GanBertBots.Tests.Detector;
-using GanBertBots.Tests.Gpt2;
 using GanBertBots.Tests.Hub;
 using static GanBertBots.Tests.FirstRun.FirstRunFiles;
 

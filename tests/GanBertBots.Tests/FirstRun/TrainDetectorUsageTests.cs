@@ -1,4 +1,3 @@
-using GanBertBots.Tests.Detector;
 using GanBertBots.Tests.Hub;
 using static GanBertBots.Tests.FirstRun.FirstRunFiles;
 

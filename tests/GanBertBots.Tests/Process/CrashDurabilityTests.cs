@@ -1,6 +1,4 @@
-using GanBertBots.Bots.Telegram.Testing;
 using GanBertBots.Storage;
-using GanBertBots.Tests.Retraining;
 using GanBertBots.Tests.Storage;
 
 namespace GanBertBots.Tests.Process;

@@ -1,7 +1,5 @@
 using GanBertBots.Models.Generation;
 using GanBertBots.Models.Gpt2;
-using GanBertBots.Tests.Gpt2;
-using GanBertBots.Tests.Retraining;
 using TorchSharp;
 
 namespace GanBertBots.Tests.Process;

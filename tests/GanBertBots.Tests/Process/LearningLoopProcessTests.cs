@@ -1,6 +1,4 @@
 using GanBertBots.Models.Gpt2;
-using GanBertBots.Tests.Gpt2;
-using GanBertBots.Tests.Retraining;
 using GanBertBots.Training.Generator;
 using static TorchSharp.torch;
 

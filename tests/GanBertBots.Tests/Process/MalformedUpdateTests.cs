@@ -1,4 +1,3 @@
-using GanBertBots.Bots.Telegram.Testing;
 
 namespace GanBertBots.Tests.Process;
 

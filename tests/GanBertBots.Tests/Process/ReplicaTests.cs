@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using GanBertBots.Bots.Telegram.Testing;
-using GanBertBots.Tests.Retraining;
 using GanBertBots.Tests.Storage;
 
 namespace GanBertBots.Tests.Process;

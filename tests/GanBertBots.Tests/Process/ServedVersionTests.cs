@@ -1,4 +1,3 @@
-using GanBertBots.Tests.Retraining;
 
 namespace GanBertBots.Tests.Process;
 

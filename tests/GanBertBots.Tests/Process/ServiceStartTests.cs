@@ -1,5 +1,4 @@
 using System.Net;
-using GanBertBots.Bots.Telegram.Testing;
 
 namespace GanBertBots.Tests.Process;
 

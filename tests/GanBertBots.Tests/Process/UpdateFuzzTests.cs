@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using GanBertBots.Bots.Telegram.Testing;
 
 namespace GanBertBots.Tests.Process;
 

@@ -1,5 +1,4 @@
 using GanBertBots.Host.Cli;
-using GanBertBots.Tests.Gpt2;
 using GanBertBots.Training.Registry;
 using GanBertBots.Training.Rounds;
 using GanBertBots.Training.Scheduling;

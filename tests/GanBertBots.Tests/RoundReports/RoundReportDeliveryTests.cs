@@ -3,7 +3,6 @@ using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Telegram;
 using GanBertBots.Conversation;
 using GanBertBots.Host.Retraining;
-using GanBertBots.Tests.Discord;
 using GanBertBots.Tests.Retraining;
 using GanBertBots.Training.Rounds;
 using GanBertBots.Training.Scheduling;

@@ -2,7 +2,6 @@ using GanBertBots.Models.Generation;
 using GanBertBots.Models.Gpt2;
 using GanBertBots.Models.Runtime;
 using GanBertBots.Models.Tokenizers;
-using GanBertBots.Tests.Gpt2;
 using GanBertBots.Training.Generator;
 using static TorchSharp.torch;
 

@@ -1,8 +1,6 @@
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Gpt2;
 using GanBertBots.Models.Runtime;
-using GanBertBots.Tests.Detector;
-using GanBertBots.Tests.Gpt2;
 using GanBertBots.Training.Generator;
 using GanBertBots.Training.Rounds;
 using static TorchSharp.torch;

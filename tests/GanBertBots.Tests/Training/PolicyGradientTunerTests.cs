@@ -1,6 +1,5 @@
 using GanBertBots.Models.Gpt2;
 using GanBertBots.Models.Tokenizers;
-using GanBertBots.Tests.Gpt2;
 using GanBertBots.Training.Generator;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using GanBertBots.Models.Gpt2;
 using static TorchSharp.torch;
 
-namespace GanBertBots.Tests.Gpt2;
+namespace GanBertBots.Testing;
 
 /// <summary>Small random GPT-2 models built by the tests themselves.</summary>
 public static class TinyGpt2

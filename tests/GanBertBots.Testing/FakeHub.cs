@@ -1,17 +1,11 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
-namespace GanBertBots.Tests.Hub;
+namespace GanBertBots.Testing;
 
 /// <summary>
 /// A small Hugging Face-like hub on 127.0.0.1 (Kestrel), behaving like huggingface.co where it matters:
@@ -20,7 +14,7 @@ namespace GanBertBots.Tests.Hub;
 /// Range requests answered with 206. Misbehaviour is switched on per test: dropped connections,
 /// ignored Range, corrupted content, 503s, no listing API.
 /// </summary>
-public sealed class FakeHub : IAsyncDisposable
+public sealed class FakeHub : FakeServer
 {
     public sealed class HostedFile(byte[] content, bool lfs)
     {
@@ -42,8 +36,6 @@ public sealed class FakeHub : IAsyncDisposable
 
     public sealed record Request(string Path, string? Range, int Status);
 
-    readonly WebApplication _app;
-    public Uri BaseUrl { get; }
     /// <summary>repo id → file name → file.</summary>
     public ConcurrentDictionary<string, ConcurrentDictionary<string, HostedFile>> Repos { get; } = new();
     public ConcurrentQueue<Request> Log { get; } = new();
@@ -51,19 +43,12 @@ public sealed class FakeHub : IAsyncDisposable
     public bool IgnoreRange { get; set; }
     public bool RedirectLfs { get; set; } = true;
 
-    FakeHub(WebApplication app, Uri baseUrl) { _app = app; BaseUrl = baseUrl; }
+    FakeHub() => App.Run(HandleAsync);
 
     public static async Task<FakeHub> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        FakeHub? hub = null;
-        app.Run(ctx => hub!.HandleAsync(ctx));
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        hub = new FakeHub(app, new Uri(address));
+        var hub = new FakeHub();
+        await hub.ListenAsync();
         return hub;
     }
 
@@ -157,11 +142,5 @@ public sealed class FakeHub : IAsyncDisposable
     {
         ctx.Response.StatusCode = status;
         return status;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
     }
 }

@@ -5,10 +5,10 @@ using GanBertBots.Models.Tokenizers;
 using GanBertBots.Training.Detector;
 using TorchSharp;
 
-namespace GanBertBots.Tests.Detector;
+namespace GanBertBots.Testing;
 
 /// <summary>A tiny vocabulary and a task a model must learn: "human" texts use one set of words, "gpt2" texts another, both mixed with shared filler.</summary>
-static class SyntheticDetector
+public static class SyntheticDetector
 {
     public static readonly string[] HumanWords = ["apple", "river", "stone", "cloud", "green", "horse", "quiet", "bread"];
     public static readonly string[] MachineWords = ["vector", "neural", "token", "matrix", "robot", "signal", "binary", "circuit"];

@@ -3,15 +3,13 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Telegram.Bot;
 using Telegram.Bot.Types;
 using Telegram.Bot.Types.Enums;
 using Telegram.Bot.Types.ReplyMarkups;
 
-namespace GanBertBots.Bots.Telegram.Testing;
+namespace GanBertBots.Testing;
 
 /// <summary>One Bot API call the bot made, as the server saw it.</summary>
 /// <param name="Buttons">callback_data of the inline keyboard, row by row (empty when none).</param>
@@ -31,9 +29,8 @@ public sealed record FakeMessage(long ChatId, int MessageId, long FromUserId, bo
 /// enforces the API's own rules where the bot could break them (callback_data at most 64 bytes, text 1-4096
 /// characters, unknown messages, "message is not modified") and can answer 429 on demand.
 /// </summary>
-public sealed class FakeBotApiServer : IAsyncDisposable
+public sealed class FakeBotApiServer : FakeServer
 {
-    readonly WebApplication _app;
     readonly object _gate = new();
     readonly List<Update> _pending = [];
     readonly List<BotCall> _calls = [];
@@ -53,25 +50,19 @@ public sealed class FakeBotApiServer : IAsyncDisposable
     public const long BotUserId = 7000000001;
     public string Token { get; }
     public string BotUsername { get; }
-    public string BaseUrl { get; private set; } = "";
 
     FakeBotApiServer(string token, string botUsername)
     {
         Token = token;
         BotUsername = botUsername;
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _app = builder.Build();
-        _app.MapPost("/bot{token}/{method}", HandleAsync);
-        _app.MapGet("/bot{token}/{method}", HandleAsync);
+        App.MapPost("/bot{token}/{method}", HandleAsync);
+        App.MapGet("/bot{token}/{method}", HandleAsync);
     }
 
     public static async Task<FakeBotApiServer> StartAsync(string token = "123456:TEST-token", string botUsername = "GanBertTestBot")
     {
         var server = new FakeBotApiServer(token, botUsername);
-        await server._app.StartAsync();
-        server.BaseUrl = server._app.Urls.First();
+        await server.ListenAsync();
         return server;
     }
 
@@ -520,11 +511,10 @@ public sealed class FakeBotApiServer : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
         if (_delivery != null) await _delivery;
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await base.DisposeAsync();
     }
 }

@@ -1,18 +1,14 @@
 using System.Text.RegularExpressions;
-using GanBertBots.Host.Cli;
 using GanBertBots.Models.Bert;
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Gpt2;
 using GanBertBots.Models.Tokenizers;
-using GanBertBots.Tests.Detector;
-using GanBertBots.Tests.Gpt2;
 using GanBertBots.Training.Generator;
-using Microsoft.Extensions.Configuration;
 
-namespace GanBertBots.Tests.Retraining;
+namespace GanBertBots.Testing;
 
 /// <summary>Real checkpoints small enough for a whole adversarial round in seconds: a byte-level GPT-2 and a two-class detector.</summary>
-static class TinyRoundModels
+public static class TinyRoundModels
 {
     /// <summary>A random 2-layer GPT-2 over the 259-token byte tokenizer (files written next to it).</summary>
     public static string Generator(string dir, long seed)
@@ -39,17 +35,5 @@ static class TinyRoundModels
         };
         DetectorCheckpoint.Save(dir, config, network, vocab);
         return dir;
-    }
-}
-
-/// <summary>Runs the <c>ganbertbots</c> CLI in-process on in-memory settings.</summary>
-static class CliRun
-{
-    public static async Task<(int Code, string Out, string Error)> RunAsync(IDictionary<string, string?> settings, params string[] args)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var output = new StringWriter();
-        var error = new StringWriter();
-        return (await CliApp.RunAsync(args, output, error, configuration), output.ToString(), error.ToString());
     }
 }

@@ -1,6 +1,4 @@
-using GanBertBots.Host.Bench;
-
-namespace GanBertBots.Tests.Bots;
+namespace GanBertBots.Testing;
 
 /// <summary>A real GPT-2 checkpoint small enough for tests (random weights, byte-level tokenizer), in a fresh temp folder.</summary>
 public static class TinyTweetModel

@@ -5,17 +5,13 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace GanBertBots.Tests.Discord;
+namespace GanBertBots.Testing;
 
 /// <summary>Bounded waits for the Discord tests: generous enough for a loaded 2-core CI box, never hit when things work.</summary>
-static class Wait
+public static class Wait
 {
     public static readonly TimeSpan Long = TimeSpan.FromSeconds(10);
 
@@ -44,39 +40,11 @@ static class Wait
     }
 }
 
-/// <summary>A Kestrel app on 127.0.0.1 with a random port, quiet logs.</summary>
-abstract class LocalServer : IAsyncDisposable
-{
-    public WebApplication App { get; }
-    public string BaseUrl { get; private set; } = "";
-
-    protected LocalServer()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        App = builder.Build();
-    }
-
-    public async Task StartAppAsync()
-    {
-        await App.StartAsync();
-        BaseUrl = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
-    }
-
-    public virtual async ValueTask DisposeAsync()
-    {
-        using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        await App.StopAsync(stopping.Token);
-        await App.DisposeAsync();
-    }
-}
-
 /// <summary>
 /// A scripted Discord gateway: every WebSocket connection is handed to the test in order, which then plays
 /// Discord's side (HELLO, READY, ACKs, closes) and checks what the client sent.
 /// </summary>
-sealed class FakeGateway : LocalServer
+public sealed class FakeGateway : FakeServer
 {
     readonly Channel<FakeGatewayConnection> _connections = Channel.CreateUnbounded<FakeGatewayConnection>();
     readonly List<FakeGatewayConnection> _all = [];
@@ -100,7 +68,7 @@ sealed class FakeGateway : LocalServer
     public static async Task<FakeGateway> StartAsync()
     {
         var gateway = new FakeGateway();
-        await gateway.StartAppAsync();
+        await gateway.ListenAsync();
         return gateway;
     }
 
@@ -125,7 +93,7 @@ sealed class FakeGateway : LocalServer
     }
 }
 
-sealed class FakeGatewayConnection(WebSocket socket, string kind, string query)
+public sealed class FakeGatewayConnection(WebSocket socket, string kind, string query)
 {
     /// <summary>"gateway" (the URL from config or /gateway/bot) or "resume" (READY's resume_gateway_url).</summary>
     public string Kind { get; } = kind;
@@ -179,10 +147,10 @@ sealed class FakeGatewayConnection(WebSocket socket, string kind, string query)
     {
         while (true)
         {
-            var message = await ReceiveAsync() ?? throw new Xunit.Sdk.XunitException($"client closed the connection (status {CloseStatus}) while op {op} was expected");
+            var message = await ReceiveAsync() ?? throw new InvalidOperationException($"client closed the connection (status {CloseStatus}) while op {op} was expected");
             int got = (int)message["op"]!;
             if (got == op) return message;
-            if (got != 1) throw new Xunit.Sdk.XunitException($"expected op {op}, got {message.ToJsonString()}");
+            if (got != 1) throw new InvalidOperationException($"expected op {op}, got {message.ToJsonString()}");
             Heartbeats.Add(message);
             if (ack) await SendAsync(11);
         }
@@ -216,7 +184,7 @@ sealed class FakeGatewayConnection(WebSocket socket, string kind, string query)
 }
 
 /// <summary>One request the fake REST server saw.</summary>
-sealed record RecordedRequest(string Method, string Path, string Body, Dictionary<string, string> Headers, TimeSpan At)
+public sealed record RecordedRequest(string Method, string Path, string Body, Dictionary<string, string> Headers, TimeSpan At)
 {
     /// <summary>The body as sent (uploads: the multipart bytes, which <see cref="Body"/> cannot hold intact).</summary>
     public byte[] RawBody { get; init; } = [];
@@ -224,10 +192,10 @@ sealed record RecordedRequest(string Method, string Path, string Body, Dictionar
 }
 
 /// <summary>What the fake REST server answers.</summary>
-sealed record FakeResponse(int Status, string Body = "{}", Dictionary<string, string>? Headers = null);
+public sealed record FakeResponse(int Status, string Body = "{}", Dictionary<string, string>? Headers = null);
 
 /// <summary>A fake Discord REST API that records every call and answers through a test-supplied function.</summary>
-sealed class FakeRest : LocalServer
+public sealed class FakeRest : FakeServer
 {
     readonly Stopwatch _clock = Stopwatch.StartNew();
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
@@ -257,7 +225,7 @@ sealed class FakeRest : LocalServer
     public static async Task<FakeRest> StartAsync()
     {
         var rest = new FakeRest();
-        await rest.StartAppAsync();
+        await rest.ListenAsync();
         return rest;
     }
 
@@ -274,7 +242,7 @@ sealed class FakeRest : LocalServer
 }
 
 /// <summary>Keeps formatted log lines so a test can wait for a client to reach a state it logs.</summary>
-sealed class CapturingLogger<T> : ILogger<T>
+public sealed class CapturingLogger<T> : ILogger<T>
 {
     public ConcurrentQueue<string> Lines { get; } = new();
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;

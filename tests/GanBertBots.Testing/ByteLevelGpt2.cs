@@ -3,7 +3,7 @@ using GanBertBots.Models.Gpt2;
 using GanBertBots.Models.Tokenizers;
 using static TorchSharp.torch;
 
-namespace GanBertBots.Host.Bench;
+namespace GanBertBots.Testing;
 
 /// <summary>
 /// A GPT-2 checkpoint with random weights over a byte-level tokenizer (the 256 byte tokens, one merge " t", and
