@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using GanBertBots.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -33,6 +34,7 @@ public sealed class DiscordGatewayClient
     readonly TimeProvider _time;
     readonly IdentifyGate _identifyGate;
     readonly Func<double> _jitter;
+    readonly Backoff _backoff;
     readonly Channel<GatewayDispatch> _dispatches = Channel.CreateUnbounded<GatewayDispatch>(new() { SingleReader = true });
 
     string? _sessionId;
@@ -58,6 +60,7 @@ public sealed class DiscordGatewayClient
         _time = time ?? TimeProvider.System;
         _identifyGate = identifyGate ?? new IdentifyGate(1, options.IdentifyWindow, _time);
         _jitter = jitter ?? Random.Shared.NextDouble;
+        _backoff = new Backoff(options.ReconnectInitialDelay, options.ReconnectMaxDelay) { Jitter = 0.5, Random = _jitter };
     }
 
     public int ShardId { get; }
@@ -120,6 +123,8 @@ public sealed class DiscordGatewayClient
                 }
                 if (end.Action == ReconnectAction.Reidentify) ForgetSession();
 
+                // Not a plain retry loop: Discord's rules decide (a session that was live reconnects at once, op 9 asks for
+                // its own wait, a resume that failed falls back to identify); only the failures in a row back off.
                 TimeSpan delay;
                 if (end.Delay is { } asked) delay = asked;
                 else if (end.WasLive) delay = TimeSpan.Zero;
@@ -147,13 +152,8 @@ public sealed class DiscordGatewayClient
         return connection.SendAsync(op, data, urgent: false, cancellation);
     }
 
-    /// <summary>Exponential backoff with full jitter in [delay/2, delay]: 1 s, 2 s, 4 s … capped at 60 s.</summary>
-    public TimeSpan Backoff(int failures)
-    {
-        double ms = _options.ReconnectInitialDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 16));
-        ms = Math.Min(ms, _options.ReconnectMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(ms * (0.5 + 0.5 * _jitter()));
-    }
+    /// <summary>Exponential backoff with jitter in [delay/2, delay]: 1 s, 2 s, 4 s … capped at 60 s.</summary>
+    public TimeSpan Backoff(int failures) => _backoff.DelayFor(failures);
 
     void ForgetSession()
     {
