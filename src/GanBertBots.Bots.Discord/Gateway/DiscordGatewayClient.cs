@@ -33,6 +33,7 @@ public sealed class DiscordGatewayClient
     readonly ILogger _log;
     readonly TimeProvider _time;
     readonly IdentifyGate _identifyGate;
+    readonly bool _ownsIdentifyGate;
     readonly Func<double> _jitter;
     readonly Backoff _backoff;
     readonly Channel<GatewayDispatch> _dispatches = Channel.CreateUnbounded<GatewayDispatch>(new() { SingleReader = true });
@@ -58,7 +59,8 @@ public sealed class DiscordGatewayClient
         _onDispatch = onDispatch;
         _log = log ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
-        _identifyGate = identifyGate ?? new IdentifyGate(1, options.IdentifyWindow, _time);
+        _identifyGate = identifyGate ?? new IdentifyGate(1, options.IdentifyWindow);
+        _ownsIdentifyGate = identifyGate is null;
         _jitter = jitter ?? Random.Shared.NextDouble;
         _backoff = new Backoff(options.ReconnectInitialDelay, options.ReconnectMaxDelay) { Jitter = 0.5, Random = _jitter };
     }
@@ -139,6 +141,7 @@ public sealed class DiscordGatewayClient
         {
             _dispatches.Writer.TryComplete();
             await consumer.ConfigureAwait(false);
+            if (_ownsIdentifyGate) _identifyGate.Dispose();
         }
     }
 
@@ -236,6 +239,7 @@ public sealed class DiscordGatewayClient
         {
             Interlocked.CompareExchange(ref _current, null, connection);
             live.Cancel();
+            connection.Dispose();
         }
     }
 
@@ -399,11 +403,11 @@ public sealed class DiscordGatewayClient
     static string Truncate(string s) => s.Length <= 200 ? s : s[..200] + "…";
 
     /// <summary>One WebSocket: serialised sends under the rate budget, message reassembly, ACK bookkeeping.</summary>
-    sealed class Connection(DiscordGatewayClient owner, ClientWebSocket socket, CancellationTokenSource live)
+    sealed class Connection(DiscordGatewayClient owner, ClientWebSocket socket, CancellationTokenSource live) : IDisposable
     {
         readonly SemaphoreSlim _sendTurn = new(1, 1);
-        readonly SlidingWindowLimiter _budget = new(owner._options.GatewaySendLimit, owner._options.GatewaySendWindow, owner._time);
-        readonly int _heartbeatReserve = Math.Max(2, owner._options.GatewaySendLimit / 24);
+        readonly SendBudget _budget = new(owner._options.GatewaySendLimit, owner._options.GatewaySendWindow,
+            reserve: Math.Max(2, owner._options.GatewaySendLimit / 24));
         readonly byte[] _buffer = new byte[16 * 1024];
         volatile bool _acked = true;
         long _heartbeatSentAt;
@@ -434,7 +438,7 @@ public sealed class DiscordGatewayClient
             byte[] payload = Encoding.UTF8.GetBytes(new JsonObject { ["op"] = (int)op, ["d"] = data }.ToJsonString());
             if (payload.Length >= MaxPayloadBytes)
                 throw new ArgumentException($"Gateway payload for op {(int)op} is {payload.Length} bytes; Discord closes the connection (4002) at 4,096.", nameof(data));
-            await _budget.AcquireAsync(cancellation, reserve: urgent ? 0 : _heartbeatReserve).ConfigureAwait(false);
+            await _budget.AcquireAsync(urgent, cancellation).ConfigureAwait(false);
             await _sendTurn.WaitAsync(cancellation).ConfigureAwait(false);
             try
             {
@@ -491,5 +495,8 @@ public sealed class DiscordGatewayClient
                 _sendTurn.Release();
             }
         }
+
+        /// <summary>Stops the send budget's timers; a send still waiting for it throws <see cref="ObjectDisposedException"/>.</summary>
+        public void Dispose() => _budget.Dispose();
     }
 }

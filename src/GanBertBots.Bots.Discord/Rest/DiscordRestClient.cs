@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.RateLimiting;
 using GanBertBots.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,14 +28,14 @@ public sealed record SessionStartLimit(int Total, int Remaining, TimeSpan ResetA
 /// shared scopes, the bot-wide 50 requests/s, and 5xx retried with exponential backoff. A call either returns
 /// Discord's answer or throws <see cref="DiscordApiException"/>: nothing is dropped silently.
 /// </summary>
-public sealed class DiscordRestClient
+public sealed class DiscordRestClient : IDisposable
 {
     readonly HttpClient _http;
     readonly DiscordOptions _options;
     readonly ILogger _log;
     readonly TimeProvider _time;
     readonly Backoff _backoff;
-    readonly SlidingWindowLimiter _globalRate;
+    readonly SlidingWindowRateLimiter _globalRate;
     readonly ConcurrentDictionary<string, string> _bucketOfRoute = new();
     readonly ConcurrentDictionary<string, Bucket> _buckets = new();
     readonly string _baseUrl;
@@ -54,9 +55,12 @@ public sealed class DiscordRestClient
         _log = (ILogger?)log ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
         _backoff = new Backoff(options.RestRetryBaseDelay, options.RestRetryBaseDelay * 1024) { Jitter = 0.5, Time = _time };
-        _globalRate = new SlidingWindowLimiter(Math.Max(1, options.RestGlobalLimitPerSecond), TimeSpan.FromSeconds(1), _time);
+        _globalRate = RateLimits.SlidingWindow(Math.Max(1, options.RestGlobalLimitPerSecond), TimeSpan.FromSeconds(1));
         _baseUrl = options.ApiBaseUrl.TrimEnd('/');
     }
+
+    /// <summary>Stops the global rate limit's timer (the <see cref="HttpClient"/> belongs to the caller).</summary>
+    public void Dispose() => _globalRate.Dispose();
 
     // ---- typed endpoints -------------------------------------------------------------------------------------
 
@@ -235,7 +239,7 @@ public sealed class DiscordRestClient
         // A global 429 stops every route, interaction ones included (they answered 429 for a reason).
         var wait = new DateTimeOffset(Volatile.Read(ref _globalBlockedUntilTicks), TimeSpan.Zero) - _time.GetUtcNow();
         if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, cancellation).ConfigureAwait(false);
-        if (!route.IsInteraction) await _globalRate.AcquireAsync(cancellation).ConfigureAwait(false);
+        if (!route.IsInteraction) await _globalRate.WaitAsync(cancellation).ConfigureAwait(false);
     }
 
     async Task WaitForBucketAsync(Bucket bucket, CancellationToken cancellation)
