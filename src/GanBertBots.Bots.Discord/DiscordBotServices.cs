@@ -77,6 +77,7 @@ public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestCli
 {
     readonly ILogger _log = logs.CreateLogger<DiscordGatewayService>();
     IReadOnlyList<DiscordGatewayClient> _clients = [];
+    IdentifyGate? _identifyGate;
 
     /// <summary>Whether every shard of this process has had its READY (readiness; a shard resuming keeps its session).</summary>
     public bool AllShardsReady => _clients is { Count: > 0 } clients && clients.All(c => c.Session.SessionId is not null);
@@ -106,7 +107,7 @@ public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestCli
         }
         await DiscordBotServices.RegisterCommandsAsync(options, rest, catalog, _log, stoppingToken).ConfigureAwait(false);
 
-        var gate = new IdentifyGate(info.SessionStartLimit.MaxConcurrency, options.IdentifyWindow);
+        var gate = _identifyGate = new IdentifyGate(info.SessionStartLimit.MaxConcurrency, options.IdentifyWindow);
         _log.LogInformation("Discord: running shards [{First}..{Last}] of {Count} on {Url}", shards[0], shards[^1], count, url);
         var clients = shards.Select(id => new DiscordGatewayClient(options, url, id, count, handler.OnGatewayDispatchAsync,
             logs.CreateLogger<DiscordGatewayClient>(), identifyGate: gate)).ToList();
@@ -126,6 +127,13 @@ public sealed class DiscordGatewayService(DiscordOptions options, DiscordRestCli
         {
             await handler.DrainAsync(DiscordBotServices.DrainLimit).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The identify gate goes with the service, not with the first shard to end: the others may still identify.</summary>
+    public override void Dispose()
+    {
+        base.Dispose();
+        _identifyGate?.Dispose();
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using GanBertBots.Common;
 using GanBertBots.Conversation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -84,7 +85,9 @@ public sealed class TelegramBotService : BackgroundService
         long nextNew = 0;              // every update below this id has been dispatched or skipped
         var inFlight = new SortedSet<long>();
         var finished = new SemaphoreSlim(0);
-        var backoff = TimeSpan.FromSeconds(1);
+        // 1 s doubling to 60 s, without jitter: Telegram serves one getUpdates per bot at a time, so no herd to spread.
+        var backoff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60)) { Jitter = 0 };
+        int failures = 0;
         while (!ct.IsCancellationRequested)
         {
             long offset;
@@ -93,16 +96,17 @@ public sealed class TelegramBotService : BackgroundService
             try
             {
                 batch = await TelegramUpdateBatch.FetchAsync(_http, _options, offset, ct);
-                backoff = TimeSpan.FromSeconds(1);
+                failures = 0;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
             catch (Exception e)
             {
+                // A 429's retry_after wins over the backoff (which still grows with each failure in a row).
                 int retryAfter = (e as TelegramApiError)?.RetryAfterSeconds ?? 0;
-                var wait = retryAfter > 0 ? TimeSpan.FromSeconds(retryAfter) : backoff;
+                var wait = retryAfter > 0 ? TimeSpan.FromSeconds(retryAfter) : backoff.DelayFor(failures);
                 _log.LogWarning("getUpdates failed ({Message}); retrying in {Seconds} s", e.Message, wait.TotalSeconds);
                 await Task.Delay(wait, ct);
-                backoff = TimeSpan.FromSeconds(Math.Min(60, backoff.TotalSeconds * 2));
+                failures++;
                 continue;
             }
             foreach (var (id, reason) in batch.Skipped)

@@ -1,4 +1,5 @@
 using System.Net;
+using GanBertBots.Common;
 using Microsoft.Extensions.Logging;
 using Telegram.Bot.Exceptions;
 
@@ -12,6 +13,8 @@ namespace GanBertBots.Bots.Telegram;
 public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null, TimeProvider? clock = null)
 {
     readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    // 0.5-0.75 s, 1-1.5 s, 2-3 s ... (up to 30 s): jittered, so that replicas do not retry in step.
+    readonly Backoff _backoff = new(TimeSpan.FromSeconds(0.75), TimeSpan.FromSeconds(30)) { Jitter = 1.0 / 3 };
     readonly object _gate = new();
     readonly Dictionary<long, DateTimeOffset> _nextInChat = [];
     readonly Dictionary<long, Queue<DateTimeOffset>> _groupMinute = [];
@@ -42,6 +45,8 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
         }
         try
         {
+            // Two budgets, so not one retry policy: 429s wait Telegram's retry_after up to MaxRateLimitWaitSeconds in all,
+            // failures back off up to MaxRetries times; every try waits its turn in the chat's pace first.
             double waitedForRateLimit = 0;
             for (int attempt = 0; ; attempt++)
             {
@@ -67,8 +72,7 @@ public sealed class TelegramOutbox(TelegramOptions options, ILogger? log = null,
                 {
                     // Telegram answered that it failed (nothing was posted), or the call is safe to repeat after a lost
                     // connection: trying again cannot post twice.
-                    // Back-off 0.5 s, 1 s, 2 s ... with up to 50% jitter, so that replicas do not retry in step.
-                    var wait = TimeSpan.FromSeconds(0.5 * Math.Pow(2, attempt) * (1 + 0.5 * Random.Shared.NextDouble()));
+                    var wait = _backoff.DelayFor(attempt);
                     Interlocked.Increment(ref _retries);
                     log?.LogWarning("Telegram call for chat {Chat} failed ({Error}); retrying in {Seconds:0.0} s", chatId, e.Message, wait.TotalSeconds);
                     await Task.Delay(wait, _clock, ct);

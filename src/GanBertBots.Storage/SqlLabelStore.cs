@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using GanBertBots.Common;
 
 namespace GanBertBots.Storage;
 
@@ -567,17 +568,10 @@ public abstract class SqlLabelStore : ILabelStore
 
     async Task<T> WithRetryAsync<T>(string what, Func<Task<T>> attempt, CancellationToken cancellation)
     {
-        int maxAttempts = Math.Max(1, Options.MaxAttempts);
-        for (int n = 1; ; n++)
-        {
-            try { return await attempt(); }
-            catch (Exception e) when (IsProviderFailure(e) && IsTransient(e) && n < maxAttempts)
-            {
-                // 50 ms, 100 ms, 200 ms, ... with jitter, so replicas hitting the same lock do not retry in step.
-                await Task.Delay(TimeSpan.FromMilliseconds(50 * (1 << Math.Min(n - 1, 6)) * (0.75 + Random.Shared.NextDouble() / 2)), cancellation);
-            }
-            catch (Exception e) when (IsProviderFailure(e)) { throw Translate(what, e, committing: false); }
-        }
+        // 37.5-62.5 ms, doubling up to 2.4-4 s: jittered, so replicas hitting the same lock do not retry in step.
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(62.5), TimeSpan.FromSeconds(4)) { Jitter = 0.4, MaxAttempts = Math.Max(1, Options.MaxAttempts) };
+        try { return await backoff.ExecuteAsync(_ => attempt(), e => IsProviderFailure(e) && IsTransient(e), cancellation); }
+        catch (Exception e) when (IsProviderFailure(e)) { throw Translate(what, e, committing: false); }
     }
 
     /// <summary>A failure of the database or its driver (not bad input, not cancellation, not already ours).</summary>

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using GanBertBots.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -32,7 +33,9 @@ public sealed class DiscordGatewayClient
     readonly ILogger _log;
     readonly TimeProvider _time;
     readonly IdentifyGate _identifyGate;
+    readonly bool _ownsIdentifyGate;
     readonly Func<double> _jitter;
+    readonly Backoff _backoff;
     readonly Channel<GatewayDispatch> _dispatches = Channel.CreateUnbounded<GatewayDispatch>(new() { SingleReader = true });
 
     string? _sessionId;
@@ -56,8 +59,10 @@ public sealed class DiscordGatewayClient
         _onDispatch = onDispatch;
         _log = log ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
-        _identifyGate = identifyGate ?? new IdentifyGate(1, options.IdentifyWindow, _time);
+        _identifyGate = identifyGate ?? new IdentifyGate(1, options.IdentifyWindow);
+        _ownsIdentifyGate = identifyGate is null;
         _jitter = jitter ?? Random.Shared.NextDouble;
+        _backoff = new Backoff(options.ReconnectInitialDelay, options.ReconnectMaxDelay) { Jitter = 0.5, Random = _jitter };
     }
 
     public int ShardId { get; }
@@ -120,6 +125,8 @@ public sealed class DiscordGatewayClient
                 }
                 if (end.Action == ReconnectAction.Reidentify) ForgetSession();
 
+                // Not a plain retry loop: Discord's rules decide (a session that was live reconnects at once, op 9 asks for
+                // its own wait, a resume that failed falls back to identify); only the failures in a row back off.
                 TimeSpan delay;
                 if (end.Delay is { } asked) delay = asked;
                 else if (end.WasLive) delay = TimeSpan.Zero;
@@ -134,6 +141,7 @@ public sealed class DiscordGatewayClient
         {
             _dispatches.Writer.TryComplete();
             await consumer.ConfigureAwait(false);
+            if (_ownsIdentifyGate) _identifyGate.Dispose();
         }
     }
 
@@ -147,13 +155,8 @@ public sealed class DiscordGatewayClient
         return connection.SendAsync(op, data, urgent: false, cancellation);
     }
 
-    /// <summary>Exponential backoff with full jitter in [delay/2, delay]: 1 s, 2 s, 4 s … capped at 60 s.</summary>
-    public TimeSpan Backoff(int failures)
-    {
-        double ms = _options.ReconnectInitialDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 16));
-        ms = Math.Min(ms, _options.ReconnectMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(ms * (0.5 + 0.5 * _jitter()));
-    }
+    /// <summary>Exponential backoff with jitter in [delay/2, delay]: 1 s, 2 s, 4 s … capped at 60 s.</summary>
+    public TimeSpan Backoff(int failures) => _backoff.DelayFor(failures);
 
     void ForgetSession()
     {
@@ -236,6 +239,7 @@ public sealed class DiscordGatewayClient
         {
             Interlocked.CompareExchange(ref _current, null, connection);
             live.Cancel();
+            connection.Dispose();
         }
     }
 
@@ -399,11 +403,11 @@ public sealed class DiscordGatewayClient
     static string Truncate(string s) => s.Length <= 200 ? s : s[..200] + "…";
 
     /// <summary>One WebSocket: serialised sends under the rate budget, message reassembly, ACK bookkeeping.</summary>
-    sealed class Connection(DiscordGatewayClient owner, ClientWebSocket socket, CancellationTokenSource live)
+    sealed class Connection(DiscordGatewayClient owner, ClientWebSocket socket, CancellationTokenSource live) : IDisposable
     {
         readonly SemaphoreSlim _sendTurn = new(1, 1);
-        readonly SlidingWindowLimiter _budget = new(owner._options.GatewaySendLimit, owner._options.GatewaySendWindow, owner._time);
-        readonly int _heartbeatReserve = Math.Max(2, owner._options.GatewaySendLimit / 24);
+        readonly SendBudget _budget = new(owner._options.GatewaySendLimit, owner._options.GatewaySendWindow,
+            reserve: Math.Max(2, owner._options.GatewaySendLimit / 24));
         readonly byte[] _buffer = new byte[16 * 1024];
         volatile bool _acked = true;
         long _heartbeatSentAt;
@@ -434,7 +438,7 @@ public sealed class DiscordGatewayClient
             byte[] payload = Encoding.UTF8.GetBytes(new JsonObject { ["op"] = (int)op, ["d"] = data }.ToJsonString());
             if (payload.Length >= MaxPayloadBytes)
                 throw new ArgumentException($"Gateway payload for op {(int)op} is {payload.Length} bytes; Discord closes the connection (4002) at 4,096.", nameof(data));
-            await _budget.AcquireAsync(cancellation, reserve: urgent ? 0 : _heartbeatReserve).ConfigureAwait(false);
+            await _budget.AcquireAsync(urgent, cancellation).ConfigureAwait(false);
             await _sendTurn.WaitAsync(cancellation).ConfigureAwait(false);
             try
             {
@@ -491,5 +495,8 @@ public sealed class DiscordGatewayClient
                 _sendTurn.Release();
             }
         }
+
+        /// <summary>Stops the send budget's timers; a send still waiting for it throws <see cref="ObjectDisposedException"/>.</summary>
+        public void Dispose() => _budget.Dispose();
     }
 }

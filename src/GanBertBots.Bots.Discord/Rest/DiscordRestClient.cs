@@ -5,6 +5,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.RateLimiting;
+using GanBertBots.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -26,13 +28,14 @@ public sealed record SessionStartLimit(int Total, int Remaining, TimeSpan ResetA
 /// shared scopes, the bot-wide 50 requests/s, and 5xx retried with exponential backoff. A call either returns
 /// Discord's answer or throws <see cref="DiscordApiException"/>: nothing is dropped silently.
 /// </summary>
-public sealed class DiscordRestClient
+public sealed class DiscordRestClient : IDisposable
 {
     readonly HttpClient _http;
     readonly DiscordOptions _options;
     readonly ILogger _log;
     readonly TimeProvider _time;
-    readonly SlidingWindowLimiter _globalRate;
+    readonly Backoff _backoff;
+    readonly SlidingWindowRateLimiter _globalRate;
     readonly ConcurrentDictionary<string, string> _bucketOfRoute = new();
     readonly ConcurrentDictionary<string, Bucket> _buckets = new();
     readonly string _baseUrl;
@@ -51,9 +54,13 @@ public sealed class DiscordRestClient
         _options = options;
         _log = (ILogger?)log ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
-        _globalRate = new SlidingWindowLimiter(Math.Max(1, options.RestGlobalLimitPerSecond), TimeSpan.FromSeconds(1), _time);
+        _backoff = new Backoff(options.RestRetryBaseDelay, options.RestRetryBaseDelay * 1024) { Jitter = 0.5, Time = _time };
+        _globalRate = RateLimits.SlidingWindow(Math.Max(1, options.RestGlobalLimitPerSecond), TimeSpan.FromSeconds(1));
         _baseUrl = options.ApiBaseUrl.TrimEnd('/');
     }
+
+    /// <summary>Stops the global rate limit's timer (the <see cref="HttpClient"/> belongs to the caller).</summary>
+    public void Dispose() => _globalRate.Dispose();
 
     // ---- typed endpoints -------------------------------------------------------------------------------------
 
@@ -134,6 +141,8 @@ public sealed class DiscordRestClient
         }
         var route = RateLimitRoute.For(method, path);
         string bodyText = body?.ToJsonString() ?? "";
+        // One count for 429s and failures, but not one policy: a 429 waits what Discord says (retry_after, in its bucket
+        // or globally), only 5xx and lost connections back off.
         for (int attempt = 0; ; attempt++)
         {
             await WaitForGlobalAsync(route, cancellation).ConfigureAwait(false);
@@ -156,7 +165,7 @@ public sealed class DiscordRestClient
                     if (method == HttpMethod.Post || attempt >= _options.RestMaxRetries)
                         throw new DiscordApiException(method.Method, route.Template, null, null, "no response: " + e.Message, e);
                     _log.LogWarning("Discord {Route}: no response ({Error}); retry {Attempt}", route, e.Message, attempt + 1);
-                    await Task.Delay(Backoff(attempt), _time, cancellation).ConfigureAwait(false);
+                    await _backoff.WaitAsync(attempt, cancellation).ConfigureAwait(false);
                     continue;
                 }
                 RecordHeaders(route, response);
@@ -189,7 +198,7 @@ public sealed class DiscordRestClient
                 {
                     if (attempt >= _options.RestMaxRetries)
                         throw Failure(method, route, response.StatusCode, text);
-                    var delay = Backoff(attempt);
+                    var delay = _backoff.DelayFor(attempt);
                     _log.LogWarning("Discord {Route}: HTTP {Status}; retry {Attempt} in {Delay} ms", route, (int)response.StatusCode, attempt + 1, delay.TotalMilliseconds);
                     await Task.Delay(delay, _time, cancellation).ConfigureAwait(false);
                     continue;
@@ -230,7 +239,7 @@ public sealed class DiscordRestClient
         // A global 429 stops every route, interaction ones included (they answered 429 for a reason).
         var wait = new DateTimeOffset(Volatile.Read(ref _globalBlockedUntilTicks), TimeSpan.Zero) - _time.GetUtcNow();
         if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, cancellation).ConfigureAwait(false);
-        if (!route.IsInteraction) await _globalRate.AcquireAsync(cancellation).ConfigureAwait(false);
+        if (!route.IsInteraction) await _globalRate.WaitAsync(cancellation).ConfigureAwait(false);
     }
 
     async Task WaitForBucketAsync(Bucket bucket, CancellationToken cancellation)
@@ -293,12 +302,6 @@ public sealed class DiscordRestClient
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { }
         return new DiscordApiException(method.Method, route.Template, status, code, message.Length == 0 ? "(empty body)" : message);
-    }
-
-    TimeSpan Backoff(int attempt)
-    {
-        double ms = _options.RestRetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 10));
-        return TimeSpan.FromMilliseconds(ms * (0.5 + Random.Shared.NextDouble() * 0.5));
     }
 
     static string? Header(HttpResponseMessage response, string name) =>

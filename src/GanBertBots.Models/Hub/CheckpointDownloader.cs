@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using GanBertBots.Common;
 using GanBertBots.Models.IO;
 
 namespace GanBertBots.Models.Hub;
@@ -28,6 +29,7 @@ public sealed class CheckpointDownloader : IDisposable
     readonly HubOptions _options;
     readonly HttpClient _http;
     readonly Uri _hub;
+    readonly Backoff _backoff;
     bool _hubAnswered;
 
     /// <param name="handler">For tests; by default <see cref="PrimaryHandler"/>.</param>
@@ -39,6 +41,9 @@ public sealed class CheckpointDownloader : IDisposable
     {
         _options = options;
         _hub = ParseHubUrl(options.BaseUrl);
+        // RetryDelay ± 25%, doubling, up to 30 s. The loops stay here: a try that delivered bytes resets the count,
+        // the budget depends on whether the hub ever answered, and a Retry-After header wins over the backoff.
+        _backoff = new Backoff(options.RetryDelay * 1.25, TimeSpan.FromSeconds(30)) { Jitter = 0.4 };
         _http = http;
         _http.Timeout = Timeout.InfiniteTimeSpan; // a large file takes as long as it takes; each read has its own timeout
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("ganbertbots/1.0");
@@ -605,8 +610,7 @@ public sealed class CheckpointDownloader : IDisposable
     TimeSpan Backoff(int failures, TimeSpan? retryAfter)
     {
         if (retryAfter is { } ra && ra > TimeSpan.Zero) return ra < TimeSpan.FromMinutes(2) ? ra : TimeSpan.FromMinutes(2);
-        double ms = _options.RetryDelay.TotalMilliseconds * Math.Pow(2, failures - 1) * (0.75 + 0.5 * Random.Shared.NextDouble());
-        return TimeSpan.FromMilliseconds(Math.Min(ms, 30_000));
+        return _backoff.DelayFor(failures - 1);
     }
 
     static TimeSpan? RetryAfter(HttpResponseMessage response) =>

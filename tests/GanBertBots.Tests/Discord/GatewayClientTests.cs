@@ -250,21 +250,4 @@ public sealed class GatewayClientTests
         using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(400));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.RunAsync(stop.Token).WaitAsync(Wait.Long));
     }
-
-    [Fact]
-    public async Task Send_window_allows_the_limit_then_waits_and_keeps_a_reserve_for_heartbeats()
-    {
-        var limiter = new SlidingWindowLimiter(4, TimeSpan.FromMilliseconds(400));
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int i = 0; i < 3; i++) await limiter.AcquireAsync(CancellationToken.None, reserve: 1);
-        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(300), "the first three ordinary sends pass at once");
-        // The fourth slot is reserved: an ordinary send must wait, a heartbeat (reserve 0) passes at once.
-        var ordinary = limiter.AcquireAsync(CancellationToken.None, reserve: 1);
-        await Task.Delay(50);
-        Assert.False(ordinary.IsCompleted);
-        await limiter.AcquireAsync(CancellationToken.None, reserve: 0);
-        Assert.Equal(0, limiter.Available);
-        await ordinary.WaitAsync(Wait.Long);
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(390), $"the ordinary send waited for the window ({clock.Elapsed.TotalMilliseconds} ms)");
-    }
 }
