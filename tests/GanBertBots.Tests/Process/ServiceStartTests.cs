@@ -26,7 +26,7 @@ public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper repor
         service.Type("/help");
         await service.WaitForOutputAsync("/detect TEXT");
         var firstAnswer = service.SinceStart;
-        Assert.Contains("/retrain", service.Output); // the person at the terminal moderates
+        await service.WaitForOutputAsync("/retrain - "); // the person at the terminal moderates
 
         service.Type("/detect 13,000 people receive #wildfires evacuation orders in California");
         await service.WaitForOutputAsync("detector is not");
