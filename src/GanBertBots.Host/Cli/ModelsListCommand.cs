@@ -41,7 +41,7 @@ public sealed class ModelsListCommand : IModelsCommand
         {
             w.WriteLine();
             w.WriteLine($"Registry ({Path.GetFullPath(registry)}):");
-            ModelRegistryCommands.List(CliArgs.Parse(new[] { "--registry", registry }), context);
+            RegistryCli.List(CliArgs.Parse(new[] { "--registry", registry }), context);
         }
         return Task.FromResult(0);
     }

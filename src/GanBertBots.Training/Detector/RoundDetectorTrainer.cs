@@ -8,8 +8,6 @@ using GanBertBots.Models.Tokenizers;
 using GanBertBots.Training.Rounds;
 using TorchSharp;
 using static TorchSharp.torch;
-using RoundEvaluation = GanBertBots.Training.Rounds.DetectorEvaluation;
-using RoundText = GanBertBots.Training.Rounds.LabelledText;
 
 namespace GanBertBots.Training.Detector;
 
@@ -229,7 +227,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
     /// round's gate refuses the candidate with "metrics not finite".
     /// Extra: "texts" (scored), "mcc", "recall_&lt;class&gt;" and "f1_&lt;class&gt;" for each class present.
     /// </summary>
-    public Task<RoundEvaluation> EvaluateAsync(string detectorDirectory, IReadOnlyList<RoundText> heldOut, string reportDirectory,
+    public Task<DetectorScore> EvaluateAsync(string detectorDirectory, IReadOnlyList<WeightedText> heldOut, string reportDirectory,
         CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(heldOut);
@@ -237,7 +235,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
         return Task.Run(() => Evaluate(detectorDirectory, heldOut, reportDirectory, cancellation), cancellation);
     }
 
-    RoundEvaluation Evaluate(string detectorDirectory, IReadOnlyList<RoundText> heldOut, string reportDirectory, CancellationToken cancellation)
+    DetectorScore Evaluate(string detectorDirectory, IReadOnlyList<WeightedText> heldOut, string reportDirectory, CancellationToken cancellation)
     {
         var rows = heldOut.Where(r => !string.IsNullOrWhiteSpace(r.Text)).ToList();
         int skippedEmpty = heldOut.Count - rows.Count;
@@ -252,7 +250,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
         }
         var extra = new Dictionary<string, double> { ["texts"] = 0 };
         if (skippedEmpty > 0) extra["skipped_empty"] = skippedEmpty;
-        if (rows.Count == 0) return new RoundEvaluation(double.NaN, double.NaN) { Extra = extra };
+        if (rows.Count == 0) return new DetectorScore(double.NaN, double.NaN) { Extra = extra };
 
         var report = DetectorEvaluation.Score(detector.Classes, rows.Select(r => r.Class).ToList(), predicted, detector.Config.RealClass);
         extra["texts"] = report.Scored;
@@ -260,7 +258,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
         Directory.CreateDirectory(reportDirectory);
         string png = Path.Combine(reportDirectory, ConfusionMatrixFile);
         DetectorPlots.ConfusionMatrix(report, png, $"{detector.ModelVersion}: {report.Scored} held-out texts");
-        if (report.Scored == 0) return new RoundEvaluation(double.NaN, double.NaN, png) { Extra = extra };
+        if (report.Scored == 0) return new DetectorScore(double.NaN, double.NaN, png) { Extra = extra };
 
         extra["mcc"] = report.Mcc;
         foreach (var c in report.PerClass.Where(c => c.Support > 0))
@@ -268,6 +266,6 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
             extra["recall_" + c.Class] = c.Recall;
             extra["f1_" + c.Class] = c.F1;
         }
-        return new RoundEvaluation(report.MacroF1, report.Accuracy, png) { Extra = extra };
+        return new DetectorScore(report.MacroF1, report.Accuracy, png) { Extra = extra };
     }
 }

@@ -66,7 +66,7 @@ public sealed class Gpt2RoundSteps(IReadOnlyList<string> keywords, Func<Cancella
         }, cancellation);
     }
 
-    public async Task<GeneratorEvaluation> EvaluateAsync(string generatorDirectory, string detectorDirectory, int seed, CancellationToken cancellation)
+    public async Task<GeneratorScore> EvaluateAsync(string generatorDirectory, string detectorDirectory, int seed, CancellationToken cancellation)
     {
         var real = await realTweets(cancellation);
         return await Task.Run(() =>
@@ -78,7 +78,7 @@ public sealed class Gpt2RoundSteps(IReadOnlyList<string> keywords, Func<Cancella
             using var detector = GanBertDetector.Load(detectorDirectory, placement);
             var scores = new DetectorReward(detector).Score(tweets);
             double foolRate = scores.Count == 0 ? double.NaN : scores.Count(s => s > 0.5) / (double)scores.Count;
-            return new GeneratorEvaluation(perplexity, foolRate)
+            return new GeneratorScore(perplexity, foolRate)
             {
                 Extra = new Dictionary<string, double> { ["mean_p_human"] = scores.Count == 0 ? double.NaN : scores.Average() },
             };

@@ -92,7 +92,7 @@ public sealed class AdversarialRound(
             var roundData = await data.LoadAsync(cancellation);
             roundData = roundData with
             {
-                HeldOut = roundData.HeldOut.Concat(heldOutSamples.Select(t => new LabelledText(t, options.GeneratorClass, 1.0, Detector.RoundDetectorTrainer.GeneratorSource))).ToList(),
+                HeldOut = roundData.HeldOut.Concat(heldOutSamples.Select(t => new WeightedText(t, options.GeneratorClass, 1.0, Detector.RoundDetectorTrainer.GeneratorSource))).ToList(),
             };
             _log.LogInformation("Round {Round}: {Labelled} labelled texts for training, {HeldOut} held out, {Unlabelled} unlabelled",
                 roundId, roundData.Labelled.Count, roundData.HeldOut.Count, roundData.Unlabelled.Count);

@@ -15,13 +15,13 @@ namespace GanBertBots.Training.Rounds;
 public sealed class LabelStoreRoundData(ILabelStore store, double heldOutFraction, int maxUnlabelled, CorpusTweets? corpus = null)
     : IRoundDataSource
 {
-    /// <summary>The source name of corpus texts in <see cref="LabelledText.Source"/>.</summary>
+    /// <summary>The source name of corpus texts in <see cref="WeightedText.Source"/>.</summary>
     public const string CorpusSource = "corpus";
 
     public async Task<RoundData> LoadAsync(CancellationToken cancellation)
     {
-        var train = new List<LabelledText>();
-        var heldOut = new List<LabelledText>();
+        var train = new List<WeightedText>();
+        var heldOut = new List<WeightedText>();
         var moderated = new HashSet<string>(StringComparer.Ordinal);    // corpus texts with a moderator's label
         await foreach (var label in store.ExportLabelsAsync(cancellation: cancellation))
         {
@@ -30,14 +30,14 @@ public sealed class LabelStoreRoundData(ILabelStore store, double heldOutFractio
                 if (label.Source != LabelSource.Moderator) continue;
                 moderated.Add(label.Text);
             }
-            var text = new LabelledText(label.Text, label.Class, label.Weight, SourceName(label.Source));
+            var text = new WeightedText(label.Text, label.Class, label.Weight, SourceName(label.Source));
             (IsHeldOut(label.Text, heldOutFraction) ? heldOut : train).Add(text);
         }
         if (corpus is not null)
             foreach (string content in await corpus.SelectAsync(cancellation))
             {
                 if (moderated.Contains(content)) continue;
-                var text = new LabelledText(content, corpus.Class, corpus.Weight, CorpusSource);
+                var text = new WeightedText(content, corpus.Class, corpus.Weight, CorpusSource);
                 (IsHeldOut(content, heldOutFraction) ? heldOut : train).Add(text);
             }
         var unlabelled = new List<string>();

@@ -18,8 +18,8 @@ public enum RoundOutcome
 
 /// <summary>Numbers of the live models and the candidates, measured in step 4.</summary>
 public sealed record RoundMetrics(
-    DetectorEvaluation LiveDetector, DetectorEvaluation CandidateDetector,
-    GeneratorEvaluation LiveGenerator, GeneratorEvaluation CandidateGenerator, int Samples);
+    DetectorScore LiveDetector, DetectorScore CandidateDetector,
+    GeneratorScore LiveGenerator, GeneratorScore CandidateGenerator, int Samples);
 
 /// <summary>What the gate decided and why.</summary>
 public sealed record GateDecision(bool Passed, IReadOnlyList<string> Reasons)

@@ -40,7 +40,7 @@ public sealed record RoundSummary
     public double? PerplexityCandidate { get; init; }
     public required double Seconds { get; init; }
 
-    /// <summary>The key of the human recall in <see cref="DetectorEvaluation.Extra"/>.</summary>
+    /// <summary>The key of the human recall in <see cref="DetectorScore.Extra"/>.</summary>
     public const string HumanRecallKey = "recall_human";
 
     public static RoundSummary From(int round, RoundReport report, TimeSpan took)

@@ -114,9 +114,9 @@ public sealed class AdversarialRoundWiringTests : IAsyncLifetime
             Reason = "gate refused", LiveDetectorVersion = "v0001", LiveGeneratorVersion = "v0001",
             CandidateDetectorVersion = "v0002", CandidateGeneratorVersion = "v0002",
             Metrics = new RoundMetrics(
-                new DetectorEvaluation(0.5, 0.6),
-                new DetectorEvaluation(0.7, 0.8) { Extra = new Dictionary<string, double> { ["recall_human"] = 0.9 } },
-                new GeneratorEvaluation(40, 0.1), new GeneratorEvaluation(44.5, 0.3), 512),
+                new DetectorScore(0.5, 0.6),
+                new DetectorScore(0.7, 0.8) { Extra = new Dictionary<string, double> { ["recall_human"] = 0.9 } },
+                new GeneratorScore(40, 0.1), new GeneratorScore(44.5, 0.3), 512),
         };
         var row = RoundSummary.From(2, report, TimeSpan.FromSeconds(91.24));
         Assert.Equal(0.7, row.GeneratedAccuracy!.Value, 12);
@@ -128,7 +128,7 @@ public sealed class AdversarialRoundWiringTests : IAsyncLifetime
         var failed = RoundSummary.From(3, report with { Outcome = RoundOutcome.Failed, Reason = "IOException: disk | full", Metrics = null }, TimeSpan.FromSeconds(2));
         Assert.Null(failed.BalancedAccuracy);
         Assert.Equal(@"| 3 | failed: IOException: disk \| full | - / - | - / - | - | - | - | - | - / - | 2.0 |", failed.MarkdownRow());
-        var noRecall = RoundSummary.From(4, report with { Metrics = report.Metrics! with { CandidateDetector = new DetectorEvaluation(0.7, 0.8) } }, TimeSpan.Zero);
+        var noRecall = RoundSummary.From(4, report with { Metrics = report.Metrics! with { CandidateDetector = new DetectorScore(0.7, 0.8) } }, TimeSpan.Zero);
         Assert.Null(noRecall.BalancedAccuracy);
         Assert.Equal(0.7, noRecall.GeneratedAccuracy!.Value, 12);
 

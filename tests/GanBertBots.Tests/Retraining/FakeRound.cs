@@ -72,10 +72,10 @@ sealed class FakeSteps : IGeneratorSampler, IDetectorTrainer, IGeneratorTrainer,
     public DetectorTrainingRequest? LastDetectorRequest { get; private set; }
 
     public Task<RoundData> LoadAsync(CancellationToken cancellation) => Task.FromResult(new RoundData(
-        [new LabelledText("flood downtown, roads closed", "human", 1.0, "moderator"),
-         new LabelledText("a generated tweet", "gpt2", 0.5, "user_feedback")],
+        [new WeightedText("flood downtown, roads closed", "human", 1.0, "moderator"),
+         new WeightedText("a generated tweet", "gpt2", 0.5, "user_feedback")],
         ["some unlabelled user text"],
-        [new LabelledText("held out tweet", "human", 1.0, "moderator")]));
+        [new WeightedText("held out tweet", "human", 1.0, "moderator")]));
 
     public Task<IReadOnlyList<string>> SampleAsync(string generatorDirectory, int count, int seed, CancellationToken cancellation)
     {
@@ -98,13 +98,13 @@ sealed class FakeSteps : IGeneratorSampler, IDetectorTrainer, IGeneratorTrainer,
     }
 
     /// <summary>The held-out texts the last detector evaluation was given.</summary>
-    public IReadOnlyList<LabelledText>? LastHeldOut { get; private set; }
+    public IReadOnlyList<WeightedText>? LastHeldOut { get; private set; }
 
-    public Task<DetectorEvaluation> EvaluateAsync(string detectorDirectory, IReadOnlyList<LabelledText> heldOut, string reportDirectory,
+    public Task<DetectorScore> EvaluateAsync(string detectorDirectory, IReadOnlyList<WeightedText> heldOut, string reportDirectory,
         CancellationToken cancellation) =>
         Task.FromResult((LastHeldOut = heldOut) is not null && IsCandidate(detectorDirectory)
-            ? new DetectorEvaluation(CandidateF1, CandidateF1 + 0.05)
-            : new DetectorEvaluation(LiveF1, LiveF1 + 0.05));
+            ? new DetectorScore(CandidateF1, CandidateF1 + 0.05)
+            : new DetectorScore(LiveF1, LiveF1 + 0.05));
 
     public Task TrainAsync(GeneratorTrainingRequest request, CancellationToken cancellation)
     {
@@ -113,10 +113,10 @@ sealed class FakeSteps : IGeneratorSampler, IDetectorTrainer, IGeneratorTrainer,
         return Task.CompletedTask;
     }
 
-    public Task<GeneratorEvaluation> EvaluateAsync(string generatorDirectory, string detectorDirectory, int seed, CancellationToken cancellation) =>
+    public Task<GeneratorScore> EvaluateAsync(string generatorDirectory, string detectorDirectory, int seed, CancellationToken cancellation) =>
         Task.FromResult(IsCandidate(generatorDirectory)
-            ? new GeneratorEvaluation(CandidatePerplexity, CandidateFoolRate)
-            : new GeneratorEvaluation(LivePerplexity, LiveFoolRate));
+            ? new GeneratorScore(CandidatePerplexity, CandidateFoolRate)
+            : new GeneratorScore(LivePerplexity, LiveFoolRate));
 
     /// <summary>Thrown by the next hot swap when set (once).</summary>
     public Exception? FailSwap { get; set; }

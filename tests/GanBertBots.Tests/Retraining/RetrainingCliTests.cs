@@ -34,23 +34,23 @@ public sealed class RetrainingCliTests : IDisposable
             registry.Register("generator", checkpoint);
             var (context, output, error) = Context(new() { ["Retraining:RegistryRoot"] = registry.Root });
 
-            Assert.Equal(0, ModelRegistryCommands.Promote(CliArgs.Parse(["generator", "v0001"]), context));
-            Assert.Equal(0, ModelRegistryCommands.Promote(CliArgs.Parse(["generator", "v0002"]), context));
-            Assert.Equal(0, ModelRegistryCommands.Rollback(CliArgs.Parse(["generator"]), context));
+            Assert.Equal(0, RegistryCli.Promote(CliArgs.Parse(["generator", "v0001"]), context));
+            Assert.Equal(0, RegistryCli.Promote(CliArgs.Parse(["generator", "v0002"]), context));
+            Assert.Equal(0, RegistryCli.Rollback(CliArgs.Parse(["generator"]), context));
             Assert.Contains("generator: v0002 -> v0001 is live (rolled back)", output.ToString());
             Assert.Equal("v0001", registry.Live("generator")!.Version);
 
             output.GetStringBuilder().Clear();
-            Assert.Equal(0, ModelRegistryCommands.List(CliArgs.Parse([]), context));
+            Assert.Equal(0, RegistryCli.List(CliArgs.Parse([]), context));
             var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.StartsWith("* generator    v0001", lines[1]);
             Assert.Contains("perplexity=12.5", lines[1]);
             Assert.StartsWith("  generator    v0002", lines[2]);
 
-            Assert.Equal(1, ModelRegistryCommands.Promote(CliArgs.Parse(["generator", "v0007"]), context));
+            Assert.Equal(1, RegistryCli.Promote(CliArgs.Parse(["generator", "v0007"]), context));
             Assert.Contains("models promote: model 'generator' has no version 'v0007' (versions: v0001, v0002)", error.ToString());
-            Assert.Throws<CliUsageException>(() => ModelRegistryCommands.Promote(CliArgs.Parse(["generator"]), context));
-            Assert.Throws<CliUsageException>(() => ModelRegistryCommands.List(CliArgs.Parse(["--colour", "red"]), context));
+            Assert.Throws<CliUsageException>(() => RegistryCli.Promote(CliArgs.Parse(["generator"]), context));
+            Assert.Throws<CliUsageException>(() => RegistryCli.List(CliArgs.Parse(["--colour", "red"]), context));
         }
         finally { Directory.Delete(checkpoint, recursive: true); }
     }

@@ -8,7 +8,6 @@ using GanBertBots.Training.Rounds;
 using Microsoft.Extensions.Configuration;
 using TorchSharp;
 using static TorchSharp.torch;
-using RoundText = GanBertBots.Training.Rounds.LabelledText;
 
 namespace GanBertBots.Tests.Retraining;
 
@@ -45,8 +44,8 @@ public sealed class RoundDetectorTrainerTests : IDisposable
         return dir;
     }
 
-    static List<RoundText> Labelled(int count, int seed, string source = "moderator", double weight = 1) =>
-        SyntheticDetector.Rows(count, seed).Select(r => new RoundText(r.Text, r.Label!, weight, source)).ToList();
+    static List<WeightedText> Labelled(int count, int seed, string source = "moderator", double weight = 1) =>
+        SyntheticDetector.Rows(count, seed).Select(r => new WeightedText(r.Text, r.Label!, weight, source)).ToList();
 
     DetectorTrainingRequest Request(string live, RoundData data, IReadOnlyList<string>? samples = null, string generatorClass = "gpt2",
         string name = "candidate", int seed = 5) =>
@@ -124,7 +123,7 @@ public sealed class RoundDetectorTrainerTests : IDisposable
     {
         string live = LiveDetector(seed: 4);
         var heldOut = Labelled(60, seed: 2);
-        async Task<GanBertBots.Training.Rounds.DetectorEvaluation> TrainWithHumanWeight(double weight, string name)
+        async Task<DetectorScore> TrainWithHumanWeight(double weight, string name)
         {
             var train = Labelled(160, seed: 1).Select(r => r.Class == "human" ? r with { Weight = weight } : r).ToList();
             var trainer = Trainer(epochs: 6, lr: 1e-2);
@@ -147,7 +146,7 @@ public sealed class RoundDetectorTrainerTests : IDisposable
         var trainer = Trainer();
 
         var unknown = await Assert.ThrowsAsync<ArgumentException>(() => trainer.TrainAsync(
-            Request(live, new RoundData([.. good, new RoundText("some llama text", "llama", 1, "moderator")], [], [])), CancellationToken.None));
+            Request(live, new RoundData([.. good, new WeightedText("some llama text", "llama", 1, "moderator")], [], [])), CancellationToken.None));
         Assert.Contains("'llama'", unknown.Message);
         Assert.Contains("human, gpt2, dolly", unknown.Message);
 
@@ -184,8 +183,8 @@ public sealed class RoundDetectorTrainerTests : IDisposable
         string live = LiveDetector(seed: 7, spread: 20);
         var heldOut = Labelled(30, seed: 8)
             .Concat(Labelled(6, seed: 9).Select(r => r with { Class = "dolly" }))
-            .Append(new RoundText("apple robot", "llama", 1, "moderator"))   // not a detector class: in the matrix, not scored
-            .Append(new RoundText("   ", "human", 1, "moderator"))           // empty: skipped
+            .Append(new WeightedText("apple robot", "llama", 1, "moderator"))   // not a detector class: in the matrix, not scored
+            .Append(new WeightedText("   ", "human", 1, "moderator"))           // empty: skipped
             .ToList();
         string report = Path.Combine(_dir, "eval");
 

@@ -5,11 +5,6 @@ namespace GanBertBots.Inference;
 /// <param name="Prompt">The prompt text the model was given.</param>
 public sealed record GeneratedTweet(string Text, string Prompt, string FinishReason, int GeneratedTokens);
 
-/// <summary>The detector's answer for one text of a batch.</summary>
-/// <param name="Probabilities">Every class with its probability, most likely first.</param>
-/// <param name="RealProbability">Probability that a person wrote it.</param>
-public sealed record DetectorOutput(string Label, IReadOnlyList<ClassProbability> Probabilities, double RealProbability, bool Truncated);
-
 /// <summary>
 /// A tweet generator behind the inference service. Called only from the service's worker thread, one batch at a
 /// time; disposed on that thread after it has been swapped out.
@@ -22,13 +17,4 @@ public interface ITweetModel : IDisposable
     /// <param name="onPartialText">Called with (index in <paramref name="topics"/>, tweet text so far) as tokens arrive.</param>
     IReadOnlyList<GeneratedTweet> GenerateBatch(IReadOnlyList<string?> topics, TweetSettings settings,
         Action<int, string>? onPartialText, CancellationToken cancellationToken);
-}
-
-/// <summary>A detector behind the inference service. Same threading rules as <see cref="ITweetModel"/>.</summary>
-public interface IDetectorModel : IDisposable
-{
-    string ModelVersion { get; }
-    IReadOnlyList<string> Classes { get; }
-    /// <summary>One output per text, in order.</summary>
-    IReadOnlyList<DetectorOutput> DetectBatch(IReadOnlyList<string> texts, CancellationToken cancellationToken);
 }

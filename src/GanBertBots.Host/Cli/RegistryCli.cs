@@ -10,7 +10,7 @@ namespace GanBertBots.Host.Cli;
 /// Routed from the <c>models</c> verb; each method takes the arguments after the subcommand word.
 /// A running service picks up a CLI promotion at restart (or use the moderators' /promote, which hot-swaps).
 /// </summary>
-public static class ModelRegistryCommands
+public static class RegistryCli
 {
     public const string ListUsage = "models list [--registry DIR]   registered versions of each model; * marks the live one";
     public const string PromoteUsage = "models promote NAME VERSION [--registry DIR]   verify the version (checksums, loads) and make it live";
