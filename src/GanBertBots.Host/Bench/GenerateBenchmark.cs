@@ -2,6 +2,7 @@ using System.Diagnostics;
 using GanBertBots.Host.Cli;
 using GanBertBots.Models.Generation;
 using GanBertBots.Models.Gpt2;
+using GanBertBots.Models.Runtime;
 using static TorchSharp.torch;
 
 namespace GanBertBots.Host.Bench;
@@ -64,25 +65,28 @@ public sealed class GenerateBenchmark : IBenchmark
         string label = modelDir is null ? "GPT-2 small 124M, random weights (timing only)" : modelDir;
         var cfg = model.Config;
         long paramBytes = model.ParameterBytes;
+        var weights = model.Weights();
         // A decoding step reads every weight once, except the position table (one row); wte is read whole as the head.
-        long bytesPerStep = paramBytes - model.wpe.weight!.numel() * 4;
-        long nonEmbedding = model.parameters().Sum(p => p.numel()) - model.wte.weight!.numel() - model.wpe.weight!.numel();
-        long headParams = model.wte.weight!.numel();
+        long bytesPerStep = paramBytes - weights.PositionEmbedding.numel() * 4;
+        long nonEmbedding = model.parameters().Sum(p => p.numel()) - weights.TokenEmbedding.numel() - weights.PositionEmbedding.numel();
+        long headParams = weights.Head.numel();
         w.WriteLine($"Model: {label}; {paramBytes / 1e6:F0} MB of fp32 weights; prompt {promptTokens} tokens, {newTokens} new tokens, greedy.");
         w.WriteLine();
 
-        var generator = new Gpt2Generator(model);
+        // One thread team for the decoder and the bandwidth readings between its steps (see BandwidthProbe), owned here.
+        using var team = new CpuTeam(get_num_threads());
+        using var generator = new Gpt2Generator(model, team: team);
         var rng = new Random(1);
         int[][] Prompts(int n) => Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, promptTokens).Select(_ => rng.Next(cfg.VocabSize)).ToArray()).ToArray();
         // Bandwidth is read between decoding steps, and each step is judged against the better of the two readings
-        // around it: this VM's bandwidth moves by a half within a run, so a bound read before and after a whole run
-        // (or the run's single best reading) says little about a given step. After every step (in row 0's token
+        // around it: on a shared machine the bandwidth can swing widely within a run (docs/decoding.md), so a bound
+        // read before and after a whole run (or the run's single best reading) says little about a given step. After every step (in row 0's token
         // callback, outside the step's timing) come a copy reading, an untimed flush of the lines the copy dirtied,
-        // and a SIMD mat-vec reading, all by our own team (libtorch's OpenMP workers spin on the cores for a while
-        // after a parallel op) on a pool thread (so the decoding thread's settings stay as they are); so neither the
+        // and a SIMD mat-vec reading, all by the decoder's own team (libtorch's OpenMP workers spin on the cores for a
+        // while after a parallel op) on a pool thread (so the decoding thread's settings stay as they are); so neither the
         // mat-vec nor the next step pays for the copy's write-backs. A run's figure is the median over its steps
         // (the host stalls single steps or readings 2-4x at random).
-        var probe = new BandwidthProbe();   // freed before the memory check, so its 768 MB do not dilute the growth
+        var probe = new BandwidthProbe(team);   // freed before the memory check, so its 768 MB do not dilute the growth
         RunFigures InterleavedRun(int[][] prompts, GenerationOptions o)
         {
             var sw = Stopwatch.StartNew();

@@ -12,8 +12,8 @@ namespace GanBertBots.Host.Bench;
 /// libtorch's matrix-vector product, our own SIMD matrix-vector kernel (<see cref="CpuKernels"/>,
 /// the one batch-1 decoding uses) over the same matrix, and a large copy (read + written bytes).
 /// Taking the best keeps the bound honest: a bound measured with a slow kernel would flatter
-/// anything faster. On this project's VM libtorch's BLAS streams at about a third of what the
-/// memory delivers, so its figure alone is no bound.
+/// anything faster, and libtorch's BLAS can stream far below what the memory delivers
+/// (docs/decoding.md), so its figure alone is no bound.
 /// </para>
 /// </summary>
 public sealed record MachineBounds(double BandwidthBytesPerSecond, double MatmulFlopsPerSecond, int Threads)
@@ -31,7 +31,8 @@ public sealed record MachineBounds(double BandwidthBytesPerSecond, double Matmul
         double bandwidth = double.NaN;
         if (bandwidthBytes > 0)
         {
-            using var probe = new BandwidthProbe(bandwidthBytes);
+            using var team = new CpuTeam(get_num_threads());
+            using var probe = new BandwidthProbe(team, bandwidthBytes);
             readings = (probe.Bytes / Best(repeats, probe.TorchMatVec), probe.Bytes / Best(repeats, probe.SimdMatVec), probe.Bytes / Math.Min(Best(repeats, probe.TorchCopy), Best(repeats, probe.SimdCopy)));
             bandwidth = Math.Max(readings.Torch, Math.Max(readings.Simd, readings.Copy));
         }
@@ -74,24 +75,25 @@ public sealed record MachineBounds(double BandwidthBytesPerSecond, double Matmul
 /// Buffers far larger than the caches, kept for repeated bandwidth readings (allocating them per
 /// reading would time the page faults). Each reading streams <see cref="Bytes"/> bytes once and
 /// returns its seconds: a matrix-vector product (libtorch's or our SIMD kernel) reads the matrix; a copy
-/// reads half of it and writes the other half's worth.
+/// reads half of it and writes the other half's worth. Our readings run on a team the caller owns.
 /// </summary>
 public sealed class BandwidthProbe : IDisposable
 {
     const long Cols = 4096;
     readonly Tensor _w, _x, _y, _half, _copy;
-    readonly int _threads;
+    readonly CpuTeam _team;
 
     public long Bytes { get; }
 
-    /// <param name="bytes">How much each reading streams.</param>
-    /// <param name="threads">
-    /// The team size for our kernels, fixed when the probe is made: readings may run on another thread, whose own
-    /// torch thread count can differ, and a team of another size would replace the decoder's at every reading.
+    /// <param name="team">
+    /// The threads our kernels read with; borrowed, not disposed. <c>bench generate</c> passes the generator's
+    /// team, so that readings between decoding steps use the threads the steps use, and no second team spins on
+    /// the cores the next step needs.
     /// </param>
-    public BandwidthProbe(long bytes = 512L << 20, int? threads = null)
+    /// <param name="bytes">How much each reading streams.</param>
+    public BandwidthProbe(CpuTeam team, long bytes = 512L << 20)
     {
-        _threads = threads ?? get_num_threads();
+        _team = team;
         using var _ = inference_mode();
         long rows = Math.Max(1, bytes / 4 / Cols);
         Bytes = rows * Cols * 4;
@@ -105,7 +107,7 @@ public sealed class BandwidthProbe : IDisposable
 
     public double TorchMatVec() => MachineBounds.Seconds(() => { using var _ = inference_mode(); _w.mv(_x).Dispose(); });
 
-    public double SimdMatVec() => MachineBounds.Seconds(() => CpuKernels.MatVec(_w, _x, _y, CpuTeam.Shared(_threads)));
+    public double SimdMatVec() => MachineBounds.Seconds(() => CpuKernels.MatVec(_w, _x, _y, _team));
 
     /// <summary>Bytes/2 read and Bytes/2 written (as STREAM's copy counts them), by libtorch.</summary>
     public double TorchCopy() => MachineBounds.Seconds(() => { using var _ = inference_mode(); _copy.copy_(_half); }) * Bytes / (2.0 * HalfBytes);
@@ -117,7 +119,7 @@ public sealed class BandwidthProbe : IDisposable
     /// </summary>
     public double SimdCopy()
     {
-        var team = CpuTeam.Shared(_threads);
+        var team = _team;
         var split = new RowSplit((int)_half.shape[0], team.Size);
         int rowBytes = (int)Cols * 4;
         return MachineBounds.Seconds(() => team.For(split.Chunks, c =>
@@ -132,14 +134,14 @@ public sealed class BandwidthProbe : IDisposable
 
     /// <summary>
     /// Reads 128 MB, untimed, so the lines a copy left dirty in the caches are written back now rather than
-    /// during whatever is timed next (measured: a mat-vec right after a copy reads 10-13% slower).
+    /// during whatever is timed next (a mat-vec right after a copy reads measurably slower: docs/decoding.md).
     /// </summary>
     public void Flush()
     {
         long rows = Math.Min(_w.shape[0], (128L << 20) / 4 / Cols);
         using var w = _w.narrow(0, 0, rows);
         using var y = _y.narrow(0, 0, rows);
-        CpuKernels.MatVec(w, _x, y, CpuTeam.Shared(_threads));
+        CpuKernels.MatVec(w, _x, y, _team);
     }
 
     public void Dispose()

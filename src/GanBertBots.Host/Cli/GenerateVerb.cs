@@ -71,7 +71,7 @@ public sealed class GenerateVerb : ICliVerb
             // Token ids need no tokenizer; decode the output only if one is there.
             if (HasTokenizerFiles(dir)) tokenizer = Gpt2Tokenizer.Load(dir);
             using var model = Gpt2Checkpoint.Load(dir, placement);
-            var generator = new Gpt2Generator(model);
+            using var generator = new Gpt2Generator(model);
             completions = Run(() => generator.Generate(new[] { ids }, options, cancellation: context.Cancellation))
                 .Select(s => new Completion(s.PromptIndex,
                     tokenizer is null ? "" : TextGenerator.CutAtStop(tokenizer.Decode(s.GeneratedIds.Where(t => t != tokenizer.EndOfTextId)), options.StopSequences),

@@ -8,9 +8,9 @@ namespace GanBertBots.Models.Generation;
 
 /// <summary>
 /// Greedy choice and the chosen tokens' log-probabilities, read straight from a CPU fp32 [R, V] logits
-/// tensor. Per step, libtorch's log-softmax, argmax and gather over GPT-2's 50,257 logits cost about
-/// 130 µs on one core, a 1.5% tax on a batch-1 step; these take about 25 µs. Same definitions: the
-/// first maximal index (as torch's argmax), and log p = x_c - max - log Σ exp(x - max).
+/// tensor, without libtorch's log-softmax, argmax and gather over the whole vocabulary, which cost a
+/// noticeable share of a batch-1 step (docs/decoding.md). Same definitions: the first maximal index
+/// (as torch's argmax), and log p = x_c - max - log Σ exp(x - max).
 /// </summary>
 public static unsafe class CpuLogits
 {

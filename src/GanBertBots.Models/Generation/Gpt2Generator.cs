@@ -5,16 +5,51 @@ using static TorchSharp.torch;
 
 namespace GanBertBots.Models.Generation;
 
+/// <summary>Which implementation computes the decoding steps (the prompt always runs on torch).</summary>
+public enum DecodePath
+{
+    /// <summary>The CPU kernels (<see cref="Gpt2CpuDecoder"/>) wherever they apply, torch elsewhere.</summary>
+    Auto,
+    /// <summary>Torch for every step (the reference the CPU kernels are tested against).</summary>
+    Torch,
+}
+
 /// <summary>
 /// Autoregressive generation over token ids with a KV cache. Prompts of different lengths run as
 /// one batch: left-padded, with an attention mask and position ids that start at each prompt's
 /// first real token, so a padded row computes what the prompt alone would.
+/// <para>
+/// Each generation runs the prompt through <see cref="Gpt2LMHeadModel.Forward"/>, then takes its decoding
+/// steps from one <see cref="IDecodeStep"/> chosen here: the CPU kernels where <see cref="Gpt2CpuDecoder"/>
+/// takes the generation, else <see cref="TorchDecodeStep"/>. The generator owns its CPU decoder (and so the
+/// decoder's thread team): dispose the generator to end those threads.
+/// </para>
 /// </summary>
-public sealed class Gpt2Generator
+public sealed class Gpt2Generator : IDisposable
 {
     readonly Gpt2LMHeadModel _model;
+    readonly Gpt2CpuDecoder? _cpu;   // null: every step on torch
 
-    public Gpt2Generator(Gpt2LMHeadModel model) => _model = model;
+    /// <param name="model">The model; not owned.</param>
+    /// <param name="path">Whether decoding steps may use the CPU kernels.</param>
+    /// <param name="team">
+    /// A thread team for the CPU kernels to borrow (the bench shares one with its bandwidth readings); by default
+    /// the CPU decoder makes its own on its first step and ends it when the generator is disposed.
+    /// </param>
+    public Gpt2Generator(Gpt2LMHeadModel model, DecodePath path = DecodePath.Auto, CpuTeam? team = null)
+    {
+        _model = model;
+        _cpu = path == DecodePath.Auto ? new Gpt2CpuDecoder(team) : null;
+    }
+
+    /// <summary>How many decoding steps the CPU kernels have computed for this generator (diagnostics and tests).</summary>
+    public long CpuDecodedSteps => _cpu?.Steps ?? 0;
+
+    /// <summary>The decoding steps of one generation: the CPU kernels where they take it, else torch.</summary>
+    IDecodeStep DecodeStep(KvCache cache) => _cpu?.TryBegin(_model, cache) ?? new TorchDecodeStep(_model, cache);
+
+    /// <summary>Ends the CPU decoder's thread team (the model is not the generator's and stays).</summary>
+    public void Dispose() => _cpu?.Dispose();
 
     public Gpt2Config Config => _model.Config;
     int PadId => Config.PadTokenId ?? Config.EosTokenId;
@@ -51,12 +86,12 @@ public sealed class Gpt2Generator
         int n = o.NumReturnSequences;
         int rows = prompts.Count * n;
         var rowPrompts = Enumerable.Range(0, rows).Select(r => prompts[r / n]).ToArray();
-        var device = _model.wte.weight!.device;
+        var device = _model.Device;
         int promptLen = rowPrompts.Max(p => p.Length);
 
         using var outer = NewDisposeScope();
         var (ids, mask, positions) = LeftPad(rowPrompts, promptLen, device);
-        using var cache = new KvCache(Config, rows, promptLen + o.MaxNewTokens, device, _model.wte.weight!.dtype);
+        using var cache = new KvCache(Config, rows, promptLen + o.MaxNewTokens, device, _model.DType);
         var seen = new SeenTokens(rowPrompts);
 
         // One generator per row, seeded by its prompt's seed and completion index only, so a prompt's
@@ -68,11 +103,9 @@ public sealed class Gpt2Generator
         var finish = new string?[rows];
         var logProb = new double[rows];
 
-        var logits = _model.Forward(ids, positions, mask, cache, lastOnly: true).squeeze(1);   // [R, V]
+        var logits = _model.Forward(ids, positions, mask, cache, lastOnly: true).squeeze(1);   // the prompt: [R, V]
         var nextPosition = positions.select(1, -1).unsqueeze(1);                               // [R, 1]
-        // Decoding on the CPU path: its kernels spread every step over the cores themselves, so the small torch
-        // operations between steps stay on this thread rather than waking torch's pool (see TorchThreads).
-        using var oneThread = _model.DecodesOnCpu(rows) ? TorchThreads.LimitCallingThread(1) : null;
+        using var decode = DecodeStep(cache);
         for (int step = 0; step < o.MaxNewTokens; step++)
         {
             if (cancellation.IsCancellationRequested) { MarkAll(finish, FinishReason.Cancelled); break; }
@@ -97,7 +130,7 @@ public sealed class Gpt2Generator
             var next = tensor(tokens, device: device).unsqueeze(1);                            // [R, 1]
             Replace(ref mask, cat(new[] { mask, ones(rows, 1, dtype: ScalarType.Int64, device: device) }, 1));
             Replace(ref nextPosition, nextPosition + 1);
-            Replace(ref logits, _model.Forward(next, nextPosition, mask, cache, lastOnly: true).squeeze(1));
+            Replace(ref logits, decode.Next(next, nextPosition, mask));                        // [R, V]
         }
         foreach (var g in generators) g.Dispose();
         return Enumerable.Range(0, rows)
@@ -125,7 +158,7 @@ public sealed class Gpt2Generator
             chosen = ids.gather(1, tensor(picks, device: ids.device).unsqueeze(1)).squeeze(1).cpu().data<long>().ToArray();
         }
         if (CpuLogits.Applies(logits)) return (chosen, CpuLogits.LogProbs(logits, chosen));
-        // float32: libtorch's float64 exp is scalar, and a float64 log-softmax over GPT-2's vocabulary took 1.9 ms a step.
+        // float32: libtorch's float64 exp is scalar, which makes a float64 log-softmax over the vocabulary slow (docs/decoding.md).
         var picked = logits.log_softmax(-1).gather(1, tensor(chosen, device: logits.device).unsqueeze(1)).squeeze(1);
         return (chosen, picked.to(ScalarType.Float64).cpu().data<double>().ToArray());
     }
@@ -136,13 +169,13 @@ public sealed class Gpt2Generator
     {
         int beams = o.NumBeams, p = prompts.Count, rows = p * beams;
         var rowPrompts = Enumerable.Range(0, rows).Select(r => prompts[r / beams]).ToArray();
-        var device = _model.wte.weight!.device;
+        var device = _model.Device;
         int promptLen = rowPrompts.Max(x => x.Length);
         long vocab = Config.VocabSize;
 
         using var outer = NewDisposeScope();
         var (ids, mask, positions) = LeftPad(rowPrompts, promptLen, device);
-        using var cache = new KvCache(Config, rows, promptLen + o.MaxNewTokens, device, _model.wte.weight!.dtype);
+        using var cache = new KvCache(Config, rows, promptLen + o.MaxNewTokens, device, _model.DType);
         var seen = new SeenTokens(rowPrompts);
 
         // Only the first beam of each prompt is live at the start, so the first step picks distinct tokens.
@@ -152,15 +185,15 @@ public sealed class Gpt2Generator
         var finished = Enumerable.Range(0, p).Select(_ => new List<(double Score, int[] Ids, string Reason)>()).ToArray();
         var done = new bool[p];
 
-        var logits = _model.Forward(ids, positions, mask, cache, lastOnly: true).squeeze(1);
-        var nextPosition = positions.select(1, -1).unsqueeze(1);
-        using var oneThread = _model.DecodesOnCpu(rows) ? TorchThreads.LimitCallingThread(1) : null;   // as in Sample
+        var logits = _model.Forward(ids, positions, mask, cache, lastOnly: true).squeeze(1);   // the prompt: [R, V]
+        var nextPosition = positions.select(1, -1).unsqueeze(1);                               // [R, 1]
+        using var decode = DecodeStep(cache);
         for (int step = 0; step < o.MaxNewTokens && !done.All(d => d); step++)
         {
             cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var scores = Penalise(logits, seen, o.RepetitionPenalty);
-            // log-softmax in float32 (float64's exp is scalar in libtorch: 1.9 ms a row), summed over steps in float64.
+            // log-softmax in float32 (float64's exp is scalar in libtorch, see docs/decoding.md), summed over steps in float64.
             var logProbs = scores.log_softmax(-1).to(ScalarType.Float64).cpu();                 // [R, V]
             var total = logProbs + tensor(beamScores).unsqueeze(1);                             // [R, V]
             var (topScores, topIndex) = total.view(p, beams * vocab).topk(2 * beams, dim: 1);  // [P, 2B]
@@ -221,7 +254,7 @@ public sealed class Gpt2Generator
             for (int r = 0; r < rows; r++) seen.Add(r, nextTokens[r]);
             Replace(ref mask, cat(new[] { mask.index_select(0, sourceRows), ones(rows, 1, dtype: ScalarType.Int64, device: device) }, 1));
             Replace(ref nextPosition, nextPosition.index_select(0, sourceRows) + 1);
-            Replace(ref logits, _model.Forward(next, nextPosition, mask, cache, lastOnly: true).squeeze(1));
+            Replace(ref logits, decode.Next(next, nextPosition, mask));                        // [R, V]
         }
 
         var results = new List<GeneratedSequence>();

@@ -15,7 +15,8 @@ public readonly record struct TokenEvent(int SequenceIndex, int PromptIndex, int
 
 /// <summary>
 /// GPT-2 text in, text out: a checkpoint's model and tokenizer together. One instance serves one
-/// thread at a time (the inference worker); it owns the model and frees it on Dispose.
+/// thread at a time (the inference worker); it owns the model and its generator (with the CPU decoder's
+/// threads) and frees them on Dispose.
 /// </summary>
 public sealed class TextGenerator : IDisposable
 {
@@ -115,7 +116,11 @@ public sealed class TextGenerator : IDisposable
         return text[..cut];
     }
 
-    public void Dispose() => _model.Dispose();
+    public void Dispose()
+    {
+        _generator.Dispose();
+        _model.Dispose();
+    }
 }
 
 /// <summary>How a checkpoint directory is named in answers and logs ("model version").</summary>

@@ -1,245 +1,93 @@
-using System.Runtime.InteropServices;
 using GanBertBots.Models.Runtime;
 using static TorchSharp.torch;
 
 namespace GanBertBots.Models.Gpt2;
 
 /// <summary>
-/// One decoding step (one new token for each of up to <see cref="MaxRows"/> sequences) on the CPU in
-/// fp32, computed straight from the weights' memory with <see cref="CpuKernels"/> spread over a
-/// <see cref="CpuTeam"/>.
+/// The CPU decoding path: decoding steps of 1 to <see cref="MaxRows"/> sequences computed in fp32 straight
+/// from the weights' memory with <see cref="CpuKernels"/>, spread over a <see cref="CpuTeam"/>. Owned by a
+/// generator (<see cref="Generation.Gpt2Generator"/>), which asks it for a step per generation
+/// (<see cref="TryBegin"/>) and uses torch where it declines.
 /// <para>
-/// It computes exactly what <see cref="Gpt2LMHeadModel.Forward"/> computes for that case (the tests
-/// hold the two to 1e-5): embeddings, then per block LN → QKV → append to the KV cache → attention
-/// over the cache (a row sees only its non-padding positions) → projection + residual → LN → MLP +
-/// residual, then LN and the tied head. It exists because a decoding step is a chain of
-/// matrix-vector products over 500 MB of weights, and libtorch's CPU BLAS reads them at a third of
-/// the memory's speed; each torch call also costs a few microseconds, about 2 ms a step. Each weight
-/// row is read once per step whatever the number of rows. Other cases (prompts, larger batches,
-/// training, CUDA, half precision) stay on the torch path.
+/// It owns its thread team: made on the first step it serves, sized to torch's thread count then, and ended
+/// on <see cref="Dispose"/>. A team passed in instead is borrowed: used, never disposed (the bench shares
+/// one between the decoder and its bandwidth readings, so that the same threads do both).
+/// </para>
+/// <para>
+/// Why it exists: a decoding step is a chain of matrix-vector products over every weight, and libtorch's
+/// CPU BLAS streams them at a fraction of the memory's speed; each torch call also costs a few
+/// microseconds, which add up over a step's hundreds of calls. Here each weight row is read once per step
+/// whatever the number of rows. Other cases (prompts, larger batches, training, CUDA, half precision, the
+/// exact-erf GELU) stay on torch. docs/decoding.md has the measurements.
 /// </para>
 /// </summary>
-internal sealed unsafe class Gpt2CpuDecoder : IDisposable
+public sealed class Gpt2CpuDecoder : IDisposable
 {
     /// <summary>
-    /// The most sequences one step takes. Measured at 32 (bench generate): 70 ms a step here against 100-115 ms
-    /// through libtorch, whose BLAS handles small-by-large products poorly on this CPU; larger batches, not
-    /// measured, stay with libtorch.
+    /// The most sequences one step takes. Measured up to 32 against libtorch (bench generate), which handles
+    /// these small-by-large products poorly; larger batches, not measured, stay with libtorch.
     /// </summary>
     public const int MaxRows = 32;
 
-    /// <summary>Whether a model (as it is now) can decode on this path.</summary>
-    public static bool Supports(Gpt2LMHeadModel model) =>
-        model.wte.weight!.device_type == TorchSharp.DeviceType.CPU
-        && model.wte.weight!.dtype == ScalarType.Float32
-        && model.Config.ActivationFunction != Gpt2Activation.GeluErf   // exact erf GELU: left to torch
-        && model.parameters().All(p => p.is_contiguous());
-
-    // ---- what the step reads: pointers into the model's parameters and the cache -------------------
-
-    readonly struct LayerWeights
-    {
-        public readonly float* Ln1W, Ln1B, AttnW, AttnB, AttnProjW, AttnProjB, Ln2W, Ln2B, FcW, FcB, MlpProjW, MlpProjB;
-        public readonly float Scale;
-
-        public LayerWeights(Gpt2Block b)
-        {
-            Ln1W = Ptr(b.ln_1.weight!); Ln1B = Ptr(b.ln_1.bias!);
-            AttnW = Ptr(b.attn.c_attn.weight); AttnB = Ptr(b.attn.c_attn.bias);
-            AttnProjW = Ptr(b.attn.c_proj.weight); AttnProjB = Ptr(b.attn.c_proj.bias);
-            Ln2W = Ptr(b.ln_2.weight!); Ln2B = Ptr(b.ln_2.bias!);
-            FcW = Ptr(b.mlp.c_fc.weight); FcB = Ptr(b.mlp.c_fc.bias);
-            MlpProjW = Ptr(b.mlp.c_proj.weight); MlpProjB = Ptr(b.mlp.c_proj.bias);
-            Scale = (float)b.attn.Scale;
-        }
-    }
-
-    readonly Gpt2LMHeadModel _model;   // keeps the parameters alive while we hold their addresses
-    readonly KvCache _cache;
-    readonly int _rows, _c, _heads, _headSize, _inner, _vocab, _capacity;
-    readonly float _eps;
-    readonly bool _relu;
-    readonly float* _wte, _wpe, _lnfW, _lnfB, _head;
-    readonly LayerWeights[] _layers;
-    readonly float*[] _keys, _values;   // per layer, [rows, heads, capacity, headSize]
-
-    // Scratch, one block of native memory, each [rows, width]: x, normed, qkv, attention output, MLP
-    // hidden, GELU scratch, a projection's output before it joins the residual; attention scores
-    // [rows, heads, capacity]; which cached positions each row may see [rows, capacity].
-    readonly float* _x, _normed, _qkv, _att, _hidden, _scratch, _product, _scores;
-    readonly byte* _allowed;
-    readonly void* _memory;
-
-    public Gpt2CpuDecoder(Gpt2LMHeadModel model, KvCache cache)
-    {
-        if (cache.Batch is < 1 or > MaxRows) throw new ArgumentException($"the CPU decoder takes 1 to {MaxRows} sequences, not {cache.Batch}");
-        _model = model;
-        _cache = cache;
-        var cfg = model.Config;
-        _rows = (int)cache.Batch;
-        _c = cfg.Embedding; _heads = cfg.Heads; _headSize = cfg.HeadSize; _inner = cfg.InnerSize;
-        _vocab = cfg.VocabSize; _capacity = cache.Capacity;
-        _eps = (float)cfg.LayerNormEpsilon;
-        _relu = cfg.ActivationFunction == Gpt2Activation.Relu;
-        _wte = Ptr(model.wte.weight!); _wpe = Ptr(model.wpe.weight!);
-        _lnfW = Ptr(model.ln_f.weight!); _lnfB = Ptr(model.ln_f.bias!);
-        _head = model.lm_head is null ? _wte : Ptr(model.lm_head);
-        _layers = Enumerable.Range(0, cfg.Layers).Select(i => new LayerWeights(model.h[i])).ToArray();
-        _keys = new float*[cfg.Layers];
-        _values = new float*[cfg.Layers];
-        for (int i = 0; i < cfg.Layers; i++)
-        {
-            _keys[i] = Ptr(cache.Keys(i));
-            _values[i] = Ptr(cache.Values(i));
-        }
-
-        long perRow = 3L * _c + 3L * _c + 2L * _inner + _c + (long)_heads * _capacity;
-        long floats = _rows * perRow;
-        _memory = NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float) + _rows * (long)_capacity), 64);
-        var p = (float*)_memory;
-        _x = p; p += _rows * _c;
-        _normed = p; p += _rows * _c;
-        _att = p; p += _rows * _c;
-        _qkv = p; p += _rows * 3 * _c;
-        _hidden = p; p += _rows * _inner;
-        _scratch = p; p += _rows * _inner;
-        _product = p; p += _rows * _c;
-        _scores = p; p += (long)_rows * _heads * _capacity;
-        _allowed = (byte*)p;
-    }
-
-    public bool IsFor(Gpt2LMHeadModel model) => ReferenceEquals(model, _model);
-
-    /// <summary>
-    /// Feeds one token per row at its position, appends the keys and values to the cache at the
-    /// cache's current length, and returns the next-token logits [rows, 1, V]. The caller advances the cache.
-    /// </summary>
-    /// <param name="tokens">One token id per row.</param>
-    /// <param name="positions">One position id per row (left-padded rows count from their first real token).</param>
-    /// <param name="mask">[rows, length + 1] with 1 where a row may attend (its real tokens) and 0 at padding, or null for all.</param>
-    public Tensor Step(long[] tokens, long[] positions, long[]? mask)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        int past = _cache.Length, s = past + 1;
-        if (past >= _capacity) throw new InvalidOperationException($"KV cache full: {past} + 1 > {_capacity}");
-        if (tokens.Length != _rows || positions.Length != _rows || mask is not null && mask.Length != (long)_rows * s)
-            throw new ArgumentException($"a step of {_rows} rows needs {_rows} tokens, {_rows} positions and a [{_rows}, {s}] mask");
-        var team = CpuTeam.Shared(TorchThreads.Available);
-
-        bool masked = false;
-        for (int r = 0; r < _rows; r++)
-        {
-            // x = wte[token] + wpe[position]
-            CpuKernels.Add(_wte + tokens[r] * _c, _wpe + positions[r] * _c, _c, _x + r * _c);
-            byte* allowed = _allowed + (long)r * _capacity;
-            bool any = false;
-            for (int j = 0; j < s; j++)
-            {
-                allowed[j] = mask is null || mask[(long)r * s + j] != 0 ? (byte)1 : (byte)0;
-                any |= allowed[j] != 0;
-                masked |= allowed[j] == 0;
-            }
-            if (!any) allowed[s - 1] = 1;   // a row masked everywhere (padding only): its output is never read
-        }
-        for (int l = 0; l < _layers.Length; l++)
-        {
-            ref readonly var w = ref _layers[l];
-            // attention
-            LayerNorm(_x, w.Ln1W, w.Ln1B, _normed);
-            Linear(team, _normed, w.AttnW, w.AttnB, _c, 3 * _c, _qkv, Output.Set);          // [rows, 3C] = q | k | v
-            Attend(team, l, past, w.Scale, masked);                                         // _att [rows, C]
-            Linear(team, _att, w.AttnProjW, w.AttnProjB, _c, _c, _x, Output.AddTo);          // x += attention
-            // MLP
-            LayerNorm(_x, w.Ln2W, w.Ln2B, _normed);
-            Linear(team, _normed, w.FcW, w.FcB, _c, _inner, _hidden, _relu ? Output.SetRelu : Output.SetGelu);
-            Linear(team, _hidden, w.MlpProjW, w.MlpProjB, _inner, _c, _x, Output.AddTo);      // x += MLP
-        }
-        LayerNorm(_x, _lnfW, _lnfB, _normed);
-
-        // logits = head @ x: rows of the [V, C] table against every row's final hidden state
-        var logits = empty(_rows, 1, _vocab, ScalarType.Float32);
-        CpuKernels.MatMat(team, _head, _normed, _rows, _c, _vocab, Ptr(logits));
-        return logits;
-    }
-
-    void LayerNorm(float* x, float* gamma, float* beta, float* y)
-    {
-        for (int r = 0; r < _rows; r++) CpuKernels.LayerNorm(x + r * _c, gamma, beta, _eps, _c, y + r * _c);
-    }
-
-    /// <summary>What <see cref="Linear"/> does with x wᵀ + b.</summary>
-    enum Output { Set, SetGelu, SetRelu, AddTo }
-
-    /// <summary>
-    /// For every row of x [rows, k] and w [n, k] row-major (Conv1D's [out, in], so each output is one
-    /// contiguous weight row against x): y = x wᵀ + b, y = act(x wᵀ + b), or y += x wᵀ + b. The bias,
-    /// activation and residual are applied by the thread that computed each piece of outputs, right after it.
-    /// </summary>
-    void Linear(CpuTeam team, float* x, float* w, float* b, int k, int n, float* y, Output mode)
-    {
-        float* output = mode == Output.AddTo ? _product : y;
-        float* scratch = _scratch;
-        int rows = _rows;
-        CpuKernels.MatMat(team, w, x, rows, k, n, output, (first, end) =>
-        {
-            int width = end - first;
-            for (int r = 0; r < rows; r++)
-            {
-                float* o = output + (long)r * n + first;
-                CpuKernels.Add(o, b + first, width, o);
-                switch (mode)
-                {
-                    case Output.SetGelu: CpuKernels.GeluTanh(o, width, scratch + (long)r * n + first); break;
-                    case Output.SetRelu: CpuKernels.Relu(o, width); break;
-                    case Output.AddTo: CpuKernels.Add(y + (long)r * n + first, o, width, y + (long)r * n + first); break;
-                }
-            }
-        });
-    }
-
-    /// <summary>Writes this token's keys and values into the cache and attends over positions 0..past: _att = softmax(q Kᵀ · scale) V.</summary>
-    void Attend(CpuTeam team, int layer, int past, float scale, bool masked)
-    {
-        float* keys = _keys[layer], values = _values[layer], scores = _scores, att = _att, qkv = _qkv;
-        byte* allowed = masked ? _allowed : null;
-        int d = _headSize, c = _c, heads = _heads, capacity = _capacity, s = past + 1;
-        long headStride = (long)capacity * d;
-        for (int r = 0; r < _rows; r++)
-            for (int h = 0; h < heads; h++)
-            {
-                float* k = qkv + (long)r * 3 * c + c + h * d, v = k + c;
-                long at = ((long)r * heads + h) * headStride + (long)past * d;
-                new ReadOnlySpan<float>(k, d).CopyTo(new Span<float>(keys + at, d));
-                new ReadOnlySpan<float>(v, d).CopyTo(new Span<float>(values + at, d));
-            }
-        // (row, head) pairs are independent: one chunk each once the context is long enough to be worth sharing.
-        int pairs = _rows * heads;
-        int chunks = (long)s * c * _rows >= 16384 ? pairs : 1;
-        team.For(chunks, chunk =>
-        {
-            int first = chunks == 1 ? 0 : chunk, last = chunks == 1 ? pairs : chunk + 1;
-            for (int pair = first; pair < last; pair++)
-            {
-                int r = pair / heads, h = pair % heads;
-                long cacheAt = (long)pair * headStride;   // [rows, heads, capacity, d]
-                CpuKernels.AttendHead(qkv + (long)r * 3 * c + h * d, keys + cacheAt, values + cacheAt, s, d, scale,
-                                      scores + (long)pair * capacity, att + (long)r * c + h * d,
-                                      allowed is null ? null : allowed + (long)r * capacity);
-            }
-        });
-    }
-
-    static float* Ptr(Tensor t) => CpuKernels.Pointer(t);
-
+    readonly object _gate = new();
+    readonly bool _ownsTeam;
+    CpuTeam? _team;
+    long _steps;
     bool _disposed;
 
-    public void Dispose()
+    /// <param name="team">A team to borrow (not disposed here), or null to make one when first needed.</param>
+    public Gpt2CpuDecoder(CpuTeam? team = null)
     {
-        if (_disposed) return;
-        _disposed = true;
-        NativeMemory.AlignedFree(_memory);
-        GC.SuppressFinalize(this);
+        _team = team;
+        _ownsTeam = team is null;
     }
 
-    ~Gpt2CpuDecoder() => Dispose();
+    /// <summary>How many decoding steps this decoder has computed (diagnostics and tests).</summary>
+    public long Steps => Interlocked.Read(ref _steps);
+
+    /// <summary>Whether a model (as it is now) can decode on this path: CPU, fp32, contiguous, an activation other than exact-erf GELU.</summary>
+    public static bool Supports(Gpt2LMHeadModel model) =>
+        model.Device.type == TorchSharp.DeviceType.CPU
+        && model.DType == ScalarType.Float32
+        && model.Config.ActivationFunction != Gpt2Activation.GeluErf
+        && model.parameters().All(p => p.is_contiguous());
+
+    /// <summary>
+    /// The decoding steps of one generation over <paramref name="cache"/> on this path, or null where it does
+    /// not apply (then decode with <see cref="TorchDecodeStep"/>): a model it does not <see cref="Supports"/>,
+    /// a cache that is not CPU fp32 or holds more than <see cref="MaxRows"/> rows, or gradients enabled (the
+    /// kernels are invisible to autograd). The step reads the model's weights as they are when it begins; while
+    /// it lives, torch operations on the calling thread use one thread (<see cref="TorchThreads"/>), so torch's
+    /// pool does not compete with the team between steps. Dispose it on the same thread.
+    /// </summary>
+    public IDecodeStep? TryBegin(Gpt2LMHeadModel model, KvCache cache)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (cache.Batch is < 1 or > MaxRows || is_grad_enabled() || !Supports(model)) return null;
+        var keys = cache.Keys(0);
+        if (keys.device_type != TorchSharp.DeviceType.CPU || keys.dtype != ScalarType.Float32) return null;
+        return new Gpt2CpuDecodeStep(model.Config, model.Weights(), cache, Team(), () => Interlocked.Increment(ref _steps));
+    }
+
+    CpuTeam Team()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            // Sized before the step limits this thread's torch count (TorchThreads.Available sees through that limit).
+            return _team ??= new CpuTeam(TorchThreads.Available);
+        }
+    }
+
+    /// <summary>Ends the team if this decoder made it. Steps already begun must have ended.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (_ownsTeam) _team?.Dispose();
+            _team = null;
+        }
+    }
 }

@@ -5,17 +5,25 @@ using static TorchSharp.torch.nn;
 
 namespace GanBertBots.Models.Gpt2;
 
+// GPT-2 as plain torch modules, in the shape of nanoGPT's model.py. Shapes in comments: B batch, T new tokens,
+// S = past + T positions attended to, C embedding, H heads, D = C / H head size, V vocabulary, P positions.
+//
+// Each module keeps its weights in private readonly fields named as Hugging Face names them, and registers them
+// with RegisterComponents(): the field names are the state-dict names (h.0.attn.c_attn.weight, ...), so
+// checkpoints load exactly. Code outside reads the weights through Gpt2LMHeadModel.Weights(), never the fields.
+// The CPU decoder (Gpt2CpuDecoder) is not reached from here: the generator picks it explicitly.
+
 /// <summary>
 /// GPT-2's "Conv1D" projection, y = x W + b. Hugging Face's files store W as [in, out] (the original
 /// TensorFlow layout); here it is kept as [out, in], nn.Linear's layout, and <see cref="Gpt2Checkpoint"/>
 /// transposes on load and save. Why: batch-1 decoding (<see cref="Gpt2CpuDecoder"/>) computes every
-/// output as the dot product of one contiguous weight row with x, and that streams from memory faster
-/// than summing x-weighted rows of the [in, out] layout (69 vs 58 GB/s over GPT-2 small's blocks here).
+/// output as the dot product of one contiguous weight row with x, which streams from memory faster than
+/// summing x-weighted rows of the [in, out] layout (figures in docs/decoding.md).
 /// </summary>
 public sealed class Conv1D : Module<Tensor, Tensor>
 {
-    public Parameter weight;  // [out, in]
-    public Parameter bias;    // [out]
+    private readonly Parameter weight;  // [out, in]
+    private readonly Parameter bias;    // [out]
 
     public Conv1D(string name, long inFeatures, long outFeatures) : base(name)
     {
@@ -27,6 +35,9 @@ public sealed class Conv1D : Module<Tensor, Tensor>
 
     // x: [..., in] -> [..., out]
     public override Tensor forward(Tensor x) => functional.linear(x, weight, bias);
+
+    /// <summary>The weight [out, in] and bias [out], read-only.</summary>
+    public LinearWeights Weights => new(weight, bias);
 
     /// <summary>Whether a parameter name (with or without the <c>transformer.</c> prefix) is a Conv1D weight.</summary>
     public static bool IsWeightName(string name) =>
@@ -46,8 +57,8 @@ public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
     readonly int _heads;
     readonly int _headSize;
     readonly double _scale;
-    public Conv1D c_attn;  // [C, 3C]: query, key, value in one projection
-    public Conv1D c_proj;  // [C, C]
+    private readonly Conv1D c_attn;  // C -> 3C: query, key, value in one projection
+    private readonly Conv1D c_proj;  // C -> C
 
     public Gpt2Attention(Gpt2Config config, int layerIndex) : base("attn")
     {
@@ -63,6 +74,9 @@ public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
     /// <summary>What attention scores are multiplied by: 1/sqrt(head size), over (layer + 1) where the config says so.</summary>
     public double Scale => _scale;
 
+    /// <summary>The query-key-value projection [3C, C] and the output projection [C, C].</summary>
+    public (LinearWeights Qkv, LinearWeights Output) Weights => (c_attn.Weights, c_proj.Weights);
+
     // x: [B, T, C] -> [B, T, C]
     public override Tensor forward(Tensor x, AttentionContext ctx)
     {
@@ -74,10 +88,10 @@ public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
         if (ctx.Cache is { } cache) (k, v) = cache.Append(ctx.Layer, k, v);  // [B, H, S, D], S = past + T
 
         var scores = q.matmul(k.transpose(-2, -1)).mul_(_scale).add_(ctx.Mask);  // [B, H, T, S]
-        var weights = functional.softmax(scores, dim: -1);
+        var weights = functional.softmax(scores, dim: -1);                     // [B, H, T, S]
         var y = weights.matmul(v);                                             // [B, H, T, D]
-        y = y.transpose(1, 2).reshape(b, t, c);                                // [B, T, C]
-        return c_proj.forward(y);
+        y = y.transpose(1, 2).reshape(b, t, c);                                // [B, T, C]: heads side by side
+        return c_proj.forward(y);                                              // [B, T, C]
     }
 }
 
@@ -85,8 +99,8 @@ public sealed class Gpt2Attention : Module<Tensor, AttentionContext, Tensor>
 public sealed class Gpt2Mlp : Module<Tensor, Tensor>
 {
     readonly Gpt2Activation _activation;
-    public Conv1D c_fc;
-    public Conv1D c_proj;
+    private readonly Conv1D c_fc;    // C -> inner
+    private readonly Conv1D c_proj;  // inner -> C
 
     public Gpt2Mlp(Gpt2Config config) : base("mlp")
     {
@@ -96,27 +110,30 @@ public sealed class Gpt2Mlp : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The up projection [inner, C] and the down projection [C, inner].</summary>
+    public (LinearWeights Up, LinearWeights Down) Weights => (c_fc.Weights, c_proj.Weights);
+
     // x: [B, T, C] -> [B, T, C]
     public override Tensor forward(Tensor x)
     {
-        var h = c_fc.forward(x);
+        var h = c_fc.forward(x);                                               // [B, T, inner]
         h = _activation switch
         {
             Gpt2Activation.Relu => functional.relu(h),
             Gpt2Activation.GeluErf => functional.gelu(h),
             _ => functional.gelu(h, TorchSharp.Modules.GELU.Approximate.tanh),
         };
-        return c_proj.forward(h);
+        return c_proj.forward(h);                                              // [B, T, C]
     }
 }
 
 /// <summary>One transformer block, pre-LayerNorm with residuals.</summary>
 public sealed class Gpt2Block : Module<Tensor, AttentionContext, Tensor>
 {
-    public LayerNorm ln_1;
-    public Gpt2Attention attn;
-    public LayerNorm ln_2;
-    public Gpt2Mlp mlp;
+    private readonly LayerNorm ln_1;
+    private readonly Gpt2Attention attn;
+    private readonly LayerNorm ln_2;
+    private readonly Gpt2Mlp mlp;
 
     public Gpt2Block(Gpt2Config config, int index) : base($"h.{index}")
     {
@@ -126,6 +143,19 @@ public sealed class Gpt2Block : Module<Tensor, AttentionContext, Tensor>
         mlp = new Gpt2Mlp(config);
         RegisterComponents();
     }
+
+    /// <summary>The block's weights, read-only.</summary>
+    public Gpt2BlockWeights Weights
+    {
+        get
+        {
+            var (qkv, output) = attn.Weights;
+            var (up, down) = mlp.Weights;
+            return new Gpt2BlockWeights(Norm(ln_1), qkv, output, attn.Scale, Norm(ln_2), up, down);
+        }
+    }
+
+    internal static NormWeights Norm(LayerNorm ln) => new(ln.weight!, ln.bias!);
 
     // x: [B, T, C] -> [B, T, C]
     public override Tensor forward(Tensor x, AttentionContext ctx)
@@ -137,17 +167,18 @@ public sealed class Gpt2Block : Module<Tensor, AttentionContext, Tensor>
 
 /// <summary>
 /// GPT-2 with its language-model head. Parameter names match Hugging Face's GPT2LMHeadModel
-/// without the <c>transformer.</c> prefix (wte, wpe, h.N.*, ln_f); the head is tied to wte.
+/// without the <c>transformer.</c> prefix (wte, wpe, h.N.*, ln_f); the head is tied to wte unless
+/// the config unties it (then <c>lm_head</c>).
 /// </summary>
 public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
 {
     public Gpt2Config Config { get; }
 
-    public Embedding wte;   // [V, C] token embeddings, also the output projection
-    public Embedding wpe;   // [P, C] position embeddings
-    public ModuleList<Gpt2Block> h;
-    public LayerNorm ln_f;
-    public Parameter? lm_head;  // [V, C], only when the checkpoint does not tie it to wte
+    private readonly Embedding wte;              // [V, C] token embeddings, also the output projection when tied
+    private readonly Embedding wpe;              // [P, C] position embeddings
+    private readonly ModuleList<Gpt2Block> h;    // the blocks
+    private readonly LayerNorm ln_f;             // final LayerNorm
+    private readonly Parameter? lm_head;         // [V, C], only when the checkpoint does not tie it to wte
 
     public Gpt2LMHeadModel(Gpt2Config config) : base("gpt2")
     {
@@ -167,16 +198,36 @@ public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Where the parameters live.</summary>
+    public Device Device => wte.weight!.device;
+
+    /// <summary>The parameters' element type.</summary>
+    public ScalarType DType => wte.weight!.dtype;
+
+    /// <summary>
+    /// A read-only view of the weights as they are now: the same tensors the modules compute with (not copies),
+    /// gathered in one record for code that reads them directly (the CPU decoder, the bench, tests). Take a new
+    /// view after moving the model (<c>to(...)</c> replaces the tensors).
+    /// </summary>
+    public Gpt2Weights Weights()
+    {
+        var tokenEmbedding = wte.weight!;   // once: the head is this very object when tied
+        return new(tokenEmbedding, wpe.weight!,
+                   Enumerable.Range(0, h.Count).Select(i => h[i].Weights).ToArray(),
+                   Gpt2Block.Norm(ln_f),
+                   lm_head ?? tokenEmbedding);
+    }
+
     /// <summary>Plain causal forward of unpadded sequences from position 0. ids: [B, T] -> logits [B, T, V].</summary>
     public override Tensor forward(Tensor ids) => Forward(ids, positions: null, paddingMask: null, cache: null, lastOnly: false);
 
     /// <summary>
-    /// The general forward.
+    /// The general forward, on torch: prompts, training and any decoding step the generator gives to torch.
     /// </summary>
     /// <param name="ids">[B, T] token ids of this step.</param>
     /// <param name="positions">[B, T] position ids (left-padded rows start later), or null for past..past+T-1.</param>
     /// <param name="paddingMask">[B, S] with 1 for real tokens and 0 for padding over all S = past + T positions, or null.</param>
-    /// <param name="cache">KV cache holding the past, or null.</param>
+    /// <param name="cache">KV cache holding the past (this step's keys and values are appended), or null.</param>
     /// <param name="lastOnly">Compute logits for the last position only ([B, 1, V]): what decoding needs.</param>
     /// <returns>Logits [B, T, V] (or [B, 1, V]).</returns>
     public Tensor Forward(Tensor ids, Tensor? positions, Tensor? paddingMask, KvCache? cache, bool lastOnly)
@@ -187,69 +238,17 @@ public sealed class Gpt2LMHeadModel : Module<Tensor, Tensor>
         long s = past + t;
         if (s > Config.MaxPositions)
             throw new ArgumentException($"sequence of {s} tokens exceeds the model's {Config.MaxPositions} positions");
-        if (cache is not null && TryCpuDecode(ids, positions, paddingMask, cache) is { } decoded)
-            return decoded.MoveToOuterDisposeScope();
-        var device = wte.weight!.device;
-        positions ??= arange(past, s, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
+        positions ??= arange(past, s, dtype: ScalarType.Int64, device: Device).unsqueeze(0).expand(b, t);  // [B, T]
 
         var x = wte.forward(ids) + wpe.forward(positions);                   // [B, T, C]
-        var mask = AttentionMask(b, t, past, paddingMask, x.dtype, device);   // [B, 1, T, S]
+        var mask = AttentionMask(b, t, past, paddingMask, x.dtype, x.device); // [B, 1, T, S]
         for (int i = 0; i < h.Count; i++)
-            x = h[i].forward(x, new AttentionContext(mask, cache, i));
+            x = h[i].forward(x, new AttentionContext(mask, cache, i));        // [B, T, C]
         cache?.Advance((int)t);
-        if (lastOnly) x = x.narrow(1, t - 1, 1);
+        if (lastOnly) x = x.narrow(1, t - 1, 1);                              // [B, 1, C]
         x = ln_f.forward(x);
-        var head = lm_head ?? wte.weight!;
-        var logits = x.matmul(head.t());                                      // [B, T, V]
+        var logits = x.matmul((lm_head ?? wte.weight!).t());                  // [B, T, V]
         return logits.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// Decode steps of up to <see cref="Gpt2CpuDecoder.MaxRows"/> sequences with <see cref="Gpt2CpuDecoder"/>
-    /// where it applies (on by default; off forces the torch path, which the tests compare it with).
-    /// </summary>
-    public bool CpuDecoding { get; set; } = true;
-
-    /// <summary>The most sequences a CPU decoding step takes; larger batches use the torch path.</summary>
-    public const int CpuDecodingMaxRows = Gpt2CpuDecoder.MaxRows;
-
-    /// <summary>Whether decoding steps of <paramref name="rows"/> sequences will take <see cref="Gpt2CpuDecoder"/> (inference, CPU, fp32).</summary>
-    public bool DecodesOnCpu(int rows) => CpuDecodingTakes(rows) && Gpt2CpuDecoder.Supports(this);
-
-    /// <summary>The switch and the row limit; whether the model's parameters suit the path is <see cref="Gpt2CpuDecoder.Supports"/>.</summary>
-    bool CpuDecodingTakes(long rows) => CpuDecoding && rows <= Gpt2CpuDecoder.MaxRows;
-
-    /// <summary>How many forward passes the CPU decoding path has served (diagnostics and tests).</summary>
-    public long CpuDecodedSteps => Interlocked.Read(ref _cpuDecodedSteps);
-    long _cpuDecodedSteps;
-
-    /// <summary>
-    /// A one-token, no-gradient step of up to <see cref="Gpt2CpuDecoder.MaxRows"/> rows on the CPU in fp32
-    /// goes to <see cref="Gpt2CpuDecoder"/>; anything else returns null and takes the torch path.
-    /// </summary>
-    Tensor? TryCpuDecode(Tensor ids, Tensor? positions, Tensor? paddingMask, KvCache cache)
-    {
-        long rows = ids.shape[0];
-        if (!CpuDecodingTakes(rows) || ids.shape[1] != 1 || rows != cache.Batch || is_grad_enabled()) return null;
-        if (cache.CpuDecoder is not { } decoder || !decoder.IsFor(this))
-        {
-            if (!Gpt2CpuDecoder.Supports(this)) return null;
-            cache.CpuDecoder?.Dispose();
-            cache.CpuDecoder = decoder = new Gpt2CpuDecoder(this, cache);
-        }
-        long[] tokens = ids.cpu().data<long>().ToArray();
-        foreach (long token in tokens)
-            if (token < 0 || token >= Config.VocabSize)
-                throw new ArgumentException($"token id {token} is outside the vocabulary (0..{Config.VocabSize - 1})");
-        long[] at = positions is null ? Enumerable.Repeat((long)cache.Length, (int)rows).ToArray() : positions.cpu().data<long>().ToArray();
-        foreach (long position in at)
-            if (position < 0 || position >= Config.MaxPositions)
-                throw new ArgumentException($"position {position} is outside the model's {Config.MaxPositions} positions");
-        long[]? mask = paddingMask?.to(ScalarType.Int64).cpu().data<long>().ToArray();
-        var logits = decoder.Step(tokens, at, mask);
-        cache.Advance(1);
-        Interlocked.Increment(ref _cpuDecodedSteps);
-        return logits;
     }
 
     /// <summary>Causal mask combined with the padding mask, as additive values: [B, 1, T, S].</summary>

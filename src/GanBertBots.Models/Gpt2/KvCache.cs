@@ -51,9 +51,6 @@ public sealed class KvCache : IDisposable
     /// <summary>Layer <paramref name="layer"/>'s value storage, [B, H, capacity, D].</summary>
     public Tensor Values(int layer) => _values[layer];
 
-    /// <summary>The CPU decoding path's state for this generation (addresses and scratch), made on its first step.</summary>
-    internal Gpt2CpuDecoder? CpuDecoder { get; set; }
-
     /// <summary>Called once per forward pass, after every layer appended <paramref name="t"/> positions.</summary>
     public void Advance(int t) => Length += t;
 
@@ -67,8 +64,6 @@ public sealed class KvCache : IDisposable
 
     public void Dispose()
     {
-        CpuDecoder?.Dispose();
-        CpuDecoder = null;
         foreach (var t in _keys) t.Dispose();
         foreach (var t in _values) t.Dispose();
     }

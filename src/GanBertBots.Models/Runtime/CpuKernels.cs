@@ -11,8 +11,8 @@ namespace GanBertBots.Models.Runtime;
 /// missing). Every dimension may be any size: the vector loops are followed by scalar tails.
 /// <para>
 /// Why not libtorch: at batch 1 a decoding step is a chain of matrix-vector products, and the
-/// BLAS inside libtorch's CPU build streams weights at 21-31 GB/s on this project's machine, while
-/// the memory delivers about 80. <see cref="MatVecRows"/> reads each weight once, in address order.
+/// BLAS inside libtorch's CPU build streams weights well below what the memory delivers (figures in
+/// docs/decoding.md). <see cref="MatVecRows"/> reads each weight once, in address order.
 /// </para>
 /// </summary>
 public static unsafe class CpuKernels
@@ -21,16 +21,16 @@ public static unsafe class CpuKernels
 
     /// <summary>
     /// y[r] = w[r, 0..k) · x for r in [r0, r1): rows of a row-major [R, k] matrix against one vector.
-    /// One row after another, so a band is a single sequential stream (measured over GPT-2 small's
-    /// weights: 64-66 GB/s on average, against 54-56 for four rows read side by side).
+    /// One row after another, so a band is a single sequential stream, which reads faster than
+    /// several rows side by side.
     /// <para>
-    /// A core here streams at most about half the memory's bandwidth, limited by how many bytes it
+    /// A single core cannot stream the memory's whole bandwidth: it is limited by how many bytes it
     /// keeps in flight, so what matters is how few instructions each byte costs and how soon each
     /// load retires. Where AVX-512 is present and every row starts on a 64-byte boundary (libtorch
     /// aligns its buffers so; GPT-2's widths are multiples of 16 floats), the weights are read with
     /// non-temporal loads (they are used once per step, so they need not displace the cache) into
-    /// eight independent accumulators: 78 GB/s over a 512 MB matrix against 68 for plain loads and
-    /// four accumulators, and 96% of what bare non-temporal loads with no arithmetic reach.
+    /// eight independent accumulators, which comes close to what bare non-temporal loads with no
+    /// arithmetic reach. docs/decoding.md has the measurements.
     /// </para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -8,11 +8,9 @@ public delegate void RowEpilogue(int first, int end);
 /// first one long band per member (three quarters of the rows), so that each core reads a single
 /// sequential stream, then a tail of small pieces that whichever member is ahead takes.
 /// <para>
-/// Why the tail: this project's VM gives each core about half the memory bandwidth, and a core
-/// whose host neighbour is busy slows down for a while. With equal halves the fast core then waits
-/// for the slow one at every product; with a shared tail it picks up the difference. Measured over
-/// GPT-2 small's 49 products: 52-60 GB/s against 44-53 for equal halves while the host was busy,
-/// the same when it was quiet.
+/// Why the tail: on a shared (virtual) machine a core whose host neighbour is busy slows down for a
+/// while. With equal bands the fast core then waits for the slow one at every product; with a shared
+/// tail it picks up the difference. docs/decoding.md has the measurements.
 /// </para>
 /// </summary>
 public readonly struct RowSplit

@@ -7,21 +7,25 @@ namespace GanBertBots.Models.Runtime;
 /// How many threads the calling thread's torch operations, and our own CPU kernels, may use.
 /// <para>
 /// libtorch's CPU build parallelises with OpenMP, whose thread count is a per-thread setting
-/// (<c>omp_set_num_threads</c> changes it for the calling thread only). Single-sequence decoding
-/// spreads each step over the cores with <see cref="CpuTeam"/>; between steps it runs a few small
-/// torch operations (sampling's repetition penalty, top-k and softmax). Left at two OpenMP threads, each
-/// of those wakes torch's pool, whose idle workers then spin on the cores the team needs: measured
-/// here, 12.5 ms a token instead of 9. <see cref="LimitCallingThread"/> keeps those operations on
-/// the calling thread for the length of a generation, without touching any other thread.
+/// (<c>omp_set_num_threads</c> changes it for the calling thread only). Decoding on the CPU path
+/// spreads each step over the cores with a <see cref="CpuTeam"/>; between steps it runs a few small
+/// torch operations (sampling's repetition penalty, top-k and softmax). Left at several OpenMP threads,
+/// each of those wakes torch's pool, whose idle workers then spin on the cores the team needs, and the
+/// steps slow down (docs/decoding.md has the figures). <see cref="LimitCallingThread"/> keeps those
+/// operations on the calling thread, without touching any other thread.
+/// </para>
+/// <para>
+/// Only the CPU decoding path uses this: a decode step made by <see cref="Gpt2.Gpt2CpuDecoder"/> sets the
+/// limit when it starts and restores it when disposed, so no caller has to remember it.
 /// </para>
 /// </summary>
-public static class TorchThreads
+internal static class TorchThreads
 {
     [ThreadStatic] static int _limitedFrom;   // the count before LimitCallingThread, 0 when not limited
 
     static readonly nint OpenMpSetThreads = Resolve();   // omp_set_num_threads, or 0
 
-    /// <summary>Threads the CPU kernels of the calling thread may use: torch's count, before any limit set here.</summary>
+    /// <summary>Threads the CPU kernels of the calling thread may use: torch's count, before any limit set by <see cref="LimitCallingThread"/>.</summary>
     public static int Available => _limitedFrom > 0 ? _limitedFrom : get_num_threads();
 
     /// <summary>

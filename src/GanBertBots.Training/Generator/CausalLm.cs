@@ -39,7 +39,7 @@ public static class CausalLm
     /// <summary>Cross-entropy of next-token prediction over the batch's real tokens (mean or sum).</summary>
     public static Tensor Loss(Gpt2LMHeadModel model, IReadOnlyList<int[]> rows, int padId, nn.Reduction reduction = nn.Reduction.Mean)
     {
-        var (inputs, targets) = Batch(rows, padId, model.wte.weight!.device);
+        var (inputs, targets) = Batch(rows, padId, model.Device);
         var logits = model.forward(inputs);                                                    // [B, T, V]
         return nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: IgnoreIndex, reduction: reduction);
     }

@@ -106,7 +106,7 @@ public sealed class PolicyGradientTuner
     {
         if (keywords.Count == 0) throw new ArgumentException("no keywords to prompt with");
         var rng = new Random((int)_options.Seed);
-        var sampler = new Gpt2Generator(_policy);
+        using var sampler = new Gpt2Generator(_policy);
         using var optimizer = new AdamW(_policy.parameters(), lr: _options.LearningRate, weight_decay: 0.0);
         var history = new List<PolicyGradientStep>();
         var mleIds = realTweets.Select(EncodeReal).ToList();
@@ -150,7 +150,7 @@ public sealed class PolicyGradientTuner
     PolicyGradientStep Step(IReadOnlyList<GeneratedSequence> samples, IReadOnlyList<double> scores, List<int[]> mleIds, Random rng, int step)
     {
         using var scope = NewDisposeScope();
-        var device = _policy.wte.weight!.device;
+        var device = _policy.Device;
         var (ids, targets, generatedMask) = Batch(samples, device);
 
         // Log-probabilities of the sampled tokens: [B, T] under the policy (with gradient) and the reference.

@@ -26,7 +26,7 @@ public class Gpt2CheckpointTests : IDisposable
                 tensors[rename($"h.{i}.attn.bias")] = ones(1, 1, 8, 8).tril();
                 tensors[rename($"h.{i}.attn.masked_bias")] = tensor(-1e4f);
             }
-        if (withHead) tensors["lm_head.weight"] = model.wte.weight!.detach().to(dtype);
+        if (withHead) tensors["lm_head.weight"] = model.Weights().TokenEmbedding.detach().to(dtype);
         SafeTensors.Write(Path.Combine(dir, "model.safetensors"), tensors);
         return dir;
     }
@@ -72,9 +72,9 @@ public class Gpt2CheckpointTests : IDisposable
         using var model = TinyGpt2.Create();
         string dir = WriteVariant(model, n => "transformer." + n, dtype, false, false);
         using var loaded = Gpt2Checkpoint.Load(dir);
-        Assert.Equal(ScalarType.Float32, loaded.wte.weight!.dtype);
+        Assert.Equal(ScalarType.Float32, loaded.DType);
         // The loaded weights equal the rounded ones exactly.
-        Assert.Equal(0f, (loaded.wte.weight! - model.wte.weight!.to(dtype).to(ScalarType.Float32)).abs().max().item<float>());
+        Assert.Equal(0f, (loaded.Weights().TokenEmbedding - model.Weights().TokenEmbedding.to(dtype).to(ScalarType.Float32)).abs().max().item<float>());
         Assert.InRange(MaxDiff(model, loaded), 0, tol);
     }
 
@@ -83,11 +83,11 @@ public class Gpt2CheckpointTests : IDisposable
     {
         var config = TinyGpt2.Config() with { TieWordEmbeddings = false };
         using var model = TinyGpt2.Create(config);
-        Assert.NotNull(model.lm_head);
+        Assert.False(model.Weights().HeadIsTied);
         string dir = NewDir();
         Gpt2Checkpoint.Save(model, dir);
         using var loaded = Gpt2Checkpoint.Load(dir);
-        Assert.NotNull(loaded.lm_head);
+        Assert.False(loaded.Weights().HeadIsTied);
         Assert.Equal(0f, MaxDiff(model, loaded));
     }
 
@@ -101,7 +101,7 @@ public class Gpt2CheckpointTests : IDisposable
         cfg["tie_word_embeddings"] = false;
         File.WriteAllText(Path.Combine(dir, "config.json"), cfg.ToJsonString());
         using var loaded = Gpt2Checkpoint.Load(dir);
-        Assert.Null(loaded.lm_head);
+        Assert.True(loaded.Weights().HeadIsTied);
         Assert.Equal(0f, MaxDiff(model, loaded));
     }
 

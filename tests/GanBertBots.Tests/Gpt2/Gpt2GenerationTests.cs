@@ -33,8 +33,10 @@ public class Gpt2GenerationTests
         }
     }
 
-    [Fact]
-    public void Kv_cache_logits_equal_full_recompute()
+    [Theory]
+    [InlineData(false)]   // decoding steps through the torch forward
+    [InlineData(true)]    // decoding steps through the CPU kernels
+    public void Kv_cache_logits_equal_full_recompute(bool cpuKernels)
     {
         using var model = TinyGpt2.Create();
         var ids = new long[] { 5, 17, 42, 3, 9, 60, 1, 33, 7, 21 };
@@ -46,11 +48,14 @@ public class Gpt2GenerationTests
         // Prefill 4 tokens, then feed the rest one at a time.
         var prefill = model.Forward(tensor(ids[..4]).unsqueeze(0), null, null, cache, lastOnly: false);
         AssertClose(full.narrow(1, 0, 4), prefill, 1e-5);
+        using var cpu = new Gpt2CpuDecoder();
+        using var decode = cpuKernels ? cpu.TryBegin(model, cache)! : new TorchDecodeStep(model, cache);
         for (int t = 4; t < ids.Length; t++)
         {
-            var step = model.Forward(tensor(new[] { ids[t] }).unsqueeze(0), null, null, cache, lastOnly: true);
-            AssertClose(full.narrow(1, t, 1), step, 1e-5);
+            var step = decode.Next(tensor(new[] { ids[t] }).unsqueeze(0), null, null);   // [1, V]
+            AssertClose(full.select(1, t), step, 1e-5);
         }
+        Assert.Equal(cpuKernels ? ids.Length - 4 : 0, cpu.Steps);
     }
 
     [Fact]

@@ -144,12 +144,13 @@ public sealed class LearningLoopProcessTests
         TinyGpt2.Randomise(model, 5, scale: 0.02);
         using (no_grad())
         {
-            var wte = model.wte.weight!;
+            var p = model.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+            var wte = p["wte.weight"];
             wte[TensorIndex.Colon, 0].fill_(0);
             wte[258, 0].fill_(1);
-            model.ln_f.weight!.fill_(0);
-            model.ln_f.bias!.fill_(0);
-            model.ln_f.bias![0].fill_(100);
+            p["ln_f.weight"].fill_(0);
+            p["ln_f.bias"].fill_(0);
+            p["ln_f.bias"][0].fill_(100);
         }
         Gpt2Checkpoint.Save(model, dir);
     }

@@ -33,7 +33,8 @@ public unsafe class CpuKernelsTests
         using var scope = NewDisposeScope();
         var (w, xRow, yRow) = Operands(1, rows, k, seed: 2);
         var (x, y) = (xRow.view(-1), yRow.view(-1));
-        CpuKernels.MatVec(w, x, y, CpuTeam.Shared(2));   // every row written, pieces meet exactly
+        using var team = new CpuTeam(2);
+        CpuKernels.MatVec(w, x, y, team);   // every row written, pieces meet exactly
         AssertClose(w.mv(x), y);
     }
 
@@ -66,7 +67,8 @@ public unsafe class CpuKernelsTests
         float* py = P(y);
         var visits = new int[rows];
         int stale = 0;
-        CpuKernels.MatMat(CpuTeam.Shared(2), P(w), P(x), m, k, rows, py, (first, end) =>
+        using var team = new CpuTeam(2);
+        CpuKernels.MatMat(team, P(w), P(x), m, k, rows, py, (first, end) =>
         {
             for (int r = first; r < end; r++)
             {
@@ -142,6 +144,7 @@ public unsafe class CpuKernelsTests
         using var scope = NewDisposeScope();
         Assert.Throws<ArgumentException>(() => { CpuKernels.Pointer(zeros(3, 4).t()); });
         Assert.Throws<ArgumentException>(() => { CpuKernels.Pointer(zeros(3, dtype: ScalarType.Float64)); });
-        Assert.Throws<ArgumentException>(() => CpuKernels.MatVec(zeros(3, 4), zeros(5), zeros(3), CpuTeam.Shared(1)));
+        using var team = new CpuTeam(1);
+        Assert.Throws<ArgumentException>(() => CpuKernels.MatVec(zeros(3, 4), zeros(5), zeros(3), team));
     }
 }

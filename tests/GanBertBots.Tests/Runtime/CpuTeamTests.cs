@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GanBertBots.Models.Runtime;
 
 namespace GanBertBots.Tests.Runtime;
@@ -7,7 +8,7 @@ public class CpuTeamTests
     [Fact]
     public void Every_chunk_runs_exactly_once_even_with_callers_on_several_threads()
     {
-        var team = CpuTeam.Shared(2);
+        using var team = new CpuTeam(2);
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         Parallel.For(0, 4, caller =>
         {
@@ -25,17 +26,28 @@ public class CpuTeamTests
     [Fact]
     public void Work_is_shared_when_chunks_take_time()
     {
-        var team = CpuTeam.Shared(2);
-        var threads = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
-        for (int attempt = 0; attempt < 20 && threads.Count < 2; attempt++)
-            team.For(8, _ => { threads[Environment.CurrentManagedThreadId] = true; Thread.Sleep(2); });
-        Assert.Equal(2, threads.Count);
+        using var team = new CpuTeam(2);
+        Assert.Equal(2, MemberThreads(team).Count + 1);
+    }
+
+    /// <summary>The threads other than the caller that take chunks of slow jobs (tries until every member has shown up).</summary>
+    static List<Thread> MemberThreads(CpuTeam team)
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<int, Thread>();
+        int caller = Environment.CurrentManagedThreadId;
+        for (int attempt = 0; attempt < 50 && seen.Count < team.Size - 1; attempt++)
+            team.For(8, _ =>
+            {
+                if (Environment.CurrentManagedThreadId != caller) seen[Environment.CurrentManagedThreadId] = Thread.CurrentThread;
+                Thread.Sleep(2);
+            });
+        return seen.Values.ToList();
     }
 
     [Fact]
     public void A_failing_chunk_surfaces_to_the_caller_and_the_team_carries_on()
     {
-        var team = CpuTeam.Shared(2);
+        using var team = new CpuTeam(2);
         var e = Assert.Throws<AggregateException>(() => team.For(6, c => { if (c == 4) throw new InvalidOperationException("chunk 4"); }));
         Assert.Equal("chunk 4", e.InnerException!.Message);
         int done = 0;
@@ -43,4 +55,33 @@ public class CpuTeamTests
         Assert.Equal(6, done);
         team.For(0, _ => throw new InvalidOperationException("no chunks, no calls"));
     }
+
+    [Fact]
+    public void Dispose_ends_the_member_threads_and_later_jobs_are_refused()
+    {
+        var team = new CpuTeam(2);
+        var members = MemberThreads(team);
+        Assert.Single(members);
+        team.Dispose();
+        Assert.True(members[0].Join(TimeSpan.FromSeconds(10)), "the member thread should exit once the team is disposed");
+        Assert.Throws<ObjectDisposedException>(() => team.For(4, _ => { }));
+        team.Dispose();   // idempotent
+    }
+
+    [Fact]
+    public void A_team_dropped_without_Dispose_ends_its_threads_when_finalized()
+    {
+        var members = MembersOfADroppedTeam();
+        Assert.Single(members);
+        for (int i = 0; i < 20 && members[0].IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            members[0].Join(TimeSpan.FromMilliseconds(100));
+        }
+        Assert.False(members[0].IsAlive, "the member thread should exit once its team is collected");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static List<Thread> MembersOfADroppedTeam() => MemberThreads(new CpuTeam(2));
 }
