@@ -4,6 +4,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GanBertBots.Inference;
 
+// Long on purpose: the queues, batching, cancellation and model swaps share one lock and one worker thread; their invariants are checked more easily in one file.
+
 /// <summary>
 /// Owns the device: one worker thread runs every model call. Requests from all chats wait in two bounded queues
 /// (generation, detection) and are merged into batches (up to MaxBatchSize, waiting at most MaxWaitMs for the

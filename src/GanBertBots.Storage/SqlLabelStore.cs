@@ -7,6 +7,8 @@ using GanBertBots.Common;
 
 namespace GanBertBots.Storage;
 
+// Long on purpose: every query of the label store in the one SQL both engines speak, next to each other so the schema's use is visible in one place.
+
 /// <summary>
 /// The label store in SQL that SQLite (3.35+) and PostgreSQL both speak: <c>INSERT ... ON CONFLICT</c>,
 /// <c>RETURNING</c>, <c>@name</c> parameters. The two subclasses supply connections, the column types of the

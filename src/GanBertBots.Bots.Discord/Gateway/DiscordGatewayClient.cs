@@ -9,6 +9,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GanBertBots.Bots.Discord.Gateway;
 
+// Long on purpose: one connection's state machine (hello, heartbeat, identify/resume, close codes); split up, its state would be spread over files.
+
 /// <summary>
 /// One shard's connection to the Discord gateway (docs/topics/gateway), on <see cref="ClientWebSocket"/>.
 /// <list type="bullet">

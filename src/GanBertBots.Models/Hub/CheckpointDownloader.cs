@@ -10,6 +10,8 @@ using GanBertBots.Models.IO;
 
 namespace GanBertBots.Models.Hub;
 
+// Long on purpose: listing, resumable download, verification and the staging folder's rename are one transaction on one folder.
+
 /// <summary>
 /// Downloads a Hugging Face checkpoint (config, safetensors weights, tokenizer files) into
 /// <c>{ModelsDirectory}/{name}/</c>, from <c>{BaseUrl}/{repo}/resolve/{revision}/{file}</c>.

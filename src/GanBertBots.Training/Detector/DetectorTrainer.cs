@@ -12,6 +12,8 @@ using static TorchSharp.torch;
 
 namespace GanBertBots.Training.Detector;
 
+// Long on purpose: the options, the epoch records and the one training loop (steps, selection by validation, checkpoint) read top to bottom, as a training script does.
+
 /// <summary>How to train a detector.</summary>
 public sealed record DetectorTrainingOptions
 {

@@ -7,6 +7,8 @@ using GanBertBots.Models;
 
 namespace GanBertBots.Training.Registry;
 
+// Long on purpose: every operation takes the same file lock and keeps the same invariants (manifest, live pointer, history), which are easier to check together.
+
 /// <summary>
 /// Checks that a checkpoint directory is complete and loadable (e.g. by loading it on the CPU). Throws with the
 /// reason when it is not. Called before a version is registered and again before it is promoted.
