@@ -1,5 +1,3 @@
-using GanBertBots.Storage;
-
 namespace GanBertBots.Conversation;
 
 // The chat contracts: the shapes every adapter (Telegram, Discord, console) translates to and from.

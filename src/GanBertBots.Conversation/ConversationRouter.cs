@@ -1,4 +1,3 @@
-using GanBertBots.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace GanBertBots.Conversation;

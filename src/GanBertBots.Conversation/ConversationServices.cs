@@ -1,4 +1,3 @@
-using GanBertBots.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 

@@ -1,14 +1,9 @@
-using GanBertBots.Storage;
-
 namespace GanBertBots.Conversation;
 
 /// <summary>"😮 Fooled me" under a tweet: the person took it for a person's, stored as a human label.</summary>
-public sealed class FooledMeButton(ILabelStore store, Labels labels) : IButton
+public sealed class FooledMeButton(ILabelStore store, Labels labels) : Button(ButtonKind.FooledMe)
 {
-    public ButtonKind Kind => ButtonKind.FooledMe;
-    public bool ModeratorOnly => false;
-
-    public async Task HandleAsync(ButtonContext context, CancellationToken ct)
+    public override async Task HandleAsync(ButtonContext context, CancellationToken ct)
     {
         await store.AddLabelAsync(context.Label(labels.Human, LabelSource.UserFeedback), ct);
         await context.AcknowledgeAsync("Thanks, noted!", ct);

@@ -1,14 +1,9 @@
-using GanBertBots.Storage;
-
 namespace GanBertBots.Conversation;
 
 /// <summary>"🧑 Real" / "🤖 Fake" in /game: scores the guess once per person and round, and stores it as a label.</summary>
-public sealed class GameGuessButton(ILabelStore store, Labels labels, ReplyButtons buttons) : IButton
+public sealed class GameGuessButton(ILabelStore store, Labels labels, ReplyButtons buttons) : Button(ButtonKind.GameGuess)
 {
-    public ButtonKind Kind => ButtonKind.GameGuess;
-    public bool ModeratorOnly => false;
-
-    public async Task HandleAsync(ButtonContext context, CancellationToken ct)
+    public override async Task HandleAsync(ButtonContext context, CancellationToken ct)
     {
         var text = context.Text;
         string? guess = context.Action.Arg;

@@ -1,12 +1,9 @@
 namespace GanBertBots.Conversation;
 
 /// <summary>"▶ Next round" in /game.</summary>
-public sealed class GameNextButton(GameRounds rounds) : IButton
+public sealed class GameNextButton(GameRounds rounds) : Button(ButtonKind.GameNext)
 {
-    public ButtonKind Kind => ButtonKind.GameNext;
-    public bool ModeratorOnly => false;
-
-    public async Task HandleAsync(ButtonContext context, CancellationToken ct)
+    public override async Task HandleAsync(ButtonContext context, CancellationToken ct)
     {
         await context.AcknowledgeAsync(null, ct);
         await rounds.DealAsync(context.User, context.Chat, context.Output, ct);

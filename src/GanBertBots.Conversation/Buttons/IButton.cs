@@ -1,5 +1,3 @@
-using GanBertBots.Storage;
-
 namespace GanBertBots.Conversation;
 
 /// <summary>
@@ -12,6 +10,14 @@ public interface IButton
     ButtonKind Kind { get; }
     bool ModeratorOnly { get; }
     Task HandleAsync(ButtonContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>A button handler with its kind and audience given once, in the constructor.</summary>
+public abstract class Button(ButtonKind kind, bool moderatorOnly = false) : IButton
+{
+    public ButtonKind Kind => kind;
+    public bool ModeratorOnly => moderatorOnly;
+    public abstract Task HandleAsync(ButtonContext context, CancellationToken cancellationToken);
 }
 
 /// <summary>What a button handler gets: the press, its decoded action, the stored text it is about, and where to answer.</summary>

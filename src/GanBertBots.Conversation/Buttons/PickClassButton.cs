@@ -1,18 +1,11 @@
-using GanBertBots.Storage;
-
 namespace GanBertBots.Conversation;
 
 /// <summary>A class picked after "❌ Wrong": stored as the person's label.</summary>
-public sealed class PickClassButton(ILabelStore store, ClassChoices classes) : IButton
+public sealed class PickClassButton(ClassChoices classes) : Button(ButtonKind.PickClass)
 {
-    public ButtonKind Kind => ButtonKind.PickClass;
-    public bool ModeratorOnly => false;
-
-    public async Task HandleAsync(ButtonContext context, CancellationToken ct)
+    public override async Task HandleAsync(ButtonContext context, CancellationToken ct)
     {
-        string? label = context.Action.Arg;
-        if (!classes.Contains(label)) { await context.AcknowledgeAsync("That class is not known.", ct); return; }
-        await store.AddLabelAsync(context.Label(label!, LabelSource.UserFeedback), ct);
+        if (await classes.LabelAsync(context, LabelSource.UserFeedback, "That class is not known.", ct) is not { } label) return;
         await context.AcknowledgeAsync($"Thanks, noted: {label}.", ct);
         await context.EditPressedMessageAsync($"Thanks! Labelled {label} by {context.User.DisplayName}.", ct);
     }

@@ -1,14 +1,9 @@
-using GanBertBots.Storage;
-
 namespace GanBertBots.Conversation;
 
 /// <summary>"⏭ Skip" in /review (moderators): not shown to this moderator again; the next text.</summary>
-public sealed class ReviewSkipButton(ILabelStore store, ReviewQueue queue) : IButton
+public sealed class ReviewSkipButton(ILabelStore store, ReviewQueue queue) : Button(ButtonKind.ReviewSkip, moderatorOnly: true)
 {
-    public ButtonKind Kind => ButtonKind.ReviewSkip;
-    public bool ModeratorOnly => true;
-
-    public async Task HandleAsync(ButtonContext context, CancellationToken ct)
+    public override async Task HandleAsync(ButtonContext context, CancellationToken ct)
     {
         await store.SkipForReviewAsync(context.User.Key, context.Text.Id, ct);
         await context.AcknowledgeAsync("Skipped.", ct);

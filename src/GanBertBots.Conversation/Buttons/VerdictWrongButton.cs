@@ -1,12 +1,9 @@
 namespace GanBertBots.Conversation;
 
 /// <summary>"❌ Wrong" under a verdict: asks who wrote it, with a <see cref="PickClassButton"/> per class.</summary>
-public sealed class VerdictWrongButton(ClassChoices classes, ReplyButtons buttons) : IButton
+public sealed class VerdictWrongButton(ClassChoices classes, ReplyButtons buttons) : Button(ButtonKind.VerdictWrong)
 {
-    public ButtonKind Kind => ButtonKind.VerdictWrong;
-    public bool ModeratorOnly => false;
-
-    public async Task HandleAsync(ButtonContext context, CancellationToken ct)
+    public override async Task HandleAsync(ButtonContext context, CancellationToken ct)
     {
         await context.AcknowledgeAsync(null, ct);
         var rows = buttons.ClassRows(classes.Current, ButtonKind.PickClass, context.Text.Id, context.Chat);

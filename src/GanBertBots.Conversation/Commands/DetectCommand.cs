@@ -1,19 +1,12 @@
-using GanBertBots.Inference;
-using GanBertBots.Storage;
-
 namespace GanBertBots.Conversation;
 
 /// <summary>
 /// /detect TEXT (or /detect as a reply to a message): the detector's verdict. The text is stored before it is judged,
 /// the verdict stored with it, and the answer carries "right"/"wrong" buttons for feedback.
 /// </summary>
-public sealed class DetectCommand(IInferenceService inference, ILabelStore store, BotOptions options, ClassChoices classes, ReplyButtons buttons) : ICommand
+public sealed class DetectCommand(IInferenceService inference, ILabelStore store, BotOptions options, ClassChoices classes, ReplyButtons buttons) : Command("/detect", "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)")
 {
-    public string Name => "/detect";
-    public string? Help => "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)";
-    public bool ModeratorOnly => false;
-
-    public async Task HandleAsync(CommandContext context, CancellationToken ct)
+    public override async Task HandleAsync(CommandContext context, CancellationToken ct)
     {
         var message = context.Message;
         string text = context.Arguments.Length > 0 ? context.Arguments : message.ReplyToText?.Trim() ?? "";

@@ -1,11 +1,7 @@
 namespace GanBertBots.Conversation;
 
 /// <summary>/game: one round of "real or fake?" (see <see cref="GameRounds"/>; guesses are <see cref="GameGuessButton"/>).</summary>
-public sealed class GameCommand(GameRounds rounds) : ICommand
+public sealed class GameCommand(GameRounds rounds) : Command("/game", "/game - real or fake? guess and keep score")
 {
-    public string Name => "/game";
-    public string? Help => "/game - real or fake? guess and keep score";
-    public bool ModeratorOnly => false;
-
-    public Task HandleAsync(CommandContext context, CancellationToken ct) => rounds.DealAsync(context.User, context.Chat, context.Output, ct);
+    public override Task HandleAsync(CommandContext context, CancellationToken ct) => rounds.DealAsync(context.User, context.Chat, context.Output, ct);
 }

@@ -15,6 +15,15 @@ public interface ICommand
     Task HandleAsync(CommandContext context, CancellationToken cancellationToken);
 }
 
+/// <summary>A command with its name, help line and audience given once, in the constructor.</summary>
+public abstract class Command(string name, string? help, bool moderatorOnly = false) : ICommand
+{
+    public string Name => name;
+    public string? Help => help;
+    public bool ModeratorOnly => moderatorOnly;
+    public abstract Task HandleAsync(CommandContext context, CancellationToken cancellationToken);
+}
+
 /// <summary>What a command handler gets: the message, its arguments, where to answer, and the /help text for this person.</summary>
 public sealed record CommandContext(IncomingMessage Message, CommandLine Command, IChatOutput Output, bool IsModerator, string HelpText)
 {

@@ -3,13 +3,9 @@ using System.Text;
 namespace GanBertBots.Conversation;
 
 /// <summary>/mods (moderators): who moderates on this platform.</summary>
-public sealed class ModsCommand(ModeratorPolicy moderators) : ICommand
+public sealed class ModsCommand(ModeratorPolicy moderators) : Command("/mods", "/mods - who moderates", moderatorOnly: true)
 {
-    public string Name => "/mods";
-    public string? Help => "/mods - who moderates";
-    public bool ModeratorOnly => true;
-
-    public Task HandleAsync(CommandContext context, CancellationToken ct)
+    public override Task HandleAsync(CommandContext context, CancellationToken ct)
     {
         var chat = context.Chat;
         var sb = new StringBuilder("Moderators:\n");

@@ -1,13 +1,9 @@
 namespace GanBertBots.Conversation;
 
 /// <summary>/promote [version] (moderators): serves a candidate version (the latest when none is named).</summary>
-public sealed class PromoteCommand(IModelOperations operations) : ICommand
+public sealed class PromoteCommand(IModelOperations operations) : Command("/promote", "/promote [version] - serve a candidate model", moderatorOnly: true)
 {
-    public string Name => "/promote";
-    public string? Help => "/promote [version] - serve a candidate model";
-    public bool ModeratorOnly => true;
-
-    public async Task HandleAsync(CommandContext context, CancellationToken ct)
+    public override async Task HandleAsync(CommandContext context, CancellationToken ct)
     {
         await context.Output.ShowTypingAsync(ct);
         await context.ReplyAsync(await operations.PromoteAsync(context.User, context.Arguments.Length == 0 ? null : context.Arguments, ct), ct);

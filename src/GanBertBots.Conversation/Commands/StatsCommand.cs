@@ -1,17 +1,11 @@
 using System.Text;
-using GanBertBots.Inference;
-using GanBertBots.Storage;
 
 namespace GanBertBots.Conversation;
 
 /// <summary>/stats: texts and labels kept, the served models, the last evaluation and the person's game score.</summary>
-public sealed class StatsCommand(IInferenceService inference, ILabelStore store, IModelOperations operations) : ICommand
+public sealed class StatsCommand(IInferenceService inference, ILabelStore store, IModelOperations operations) : Command("/stats", "/stats - labels collected, model versions")
 {
-    public string Name => "/stats";
-    public string? Help => "/stats - labels collected, model versions";
-    public bool ModeratorOnly => false;
-
-    public async Task HandleAsync(CommandContext context, CancellationToken ct)
+    public override async Task HandleAsync(CommandContext context, CancellationToken ct)
     {
         var stats = await store.GetStatsAsync(ct);
         var score = await store.GetGameScoreAsync(context.User.Key, ct);

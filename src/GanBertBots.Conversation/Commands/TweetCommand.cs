@@ -1,12 +1,8 @@
 namespace GanBertBots.Conversation;
 
 /// <summary>/tweet [topic]: a disaster-style tweet from the served generator, streamed into the chat.</summary>
-public sealed class TweetCommand(TweetWriter writer) : ICommand
+public sealed class TweetCommand(TweetWriter writer) : Command("/tweet", "/tweet [keyword or prompt] - I write a disaster-style tweet")
 {
-    public string Name => "/tweet";
-    public string? Help => "/tweet [keyword or prompt] - I write a disaster-style tweet";
-    public bool ModeratorOnly => false;
-
-    public Task HandleAsync(CommandContext context, CancellationToken ct) =>
+    public override Task HandleAsync(CommandContext context, CancellationToken ct) =>
         writer.WriteAsync(context.User, context.Chat, context.Arguments, context.Output, context.Message.MessageId, ct);
 }

@@ -1,6 +1,3 @@
-using GanBertBots.Inference;
-using GanBertBots.Storage;
-
 namespace GanBertBots.Conversation;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using GanBertBots.Storage;
-
 namespace GanBertBots.Conversation;
 
 /// <summary>Shows a moderator the next text to label (/review, and after each label or skip), with a button per class.</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using GanBertBots.Inference;
 
 namespace GanBertBots.Conversation;
 

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using GanBertBots.Inference;
-using GanBertBots.Storage;
 
 namespace GanBertBots.Conversation;
 

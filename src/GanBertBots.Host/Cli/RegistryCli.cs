@@ -119,3 +119,25 @@ public static class RegistryCli
 
     static string Clip(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 }
+
+/// <summary>A <c>models</c> subcommand on the registry: its words, and the <see cref="RegistryCli"/> method that runs it.</summary>
+/// <param name="flags">Options that take no value (register's --promote).</param>
+public abstract class RegistrySubcommand(string name, string summary, string usage, Func<CliArgs, CliContext, int> run, params string[] flags) : IModelsCommand
+{
+    public string Name => name;
+    public string Summary => summary;
+    public string Usage => "  ganbertbots " + usage;
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliContext context) => Task.FromResult(run(CliArgs.Parse(args, flags), context));
+}
+
+/// <summary><c>models promote NAME VERSION</c>: make a registered version live.</summary>
+public sealed class ModelsPromoteCommand() : RegistrySubcommand("promote", "Make a registered version live (checked: checksums, loads)", RegistryCli.PromoteUsage, RegistryCli.Promote);
+
+/// <summary><c>models register NAME DIR</c>: copy a checkpoint folder into the registry as the next version.</summary>
+public sealed class ModelsRegisterCommand() : RegistrySubcommand("register", "Register a checkpoint folder as a model's next version (checked: it loads); --promote makes it live", RegistryCli.RegisterUsage, RegistryCli.Register, "promote");
+
+/// <summary><c>models rollback NAME</c>: make the previously live version live again.</summary>
+public sealed class ModelsRollbackCommand() : RegistrySubcommand("rollback", "Make the previously live version live again", RegistryCli.RollbackUsage, RegistryCli.Rollback);
+
+/// <summary><c>models versions</c>: the registry's versions of each model, the live one marked.</summary>
+public sealed class ModelsVersionsCommand() : RegistrySubcommand("versions", "Registered versions of each model (the registry); * marks the live one", RegistryCli.ListUsage.Replace("models list", "models versions"), RegistryCli.List);
