@@ -143,6 +143,19 @@ public sealed class FakeBotApiServer : FakeServer
         }
     }
 
+    /// <summary>The next <paramref name="times"/> calls of <paramref name="method"/> are answered (and done) only after <paramref name="latency"/>.</summary>
+    public void DelayNext(string method, int times, TimeSpan latency)
+    {
+        lock (_gate)
+        {
+            if (!_failures.TryGetValue(method, out var q)) _failures[method] = q = new();
+            for (int i = 0; i < times; i++) q.Enqueue((Slow, (int)latency.TotalMilliseconds));
+        }
+    }
+
+    /// <summary>A queued fault that is latency, not failure: its second value is the delay in milliseconds.</summary>
+    const int Slow = -1;
+
     readonly List<(int Id, string Json)> _rawPending = [];
 
     /// <summary>
@@ -232,9 +245,11 @@ public sealed class FakeBotApiServer : FakeServer
         try { (args, files) = await ReadArgumentsAsync(http.Request); }
         catch (Exception e) when (e is JsonException or InvalidDataException) { return Error(400, "Bad Request: " + e.Message); }
         method = method.ToLowerInvariant();
+        int latencyMs = 0;
         lock (_gate)
         {
-            if (_failures.TryGetValue(method, out var q) && q.Count > 0)
+            if (_failures.TryGetValue(method, out var q) && q.Count > 0 && q.Peek().Status == Slow) latencyMs = q.Dequeue().RetryAfter;
+            else if (_failures.TryGetValue(method, out q) && q.Count > 0)
             {
                 var (status, retry) = q.Dequeue();
                 if (status == 0)
@@ -247,6 +262,7 @@ public sealed class FakeBotApiServer : FakeServer
                     ["parameters"] = new JsonObject { ["retry_after"] = retry } });
             }
         }
+        if (latencyMs > 0) await Task.Delay(latencyMs, http.RequestAborted);
         return method switch
         {
             "getme" => Ok(JsonSerializer.SerializeToNode(new User { Id = BotUserId, IsBot = true, FirstName = "GanBert", Username = BotUsername }, JsonBotAPI.Options)),

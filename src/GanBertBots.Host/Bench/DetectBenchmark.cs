@@ -3,6 +3,7 @@ using GanBertBots.Host.Cli;
 using GanBertBots.Models.Bert;
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
+using GanBertBots.Storage;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -47,10 +48,10 @@ public sealed class DetectBenchmark : IBenchmark
                  })
         {
             manual_seed(0);
-            using var network = new GanBertNetwork(new BertEncoder(config), DetectorConfig.DefaultClasses.Count);
+            using var network = new GanBertNetwork(new BertEncoder(config), Labels.Default.Classes.Count);
             network.to(placement.Device, placement.DType);
             network.eval();
-            double flopsPerText = FlopsPerText(config, tokens, DetectorConfig.DefaultClasses.Count);
+            double flopsPerText = FlopsPerText(config, tokens, Labels.Default.Classes.Count);
             foreach (int batch in batches)
                 rows.Add((label, batch, TextsPerSecond(network, config, batch, tokens, placement, seconds), flopsPerText));
         }

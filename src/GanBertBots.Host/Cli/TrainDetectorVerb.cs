@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using GanBertBots.Models.Runtime;
 using GanBertBots.Training.Detector;
+using GanBertBots.Training.Scheduling;
 using Spectre.Console;
 
 namespace GanBertBots.Host.Cli;
@@ -58,6 +59,7 @@ public sealed class TrainDetectorVerb : ICliVerb
         }
         var options = new DetectorTrainingOptions
         {
+            RealClass = LabelsConfiguration.Read(context.Configuration).Human, // the class vocabulary's "a person wrote it"
             Backbone = backbone,
             EncoderDirectory = encoderDir,
             VocabPath = a.Get("vocab"),

@@ -28,8 +28,6 @@ public sealed record DetectorConfig
     /// <summary>Free-form facts about training (data, fraction of labels, seed, metrics).</summary>
     public JsonObject Training { get; init; } = new();
 
-    public static readonly IReadOnlyList<string> DefaultClasses = ["human", "chatGPT", "cohere", "davinci", "bloomz", "dolly", "gpt2"];
-
     public void Validate(string source)
     {
         if (Classes.Count < 2) throw new CheckpointException($"{source}: a detector needs at least two classes (got {Classes.Count})");

@@ -367,7 +367,7 @@ public static class DetectorTrainer
     {
         var found = rows.Select(r => r.Label).OfType<string>().Distinct().ToList();
         if (found.Count < 2) throw new UserFacingException($"the data has {found.Count} distinct label(s); a detector needs at least two");
-        int Rank(string c) => DetectorConfig.DefaultClasses.ToList().IndexOf(c) is var i and >= 0 ? i : int.MaxValue;
+        int Rank(string c) => Labels.Default.Classes.IndexOf(c) is var i and >= 0 ? i : int.MaxValue;
         return found.OrderBy(Rank).ThenBy(c => c, StringComparer.Ordinal).ToList();
     }
 

@@ -214,6 +214,23 @@ public sealed class TelegramEndToEndTests
     }
 
     [Fact]
+    public async Task A_ten_second_bot_api_call_for_one_chat_holds_up_no_other_chat_and_its_answer_lands_once()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        const long bob = 4242;
+        h.Server.DelayNext("sendmessage", 1, TimeSpan.FromSeconds(10));   // Alice's verdict: ten seconds on the wire
+        var alice = h.SayAsync(Alice, Alice, "/detect a flood took the bridge");
+        await h.Server.WaitForCallAsync(c => c.Method == "sendChatAction" && c.ChatId == Alice); // her verdict is on its way
+        var bobs = await h.SayAsync(bob, bob, "/detect smoke over the ridge");
+        var alices = await alice;
+        Assert.Contains("Verdict:", bobs.Text);
+        Assert.Contains("Verdict:", alices.Text);
+        Assert.True(bobs.At < alices.At, $"Bob answered at {bobs.At.TotalSeconds:F2} s, after Alice's slow call ended at {alices.At.TotalSeconds:F2} s");
+        Assert.Single(h.Server.CallsIn(Alice), c => c.Method == "sendMessage"); // exactly one final answer each
+        Assert.Single(h.Server.CallsIn(bob), c => c.Method == "sendMessage");
+    }
+
+    [Fact]
     public async Task Empty_sticker_huge_emoji_and_right_to_left_messages_are_answered()
     {
         await using var h = await TelegramHarness.StartAsync();
