@@ -21,6 +21,11 @@ public sealed class BotOptions
     public int MaxInputChars { get; set; } = 2000;
     /// <summary>Longest /tweet topic.</summary>
     public int MaxTopicChars { get; set; } = 200;
+    /// <summary>
+    /// Any text that is not a command in a private chat (a forwarded post, a pasted text) is judged as /detect would.
+    /// Off: such text gets the help. Groups answer commands only either way (Telegram's privacy mode).
+    /// </summary>
+    public bool AutoDetectPrivateText { get; set; } = true;
     /// <summary>Share of /game rounds that show a real corpus tweet (the rest are generated).</summary>
     public double GameRealShare { get; set; } = 0.5;
 

@@ -16,12 +16,14 @@ public sealed class ConversationRouter : IConversation
     readonly ModeratorPolicy _moderators;
     readonly ChatRateLimit _rate;
     readonly ILabelStore _store;
+    readonly bool _autoDetect;
     readonly ILogger _log;
     readonly string _publicHelp, _moderatorHelp;
 
     public ConversationRouter(IEnumerable<ICommand> commands, IEnumerable<IButton> buttons, ButtonCheck check, ModeratorPolicy moderators,
-        ChatRateLimit rate, ILabelStore store, ILogger<ConversationRouter> log)
+        ChatRateLimit rate, ILabelStore store, BotOptions options, ILogger<ConversationRouter> log)
     {
+        _autoDetect = options.AutoDetectPrivateText;
         var list = commands.ToList();
         _commands = list.ToDictionary(c => c.Name);
         _buttons = buttons.ToDictionary(b => b.Kind);
@@ -43,11 +45,12 @@ public sealed class ConversationRouter : IConversation
         bool moderator = _moderators.IsModerator(message);
         string help = moderator ? _moderatorHelp : _publicHelp;
         var line = CommandLine.Parse(message.Text);
+        // In groups the bot only answers commands; in a private chat other text is judged (or, when that is off, helped).
+        if (line is null && message.Chat.Kind == ChatKind.Group) return;
+        if (line is null && _autoDetect && !string.IsNullOrWhiteSpace(message.Text)) line = new CommandLine("/detect", null, message.Text.Trim());
         var context = new CommandContext(message, line ?? new CommandLine("", null, ""), output, moderator, help);
         if (line is null)
         {
-            // In groups the bot only answers commands; in a private chat anything else gets the help.
-            if (message.Chat.Kind == ChatKind.Group) return;
             string intro = string.IsNullOrWhiteSpace(message.Text) ? (message.HasNonTextContent ? "I can only read text." : "That message was empty.") : "I answer commands.";
             await context.ReplyAsync(intro + "\n\n" + help, ct);
             return;

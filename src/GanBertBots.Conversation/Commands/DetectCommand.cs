@@ -19,6 +19,7 @@ public sealed class DetectCommand(IInferenceService inference, ILabelStore store
         int original = text.Length;
         text = ChatText.CutInput(text, options.MaxInputChars, out bool cut);
         if (cut) note = $"(Your text had {original} characters; I read the first {text.Length}.)\n";
+        if (!LanguageCheck.LooksEnglish(text)) note += LanguageCheck.Notice + "\n";
 
         await context.Output.ShowTypingAsync(ct);
         long id = (await store.AddTextAsync(new NewText(text, TextOrigin.UserSubmitted)

@@ -364,10 +364,49 @@ public sealed class ConversationTests : IAsyncLifetime
         Assert.Contains("empty", (await Say("")).Last.Text);
         Assert.Contains("/tweet", (await Say(null, nonText: true)).Last.Text);
         Assert.Contains("only read text", (await Say(null, nonText: true)).Last.Text);
-        Assert.Contains("I answer commands", (await Say("hello bot")).Last.Text);
         Assert.Empty((await Say("chatting in the group", chat: Group)).Sent);
         Assert.Contains("I don't know /frobnicate", (await Say("/frobnicate now")).Last.Text);
+        Assert.Empty(_detector.Batches); // nothing above was judged
     }
+
+    [Fact]
+    public async Task Plain_text_in_a_private_chat_is_judged_like_detect_unless_turned_off()
+    {
+        var output = await Say("  Forest fire near La Ronge Sask. Canada  ");      // pasted or forwarded: no command needed
+        Assert.Contains("Verdict:", output.Last.Text);
+        Assert.Equal(["Forest fire near La Ronge Sask. Canada"], _detector.Batches.Single());
+        var stored = Assert.Single(await _temp.TextsAsync());
+        Assert.Equal(TextOrigin.UserSubmitted, stored.Origin);
+        Assert.Equal(2, output.Last.Buttons.Single().Count);                           // the same feedback buttons
+
+        _options = new BotOptions { Moderators = ["test:mod"], CallbackSecret = Secret, AutoDetectPrivateText = false };
+        _bot = null;
+        Assert.Contains("I answer commands", (await Say("hello bot")).Last.Text);
+        Assert.Single(_detector.Batches);
+    }
+
+    [Fact]
+    public async Task A_text_that_is_not_english_is_still_judged_with_a_one_line_notice()
+    {
+        var russian = await Say("/detect Сильное наводнение затопило центр города, жители эвакуированы");
+        Assert.StartsWith(LanguageCheck.Notice, russian.Last.Text);
+        Assert.Contains("Verdict:", russian.Last.Text);
+        var english = await Say("/detect Forest fire near La Ronge Sask. Canada");
+        Assert.DoesNotContain(LanguageCheck.Notice, english.Last.Text);
+    }
+
+    [Theory]
+    [InlineData("Our Deeds are the Reason of this #earthquake May ALLAH Forgive us all", true)]
+    [InlineData("13,000 people receive #wildfires evacuation orders in California", true)]
+    [InlineData("I was sitting at home when the power went out and then the whole street flooded within an hour", true)]
+    [InlineData("🔥🔥🔥 999", true)]
+    [InlineData("Un fuerte terremoto sacudió la ciudad esta mañana y muchas personas salieron a las calles con miedo", false)]
+    [InlineData("Ein schweres Erdbeben hat heute Morgen die Stadt erschüttert und viele Menschen sind auf die Straße gelaufen", false)]
+    [InlineData("Un violent incendie a ravagé la forêt près du village et les pompiers ont lutté toute la nuit contre les flammes", false)]
+    [InlineData("Сильное наводнение затопило центр города", false)]
+    [InlineData("東京で大きな地震がありました", false)]
+    public void Language_check_tells_english_from_other_languages(string text, bool english) =>
+        Assert.Equal(english, LanguageCheck.LooksEnglish(text));
 
     [Fact]
     public async Task Commands_addressed_to_the_bot_by_name_work()

@@ -39,6 +39,24 @@ public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper repor
     }
 
     [Fact]
+    public async Task Console_judges_pasted_text_without_a_command_and_says_when_it_is_not_english()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-paste-").FullName;
+        try
+        {
+            TinyRoundModels.Detector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"]);
+            await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
+            await service.WaitForOutputAsync("Type /help for the commands");
+            service.Type("Forest fire near La Ronge Sask. Canada");               // a pasted tweet, no command
+            await service.WaitForOutputAsync("Verdict:");
+            Assert.DoesNotContain("does not look like English", service.Output);
+            service.Type("Сильное наводнение затопило центр города, жители эвакуированы");
+            await service.WaitForOutputAsync("does not look like English");
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
     public async Task With_retraining_off_retrain_says_how_to_turn_it_on_and_rollback_still_reaches_the_registry()
     {
         await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" });
