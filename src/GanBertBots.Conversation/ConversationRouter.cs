@@ -88,9 +88,10 @@ public sealed class ConversationRouter : IConversation
             return;
         }
         var action = outcome.Action!;
-        var text = await _store.GetTextAsync(action.TextId, ct);
-        if (text is null) await output.AcknowledgeButtonAsync("That text is no longer known.", ct);
-        else await _buttons[action.Kind].HandleAsync(new ButtonContext(press, action, text, output, outcome.IsModerator), ct);
+        var button = _buttons[action.Kind];
+        var text = button.AboutText ? await _store.GetTextAsync(action.TextId, ct) : null;
+        if (button.AboutText && text is null) await output.AcknowledgeButtonAsync("That text is no longer known.", ct);
+        else await button.HandleAsync(new ButtonContext(press, action, text, output, outcome.IsModerator), ct);
     }
 
     /// <summary>For metrics: the registered command <paramref name="text"/> runs, "other" for an unknown one, "text" for no command.</summary>

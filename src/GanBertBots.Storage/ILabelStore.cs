@@ -66,6 +66,12 @@ public interface ILabelStore : IAsyncDisposable
     Task<UserAccount> UpsertUserAsync(UserKey user, string? displayName = null, UserRole? role = null,
         CancellationToken cancellation = default);
     Task<UserAccount?> GetUserAsync(UserKey user, CancellationToken cancellation = default);
+
+    /// <summary>
+    /// Deletes what a person gave: the texts they submitted (with everything said about them), every label, guess, skip
+    /// and score of theirs, and their account. Tweets generated at their request stay, unlinked from them. Returns the counts.
+    /// </summary>
+    Task<ForgetReport> ForgetUserAsync(UserKey user, CancellationToken cancellation = default);
     Task<IReadOnlyList<UserAccount>> GetUsersInRoleAsync(UserRole role, CancellationToken cancellation = default);
 
     // ---- game ----

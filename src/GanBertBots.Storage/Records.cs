@@ -123,3 +123,6 @@ public sealed record StoreStats(
 
 /// <summary>Result of keeping many texts at once (corpus import).</summary>
 public sealed record TextsKept(int Added, int Duplicates);
+
+/// <summary>What <see cref="ILabelStore.ForgetUserAsync"/> deleted: submitted texts, labels given, game guesses.</summary>
+public sealed record ForgetReport(int Texts, int Labels, int Guesses);

@@ -14,7 +14,7 @@ namespace GanBertBots.Storage;
 /// <c>RETURNING</c>, <c>@name</c> parameters. The two subclasses supply connections, the column types of the
 /// schema, how times are stored, which failures are transient, and the migration lock.
 /// </summary>
-public abstract class SqlLabelStore : ILabelStore
+public abstract partial class SqlLabelStore : ILabelStore
 {
     protected StorageOptions Options { get; }
     protected TimeProvider Clock { get; }

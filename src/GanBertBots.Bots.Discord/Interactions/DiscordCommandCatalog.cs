@@ -29,6 +29,8 @@ public sealed class DiscordCommandCatalog
             new("game", ApplicationCommandType.ChatInput, "Play: spot the machine-written tweet", "game"),
             new("stats", ApplicationCommandType.ChatInput, "Detector and game statistics", "stats"),
             new("help", ApplicationCommandType.ChatInput, "What this bot can do", "help", Ephemeral: true),
+            new("privacy", ApplicationCommandType.ChatInput, "What this bot keeps about you", "privacy", Ephemeral: true),
+            new("forget", ApplicationCommandType.ChatInput, "Delete the texts and labels you gave this bot (in a DM)", "forget", Ephemeral: true),
             new("review", ApplicationCommandType.ChatInput, "Moderators: label texts waiting for review", "review", ModeratorOnly: true, Ephemeral: true),
             new("mods", ApplicationCommandType.ChatInput, "Moderators: who moderates and what is pending", "mods", ModeratorOnly: true, Ephemeral: true),
             new(WhoWroteThis, ApplicationCommandType.Message, "", "detect"),

@@ -27,6 +27,10 @@ public enum ButtonKind
     ReviewLabel = 'm',
     /// <summary>/review: skip this text.</summary>
     ReviewSkip = 's',
+    /// <summary>/forget: yes, delete what I gave (text id 0: about a person, not a text).</summary>
+    ForgetConfirm = 'x',
+    /// <summary>/forget: no, keep it.</summary>
+    ForgetCancel = 'k',
 }
 
 /// <summary>A decoded button: what to do, on which stored text, with an optional short argument.</summary>

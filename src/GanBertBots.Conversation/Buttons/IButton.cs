@@ -9,20 +9,26 @@ public interface IButton
 {
     ButtonKind Kind { get; }
     bool ModeratorOnly { get; }
+    /// <summary>False for a button about the person rather than a stored text (its payload's text id is 0).</summary>
+    bool AboutText { get; }
     Task HandleAsync(ButtonContext context, CancellationToken cancellationToken);
 }
 
 /// <summary>A button handler with its kind and audience given once, in the constructor.</summary>
-public abstract class Button(ButtonKind kind, bool moderatorOnly = false) : IButton
+public abstract class Button(ButtonKind kind, bool moderatorOnly = false, bool aboutText = true) : IButton
 {
     public ButtonKind Kind => kind;
     public bool ModeratorOnly => moderatorOnly;
+    public bool AboutText => aboutText;
     public abstract Task HandleAsync(ButtonContext context, CancellationToken cancellationToken);
 }
 
 /// <summary>What a button handler gets: the press, its decoded action, the stored text it is about, and where to answer.</summary>
-public sealed record ButtonContext(ButtonPress Press, ButtonAction Action, StoredText Text, IChatOutput Output, bool IsModerator)
+public sealed record ButtonContext(ButtonPress Press, ButtonAction Action, StoredText? Subject, IChatOutput Output, bool IsModerator)
 {
+    /// <summary>The stored text the button is about (every button whose handler is <see cref="IButton.AboutText"/>).</summary>
+    public StoredText Text => Subject ?? throw new InvalidOperationException($"a {Action.Kind} button is not about a text");
+
     public ChatUser User => Press.User;
     public ChatPlace Chat => Press.Chat;
 

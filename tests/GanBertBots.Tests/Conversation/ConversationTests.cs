@@ -386,6 +386,30 @@ public sealed class ConversationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Forget_asks_first_then_deletes_what_the_person_gave_says_how_much_and_logs_no_content()
+    {
+        await Say("/detect my own words about the flood");
+        Assert.Contains("until you send /forget", (await Say("/privacy")).Last.Text);
+        var ask = (await Say("/forget")).Last;
+        Assert.Contains("Sure?", ask.Text);
+        var output = new RecordingChatOutput(AlicePrivate.ChatId);
+        await Bot.HandleButtonAsync(Press(ButtonNamed(ask, "Keep")), output, default);
+        Assert.Equal("Nothing was deleted.", output.Edits.Last().Reply.Text);
+        Assert.Single(await _temp.TextsAsync());
+
+        await Bot.HandleButtonAsync(Press(ButtonNamed(ask, "Yes")), output, default);
+        Assert.StartsWith("Forgotten: 1 texts, 0 labels", output.Edits.Last().Reply.Text);
+        Assert.Empty(await _temp.TextsAsync());
+        Assert.Contains(_log.Lines, l => l.Contains("was forgotten: 1 texts"));
+        Assert.DoesNotContain(_log.Lines, l => l.Contains("my own words") || l.Contains("alice"));
+        // A forged forget button from another chat does nothing; in a group the command points to a private chat.
+        var elsewhere = new RecordingChatOutput();
+        await Bot.HandleButtonAsync(Press(ButtonNamed(ask, "Yes"), chat: Group), elsewhere, default);
+        Assert.Equal("That button is not valid here.", Assert.Single(elsewhere.Acks));
+        Assert.Contains("private chat", (await Say("/forget", chat: Group)).Last.Text);
+    }
+
+    [Fact]
     public async Task A_text_that_is_not_english_is_still_judged_with_a_one_line_notice()
     {
         var russian = await Say("/detect Сильное наводнение затопило центр города, жители эвакуированы");

@@ -57,6 +57,21 @@ public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper repor
     }
 
     [Fact]
+    public async Task Console_forget_deletes_the_texts_the_person_sent_after_confirming()
+    {
+        await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" });
+        await service.WaitForOutputAsync("Type /help for the commands");
+        service.Type("/detect a text of mine that I want back");
+        await service.WaitForOutputAsync("detector is not");                   // no model: still kept, as every /detect
+        service.Type("/privacy");
+        await service.WaitForOutputAsync("until you send /forget");
+        service.Type("/forget");
+        await service.WaitForOutputAsync("[1] 🗑 Yes, forget me");
+        service.Type("1");
+        await service.WaitForOutputAsync("Forgotten: 1 texts");
+    }
+
+    [Fact]
     public async Task With_retraining_off_retrain_says_how_to_turn_it_on_and_rollback_still_reaches_the_registry()
     {
         await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" });

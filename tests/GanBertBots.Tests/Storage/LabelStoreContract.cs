@@ -476,6 +476,50 @@ public abstract class LabelStoreContract : IAsyncLifetime
         Assert.Equal((false, 1L, 1L), (bob.AlreadyCounted, bob.Played, bob.Correct));
         Assert.Equal(3, (await Store.GetStatsAsync()).LabelsFrom(LabelSource.GameGuess));
     }
+
+    // ------------------------------------------------------------------ /forget
+
+    [StoreFact]
+    public async Task Forgetting_a_person_deletes_their_texts_with_everything_said_about_them_and_their_labels_elsewhere_only()
+    {
+        NewLabel Label(long text, UserKey who, UserRole role, string cls, LabelSource source) => new(text, who, role, cls, source, 1.0);
+        long theirs = (await Store.AddTextAsync(new NewText("Alice's pasted text", TextOrigin.UserSubmitted) { SubmittedBy = Alice })).TextId;
+        long tweet = (await Store.AddTextAsync(new NewText("A tweet written for Alice", TextOrigin.Generated)
+            { SubmittedBy = Alice, Message = new MessageRef("telegram", "1001", "7"), ModelVersion = "g1" })).TextId;
+        long corpus = await TextAsync("A corpus text", TextOrigin.Corpus);
+        long bobs = (await Store.AddTextAsync(new NewText("Bob's pasted text", TextOrigin.UserSubmitted) { SubmittedBy = Bob })).TextId;
+        await Store.AddPredictionAsync(new NewPrediction(theirs, "d1", "human", new Dictionary<string, double> { ["human"] = 0.9 }));
+        await Store.AddLabelAsync(Label(theirs, Alice, UserRole.User, "human", LabelSource.UserFeedback));
+        await Store.AddLabelAsync(Label(theirs, Mod, UserRole.Moderator, "chatGPT", LabelSource.Moderator));    // about her text: goes with it
+        await Store.AddLabelAsync(Label(corpus, Alice, UserRole.User, "human", LabelSource.UserFeedback));      // hers: goes
+        await Store.AddLabelAsync(Label(corpus, Mod, UserRole.Moderator, "human", LabelSource.Moderator));      // not hers, not about hers: stays
+        await Store.AddLabelAsync(Label(tweet, Bob, UserRole.User, "gpt2", LabelSource.UserFeedback));          // on a tweet written for her: stays
+        await Store.AddLabelAsync(Label(bobs, Alice, UserRole.User, "human", LabelSource.UserFeedback));        // hers on Bob's text: goes
+        await Store.RecordGameGuessAsync(new GameGuess(tweet, Alice, "gpt2", true));
+        await Store.SkipForReviewAsync(Alice, corpus);
+
+        var report = await Store.ForgetUserAsync(Alice);
+
+        Assert.Equal(new ForgetReport(Texts: 1, Labels: 4, Guesses: 1), report); // 3 feedback labels + the guess's label
+        Assert.Null(await Store.GetTextAsync(theirs));
+        Assert.Empty(await Store.GetPredictionsAsync(theirs));
+        Assert.Empty(await Store.GetLabelsAsync(theirs));
+        Assert.Equal([Mod], (await Store.GetLabelsAsync(corpus)).Select(l => l.Who));
+        Assert.Empty(await Store.GetLabelsAsync(bobs));
+        Assert.Equal([Bob], (await Store.GetLabelsAsync(tweet)).Select(l => l.Who));
+        var kept = await Store.GetTextAsync(tweet);
+        Assert.NotNull(kept);
+        Assert.Null(kept.SubmittedBy);                               // the tweet stays, without her
+        Assert.Null(kept.Message?.ChatId);
+        Assert.NotNull(await Store.GetTextAsync(bobs));
+        Assert.Null(await Store.GetUserAsync(Alice));
+        Assert.Null(await Store.GetGameScoreAsync(Alice));
+        Assert.NotNull(await Store.GetUserAsync(Bob));
+        Assert.Equal(new ForgetReport(0, 0, 0), await Store.ForgetUserAsync(Alice)); // again: nothing left
+        // Bob can still give labels, Alice can come back as a new person.
+        await Store.AddLabelAsync(Label(corpus, Alice, UserRole.User, "human", LabelSource.UserFeedback));
+        Assert.Equal(2, (await Store.GetLabelsAsync(corpus)).Count);
+    }
 }
 
 public sealed class SqliteLabelStoreContractTests : LabelStoreContract
