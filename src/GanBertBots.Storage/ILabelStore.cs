@@ -72,6 +72,9 @@ public interface ILabelStore : IAsyncDisposable
     /// and score of theirs, and their account. Tweets generated at their request stay, unlinked from them. Returns the counts.
     /// </summary>
     Task<ForgetReport> ForgetUserAsync(UserKey user, CancellationToken cancellation = default);
+
+    /// <summary>Deletes submitted texts that arrived before <paramref name="before"/> and have no label (<c>Storage:RetentionDays</c>); returns how many.</summary>
+    Task<int> PurgeUnlabelledSubmittedTextsAsync(DateTimeOffset before, CancellationToken cancellation = default);
     Task<IReadOnlyList<UserAccount>> GetUsersInRoleAsync(UserRole role, CancellationToken cancellation = default);
 
     // ---- game ----

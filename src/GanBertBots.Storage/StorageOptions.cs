@@ -28,6 +28,11 @@ public sealed class StorageOptions
 
     /// <summary>Longest text accepted (characters); longer ones are refused with a clear message.</summary>
     public int MaxTextLength { get; set; } = 20_000;
+    /// <summary>
+    /// Texts people sent to be judged that nobody labelled are deleted this many days after they arrived (fractions
+    /// allowed). 0: kept until their sender sends /forget.
+    /// </summary>
+    public double RetentionDays { get; set; }
 
     public const string DefaultSqliteFile = "ganbertbots.db";
 
@@ -51,5 +56,7 @@ public sealed class StorageOptions
         if (MaxAttempts < 1) throw new ArgumentException("Storage:MaxAttempts must be at least 1");
         if (BusyTimeoutMs < 0) throw new ArgumentException("Storage:BusyTimeoutMs must not be negative");
         if (MaxTextLength < 1) throw new ArgumentException("Storage:MaxTextLength must be at least 1");
+        if (!(RetentionDays >= 0) || double.IsInfinity(RetentionDays))
+            throw new ArgumentException("Storage:RetentionDays must be 0 (keep) or a positive number of days");
     }
 }

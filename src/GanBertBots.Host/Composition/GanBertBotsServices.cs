@@ -2,6 +2,7 @@ using GanBertBots.Bots.Console;
 using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Telegram;
 using GanBertBots.Conversation;
+using GanBertBots.Host.Retention;
 using GanBertBots.Host.Retraining;
 using GanBertBots.Host.Serving;
 using GanBertBots.Inference;
@@ -49,6 +50,8 @@ public static class GanBertBotsServices
         services.AddSingleton(sp => LabelStore.Create(sp.GetRequiredService<StorageOptions>()));
         services.AddSingleton<LabelStoreStartup>();
         services.AddHostedService(sp => sp.GetRequiredService<LabelStoreStartup>());
+        // Storage:RetentionDays: old unlabelled submitted texts are deleted while the service runs (nothing when 0).
+        if (shape.HasAdapters) services.AddHostedService<RetentionPurge>();
 
         // The inference service owns the device; ModelServing owns what it serves.
         services.AddSingleton(sp => new InferenceService(sp.GetRequiredService<InferenceOptions>(), log: sp.GetRequiredService<ILogger<InferenceService>>()));

@@ -72,6 +72,26 @@ public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper repor
     }
 
     [Fact]
+    public async Task Retention_deletes_unlabelled_submitted_texts_once_they_are_older_than_configured()
+    {
+        // 0.00003 days is 2.6 s: the purge runs every retention period when that is shorter than a day.
+        await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false", ["Storage__RetentionDays"] = "0.00003" });
+        await service.WaitForOutputAsync("Type /help for the commands");
+        service.Type("/detect a text nobody will label");
+        await service.WaitForOutputAsync("detector is not");
+        int Submitted()
+        {
+            using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(service.WorkDir, "data", "ganbertbots.db")};Mode=ReadOnly");
+            db.Open();
+            using var count = db.CreateCommand();
+            count.CommandText = "SELECT COUNT(*) FROM texts WHERE origin = 'user_submitted'";
+            return Convert.ToInt32(count.ExecuteScalar());
+        }
+        Assert.Equal(1, Submitted());                                     // kept first, as every /detect
+        await service.WaitUntilAsync(() => Submitted() == 0, "the purge of the unlabelled text", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task With_retraining_off_retrain_says_how_to_turn_it_on_and_rollback_still_reaches_the_registry()
     {
         await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" });

@@ -520,6 +520,24 @@ public abstract class LabelStoreContract : IAsyncLifetime
         await Store.AddLabelAsync(Label(corpus, Alice, UserRole.User, "human", LabelSource.UserFeedback));
         Assert.Equal(2, (await Store.GetLabelsAsync(corpus)).Count);
     }
+
+    [StoreFact]
+    public async Task Retention_deletes_only_submitted_texts_older_than_the_cutoff_that_nobody_labelled()
+    {
+        long unlabelled = (await Store.AddTextAsync(new NewText("nobody judged this one", TextOrigin.UserSubmitted) { SubmittedBy = Alice })).TextId;
+        long labelled = (await Store.AddTextAsync(new NewText("someone judged this one", TextOrigin.UserSubmitted) { SubmittedBy = Alice })).TextId;
+        long generated = await TextAsync("a generated tweet", TextOrigin.Generated);
+        long corpus = await TextAsync("a corpus tweet", TextOrigin.Corpus);
+        await Store.AddPredictionAsync(new NewPrediction(unlabelled, "d1", "human", new Dictionary<string, double> { ["human"] = 1 }));
+        await Store.AddLabelAsync(new NewLabel(labelled, Mod, UserRole.Moderator, "human", LabelSource.Moderator, 1));
+
+        Assert.Equal(0, await Store.PurgeUnlabelledSubmittedTextsAsync(DateTimeOffset.UtcNow.AddHours(-1))); // all younger
+        Assert.Equal(1, await Store.PurgeUnlabelledSubmittedTextsAsync(DateTimeOffset.UtcNow.AddHours(1)));
+        Assert.Null(await Store.GetTextAsync(unlabelled));
+        Assert.Empty(await Store.GetPredictionsAsync(unlabelled));
+        foreach (long kept in new[] { labelled, generated, corpus }) Assert.NotNull(await Store.GetTextAsync(kept));
+        Assert.Equal(0, await Store.PurgeUnlabelledSubmittedTextsAsync(DateTimeOffset.UtcNow.AddHours(1)));
+    }
 }
 
 public sealed class SqliteLabelStoreContractTests : LabelStoreContract

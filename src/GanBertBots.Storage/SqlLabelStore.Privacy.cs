@@ -33,4 +33,17 @@ public abstract partial class SqlLabelStore
             await Run("DELETE FROM users WHERE id = @u");
             return new ForgetReport(texts, labels, guesses);
         }, cancellation);
+
+    // Retention: a submitted text nobody labelled, older than the cutoff, goes with its predictions, skips and guesses.
+    const string Expired = "SELECT id FROM texts t WHERE t.origin = 'user_submitted' AND t.created_at < @before " +
+                           "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.text_id = t.id)";
+
+    public Task<int> PurgeUnlabelledSubmittedTextsAsync(DateTimeOffset before, CancellationToken cancellation = default) =>
+        WriteAsync("purge old unlabelled texts", async (c, tx) =>
+        {
+            object at = TimeValue(before);
+            foreach (var table in new[] { "predictions", "review_skips", "game_guesses" })
+                await Command(c, tx, $"DELETE FROM {table} WHERE text_id IN ({Expired})", ("before", at)).ExecuteNonQueryAsync(cancellation);
+            return await Command(c, tx, $"DELETE FROM texts WHERE id IN ({Expired})", ("before", at)).ExecuteNonQueryAsync(cancellation);
+        }, cancellation);
 }
