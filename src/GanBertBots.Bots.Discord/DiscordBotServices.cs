@@ -37,7 +37,7 @@ public static class DiscordBotServices
         services.AddHttpClient("discord", http => http.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton(sp => new DiscordRestClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient("discord"), options,
             sp.GetService<ILogger<DiscordRestClient>>()));
-        services.AddSingleton(new DiscordCommandCatalog(options.RegisterModelCommands));
+        services.AddSingleton(new DiscordCommandCatalog(options.RegisterModelCommands, options.EphemeralVerdicts));
         services.AddSingleton(sp => new DiscordInteractionHandler(sp.GetRequiredService<DiscordRestClient>(), sp.GetRequiredService<IConversation>(),
             sp.GetRequiredService<ButtonCheck>(), sp.GetRequiredService<DiscordCommandCatalog>(), sp.GetRequiredService<ModeratorPolicy>(),
             sp.GetService<ILogger<DiscordInteractionHandler>>()));
@@ -57,8 +57,10 @@ public static class DiscordBotServices
         if (!options.RegisterCommands) return;
         try
         {
-            await rest.BulkOverwriteGlobalCommandsAsync(catalog.ToJson(), ct).ConfigureAwait(false);
-            log.LogInformation("Discord: registered {Count} application commands", catalog.Commands.Count);
+            if (options.CommandGuildId.Length > 0) await rest.BulkOverwriteGuildCommandsAsync(options.CommandGuildId, catalog.ToJson(), ct).ConfigureAwait(false);
+            else await rest.BulkOverwriteGlobalCommandsAsync(catalog.ToJson(), ct).ConfigureAwait(false);
+            log.LogInformation("Discord: registered {Count} application commands {Where}", catalog.Commands.Count,
+                options.CommandGuildId.Length > 0 ? $"in guild {options.CommandGuildId}" : "globally");
         }
         catch (DiscordApiException e)
         {

@@ -75,6 +75,15 @@ public sealed class DiscordOptions
     /// <summary>Also register /retrain, /promote, /rollback (moderator-only model operations).</summary>
     public bool RegisterModelCommands { get; set; }
 
+    /// <summary>
+    /// Register the commands in this one guild (server) instead of globally: they appear there at once, which is what
+    /// testing a bot wants (global commands can take a while to reach every client). Empty: global.
+    /// </summary>
+    public string CommandGuildId { get; set; } = "";
+
+    /// <summary>The "Who wrote this?" message command answers only the person who asked (ephemeral). False: the whole channel sees the verdict.</summary>
+    public bool EphemeralVerdicts { get; set; } = true;
+
     /// <summary>Secret that signs button custom_ids. Empty: derived from the bot token (stable across replicas).</summary>
     public string ButtonSigningKey { get; set; } = "";
 
@@ -116,6 +125,8 @@ public sealed class DiscordOptions
     public void Validate()
     {
         var problems = new List<string>();
+        if (CommandGuildId.Length > 0 && !ulong.TryParse(CommandGuildId, out _))
+            problems.Add($"Discord:CommandGuildId '{CommandGuildId}' is not a guild id (digits only; empty registers globally).");
         if (string.IsNullOrWhiteSpace(ApplicationId) || !ulong.TryParse(ApplicationId, out _))
             problems.Add("Discord:ApplicationId must be the application's numeric id (Developer Portal, General Information).");
         if (Mode == DiscordMode.Gateway && string.IsNullOrWhiteSpace(BotToken))

@@ -18,7 +18,8 @@ public sealed class DiscordCommandCatalog
 {
     public const string WhoWroteThis = "Who wrote this?";
 
-    public DiscordCommandCatalog(bool includeModelCommands)
+    /// <param name="ephemeralVerdicts">"Who wrote this?" answers only the person who asked (<c>Discord:EphemeralVerdicts</c>).</param>
+    public DiscordCommandCatalog(bool includeModelCommands, bool ephemeralVerdicts = true)
     {
         var commands = new List<DiscordCommand>
         {
@@ -33,7 +34,7 @@ public sealed class DiscordCommandCatalog
             new("forget", ApplicationCommandType.ChatInput, "Delete the texts and labels you gave this bot (in a DM)", "forget", Ephemeral: true),
             new("review", ApplicationCommandType.ChatInput, "Moderators: label texts waiting for review", "review", ModeratorOnly: true, Ephemeral: true),
             new("mods", ApplicationCommandType.ChatInput, "Moderators: who moderates and what is pending", "mods", ModeratorOnly: true, Ephemeral: true),
-            new(WhoWroteThis, ApplicationCommandType.Message, "", "detect"),
+            new(WhoWroteThis, ApplicationCommandType.Message, "", "detect", Ephemeral: ephemeralVerdicts),
         };
         if (includeModelCommands)
         {

@@ -91,6 +91,10 @@ public sealed class DiscordRestClient : IDisposable
     public Task<JsonNode?> BulkOverwriteGlobalCommandsAsync(JsonArray commands, CancellationToken cancellation) =>
         SendAsync(HttpMethod.Put, $"/applications/{_options.ApplicationId}/commands", commands, cancellation);
 
+    /// <summary><c>PUT /applications/{app}/guilds/{guild}/commands</c>: replaces this guild's commands (they show there at once).</summary>
+    public Task<JsonNode?> BulkOverwriteGuildCommandsAsync(string guildId, JsonArray commands, CancellationToken cancellation) =>
+        SendAsync(HttpMethod.Put, $"/applications/{_options.ApplicationId}/guilds/{guildId}/commands", commands, cancellation);
+
     /// <summary><c>POST /interactions/{id}/{token}/callback</c>: the first answer (must come within 3 s).</summary>
     public Task<JsonNode?> CreateInteractionResponseAsync(string interactionId, string token, JsonObject response, CancellationToken cancellation) =>
         SendAsync(HttpMethod.Post, $"/interactions/{interactionId}/{token}/callback", response, cancellation);

@@ -35,6 +35,29 @@ public sealed class DiscordHostTests
     }
 
     [Fact]
+    public async Task A_named_guild_gets_the_commands_at_once_and_who_wrote_this_can_answer_the_whole_channel()
+    {
+        await using var rest = await FakeRest.StartAsync();
+        var config = new ConfigurationBuilder().AddConfiguration(Config(rest, "http")).AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Discord:CommandGuildId"] = "555", ["Discord:EphemeralVerdicts"] = "false",
+        }).Build();
+        await using var services = Services(config);
+        var service = Assert.Single(services.GetServices<IHostedService>());
+        await service.StartAsync(CancellationToken.None);
+        await Wait.Until(() => rest.Matching("PUT", "/commands").Length == 1, "the command registration");
+        Assert.Equal("/api/v10/applications/42/guilds/555/commands", rest.Matching("PUT", "/commands").Single().Path);
+
+        var verdict = services.GetRequiredService<GanBertBots.Bots.Discord.Interactions.DiscordInteractionHandler>().Accept(Payloads.MessageMenu("our town is flooding"));
+        Assert.Equal(5, (int)verdict.Response["type"]!);
+        Assert.NotEqual(64, (int?)verdict.Response["data"]?["flags"] ?? 0);            // the channel sees it
+        await service.StopAsync(CancellationToken.None);
+
+        Assert.Contains("Discord:CommandGuildId 'abc'", Assert.Throws<InvalidOperationException>(() => Services(new ConfigurationBuilder()
+            .AddConfiguration(Config(rest, "http")).AddInMemoryCollection(new Dictionary<string, string?> { ["Discord:CommandGuildId"] = "abc" }).Build())).Message);
+    }
+
+    [Fact]
     public async Task Mode_picks_the_hosted_service_and_disabled_adds_nothing()
     {
         await using var rest = await FakeRest.StartAsync();

@@ -212,6 +212,13 @@ public sealed class InteractionTests
     }
 
     [Fact]
+    public async Task Who_wrote_this_answers_privately_by_default()
+    {
+        await using var rig = await RigAsync();
+        Assert.Equal("""{"type":5,"data":{"flags":64}}""", rig.Handler.Accept(Payloads.MessageMenu("our town is flooding")).Response.ToJsonString());
+    }
+
+    [Fact]
     public async Task Who_wrote_this_on_a_message_without_text_is_refused_plainly()
     {
         await using var rig = await RigAsync();
