@@ -85,6 +85,8 @@ public interface ILabelStore : IAsyncDisposable
     /// </summary>
     Task<GameScore> RecordGameGuessAsync(GameGuess guess, CancellationToken cancellation = default);
     Task<GameScore?> GetGameScoreAsync(UserKey player, CancellationToken cancellation = default);
+    /// <summary>The best guessers in one chat (platform-qualified id), by right guesses there, then fewest played.</summary>
+    Task<IReadOnlyList<ChatStanding>> GetChatLeaderboardAsync(string chat, int count, CancellationToken cancellation = default);
     /// <summary>Best players by correct guesses.</summary>
     Task<IReadOnlyList<GameScore>> GetTopGameScoresAsync(int count, CancellationToken cancellation = default);
 

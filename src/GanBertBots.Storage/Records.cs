@@ -94,6 +94,8 @@ public sealed record UserAccount(long Id, UserKey Key, string? DisplayName, User
 public sealed record GameGuess(long TextId, UserKey Player, string GuessedClass, bool Correct)
 {
     public string? DisplayName { get; init; }
+    /// <summary>The platform-qualified chat the round was played in ("telegram:-100123"), for that chat's leaderboard.</summary>
+    public string? Chat { get; init; }
     public double Weight { get; init; } = NewLabel.DefaultWeight(LabelSource.GameGuess);
 }
 
@@ -104,6 +106,9 @@ public sealed record GameScore(UserKey Player, string? DisplayName, long Played,
     /// recorded, so this call counted nothing and changed neither the label nor the score (which is returned as it stands).
     /// </summary>
     public bool AlreadyCounted { get; init; }
+
+    /// <summary>Set only by <see cref="ILabelStore.RecordGameGuessAsync"/>: right guesses in a row, this one included (0 after a wrong one).</summary>
+    public int Streak { get; init; }
 }
 
 /// <summary>Label count of one class from one source.</summary>
@@ -126,3 +131,6 @@ public sealed record TextsKept(int Added, int Duplicates);
 
 /// <summary>What <see cref="ILabelStore.ForgetUserAsync"/> deleted: submitted texts, labels given, game guesses.</summary>
 public sealed record ForgetReport(int Texts, int Labels, int Guesses);
+
+/// <summary>One player's line on a chat's leaderboard: guesses made in that chat and how many were right.</summary>
+public sealed record ChatStanding(UserKey Player, string? DisplayName, long Played, long Correct);

@@ -127,5 +127,12 @@ public static class Schema
             UPDATE texts SET written_by = corpus_label
                 WHERE origin = 'corpus' AND lower(corpus_label) IN ('chatgpt', 'cohere', 'davinci', 'bloomz', 'dolly', 'gpt2');
             """),
+        // Where a guess was made and whether it was right, for the per-chat leaderboard (/top) and streaks. Guesses kept
+        // before this migration have neither: they count in the overall score, not on a chat's board or in a streak.
+        new(5, "chat and outcome of each game guess", """
+            ALTER TABLE game_guesses ADD COLUMN chat TEXT;
+            ALTER TABLE game_guesses ADD COLUMN correct INTEGER;
+            CREATE INDEX game_guesses_by_chat ON game_guesses (chat);
+            """),
     ];
 }

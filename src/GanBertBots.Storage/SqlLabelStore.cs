@@ -482,9 +482,10 @@ public abstract partial class SqlLabelStore : ILabelStore
             // (another replica) makes PostgreSQL wait for it and then do nothing; SQLite serialises writers. So exactly
             // one of them goes on to write the label and the score.
             object? claimed = await Command(c, tx,
-                "INSERT INTO game_guesses (user_id, text_id, guessed_at) VALUES (@u, @text, @t) " +
+                "INSERT INTO game_guesses (user_id, text_id, guessed_at, chat, correct) VALUES (@u, @text, @t, @chat, @right) " +
                 "ON CONFLICT (user_id, text_id) DO NOTHING RETURNING user_id",
-                ("u", user.Id), ("text", guess.TextId), ("t", TimeValue(Clock.GetUtcNow()))).ExecuteScalarAsync(cancellation);
+                ("u", user.Id), ("text", guess.TextId), ("t", TimeValue(Clock.GetUtcNow())), ("chat", guess.Chat), ("right", guess.Correct ? 1L : 0L))
+                .ExecuteScalarAsync(cancellation);
             if (claimed is null or DBNull)
             {
                 await using var seen = await Command(c, tx, $"{ScoreSelect} WHERE g.user_id = @u", ("u", user.Id)).ExecuteReaderAsync(cancellation);
@@ -498,9 +499,10 @@ public abstract partial class SqlLabelStore : ILabelStore
                 "ON CONFLICT (user_id) DO UPDATE SET played = game_scores.played + 1, correct = game_scores.correct + excluded.correct, " +
                 "updated_at = excluded.updated_at",
                 ("u", user.Id), ("c", guess.Correct ? 1L : 0L), ("t", TimeValue(Clock.GetUtcNow()))).ExecuteNonQueryAsync(cancellation);
+            int streak = await StreakAsync(c, tx, user.Id, cancellation);
             await using var r = await Command(c, tx, $"{ScoreSelect} WHERE g.user_id = @u", ("u", user.Id)).ExecuteReaderAsync(cancellation);
             await r.ReadAsync(cancellation);
-            return ReadScore(r);
+            return ReadScore(r) with { Streak = streak };
         }, cancellation);
 
     public Task<GameScore?> GetGameScoreAsync(UserKey player, CancellationToken cancellation = default) =>

@@ -29,6 +29,7 @@ public sealed class DiscordCommandCatalog
                 Options: [new("text", "The text to check", true, 2000)]),
             new("game", ApplicationCommandType.ChatInput, "Play: spot the machine-written tweet", "game"),
             new("stats", ApplicationCommandType.ChatInput, "Detector and game statistics", "stats"),
+            new("top", ApplicationCommandType.ChatInput, "The best real-or-fake guessers in this channel", "top"),
             new("help", ApplicationCommandType.ChatInput, "What this bot can do", "help", Ephemeral: true),
             new("privacy", ApplicationCommandType.ChatInput, "What this bot keeps about you", "privacy", Ephemeral: true),
             new("forget", ApplicationCommandType.ChatInput, "Delete the texts and labels you gave this bot (in a DM)", "forget", Ephemeral: true),

@@ -20,7 +20,7 @@ public sealed class GameGuessButton(ILabelStore store, Labels labels, ReplyButto
         string label = guess == "real" ? labels.Human : text.IsMachineCorpusText ? text.WrittenBy! : labels.Generator;
         // One guess per person and round (a round is the text it shows): otherwise a second press after seeing the
         // answer would count again. The store enforces it with a unique key, so it holds across replicas too.
-        var score = await store.RecordGameGuessAsync(new GameGuess(text.Id, context.User.Key, label, right) { DisplayName = context.User.DisplayName }, ct);
+        var score = await store.RecordGameGuessAsync(new GameGuess(text.Id, context.User.Key, label, right) { DisplayName = context.User.DisplayName, Chat = context.Chat.QualifiedId }, ct);
         if (score.AlreadyCounted)
         {
             await context.AcknowledgeAsync("You already guessed this one.", ct);
@@ -32,7 +32,8 @@ public sealed class GameGuessButton(ILabelStore store, Labels labels, ReplyButto
             : $"fake, written by {text.ModelVersion ?? "our generator"}";
         await context.Output.SendAsync(new Reply
         {
-            Text = $"{(right ? "✅ Right" : "❌ Wrong")}, {context.User.DisplayName}: it was {truth}.\nYour score: {score.Correct}/{score.Played}",
+            Text = $"{(right ? "✅ Right" : "❌ Wrong")}, {context.User.DisplayName}: it was {truth}.\nYour score: {score.Correct}/{score.Played}" +
+                   (score.Streak >= 2 ? $" · 🔥 {score.Streak} in a row" : ""),
             Buttons = [[buttons.Make("▶ Next round", ButtonKind.GameNext, text.Id, context.Chat)]],
         }, ct);
     }

@@ -37,7 +37,7 @@ public sealed class ConversationShapeTests
         Assert.Equal(Enum.GetValues<ButtonKind>().Order(), kinds.Order());
         var names = core.GetServices<ICommand>().Select(c => c.Name).ToList();
         Assert.Equal(names.Distinct().Count(), names.Count);
-        Assert.Equal(["/detect", "/forget", "/game", "/help", "/mods", "/privacy", "/promote", "/retrain", "/review", "/rollback", "/start", "/stats", "/tweet"], names.Order());
+        Assert.Equal(["/detect", "/forget", "/game", "/help", "/mods", "/privacy", "/promote", "/retrain", "/review", "/rollback", "/start", "/stats", "/top", "/tweet"], names.Order());
         // The moderator-only buttons are exactly the review ones, and the check knows it.
         Assert.Equal([ButtonKind.ReviewLabel, ButtonKind.ReviewSkip], core.GetServices<IButton>().Where(b => b.ModeratorOnly).Select(b => b.Kind).Order());
     }

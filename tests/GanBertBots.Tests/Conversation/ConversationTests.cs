@@ -279,6 +279,9 @@ public sealed class ConversationTests : IAsyncLifetime
         await Bot.HandleButtonAsync(Press(ButtonNamed(output.Last, "Real")), output, default);
         Assert.Contains("Right", output.Last.Text);
         Assert.Contains("score: 1/1", output.Last.Text);
+        Assert.DoesNotContain("in a row", output.Last.Text);                 // one right guess is no streak yet
+        Assert.Contains("1. Alice - 1/1 right", (await Say("/top")).Last.Text);
+        Assert.Contains("Nobody has played", (await Say("/top", chat: Group)).Last.Text);
         var guess = Assert.Single(await _temp.LabelsAsync());
         Assert.Equal(("human", LabelSource.GameGuess), (guess.Class, guess.Source));
         var roundMessage = output.Sent.First(s => s.Text.Contains("Real or fake"));

@@ -160,7 +160,7 @@ public sealed class RestClientTests
         Assert.StartsWith("DiscordBot (", put.Headers["User-Agent"]);
         var commands = put.Json!.AsArray();
         var names = commands.Select(c => (string)c!["name"]!).ToArray();
-        Assert.Equal(["tweet", "detect", "game", "stats", "help", "privacy", "forget", "review", "mods", DiscordCommandCatalog.WhoWroteThis, "retrain", "promote", "rollback"], names);
+        Assert.Equal(["tweet", "detect", "game", "stats", "top", "help", "privacy", "forget", "review", "mods", DiscordCommandCatalog.WhoWroteThis, "retrain", "promote", "rollback"], names);
         var menu = commands.Single(c => (string)c!["name"]! == DiscordCommandCatalog.WhoWroteThis)!;
         Assert.Equal(3, (int)menu["type"]!);
         Assert.Equal("", (string)menu["description"]!);

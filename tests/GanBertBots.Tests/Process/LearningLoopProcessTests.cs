@@ -41,6 +41,9 @@ public sealed class LearningLoopProcessTests
             Assert.DoesNotContain("written by a person", service.Output);
             Assert.DoesNotContain("✅ Right", service.Output);
             Assert.Matches("❌ Wrong, .*: it was fake, written by (chatGPT|dolly) \\(from the corpus m4-mini.jsonl\\)", service.Output);
+            service.Type("/top");                                   // this chat's leaderboard
+            await service.WaitForOutputAsync("Best guessers here");
+            await service.WaitForOutputAsync("- 0/1 right");
             Assert.Equal(0, (await service.TerminateAsync()).ExitCode);
         }
         finally { Directory.Delete(work, recursive: true); }

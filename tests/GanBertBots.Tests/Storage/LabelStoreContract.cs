@@ -477,6 +477,30 @@ public abstract class LabelStoreContract : IAsyncLifetime
         Assert.Equal(3, (await Store.GetStatsAsync()).LabelsFrom(LabelSource.GameGuess));
     }
 
+    // ------------------------------------------------------------------ /top and streaks
+
+    [StoreFact]
+    public async Task Guesses_count_on_their_chat_board_and_streaks_end_at_a_wrong_guess()
+    {
+        var rounds = new List<long>();
+        for (int i = 0; i < 5; i++) rounds.Add(await TextAsync($"round {i}", TextOrigin.Corpus));
+        GameGuess Guess(int round, UserKey who, bool right, string chat) => new(rounds[round], who, "human", right) { Chat = chat, DisplayName = who.PlatformUserId };
+
+        Assert.Equal(1, (await Store.RecordGameGuessAsync(Guess(0, Alice, true, "telegram:-1"))).Streak);
+        Assert.Equal(2, (await Store.RecordGameGuessAsync(Guess(1, Alice, true, "telegram:-1"))).Streak);
+        Assert.Equal(2, (await Store.RecordGameGuessAsync(Guess(1, Alice, false, "telegram:-1"))).Played);     // already counted
+        Assert.Equal(0, (await Store.RecordGameGuessAsync(Guess(0, Bob, false, "telegram:-1"))).Streak);
+        Assert.Equal(0, (await Store.RecordGameGuessAsync(Guess(2, Alice, false, "telegram:-2"))).Streak);     // a wrong one ends it
+        Assert.Equal(1, (await Store.RecordGameGuessAsync(Guess(3, Alice, true, "telegram:-2"))).Streak);
+
+        var here = await Store.GetChatLeaderboardAsync("telegram:-1", 10);
+        Assert.Equal([(Alice, 2L, 2L), (Bob, 1L, 0L)], here.Select(s => (s.Player, s.Played, s.Correct)));
+        var there = await Store.GetChatLeaderboardAsync("telegram:-2", 10);
+        Assert.Equal([(Alice, 2L, 1L)], there.Select(s => (s.Player, s.Played, s.Correct)));
+        Assert.Single(await Store.GetChatLeaderboardAsync("telegram:-1", 1));
+        Assert.Empty(await Store.GetChatLeaderboardAsync("discord:7", 10));
+    }
+
     // ------------------------------------------------------------------ /forget
 
     [StoreFact]
