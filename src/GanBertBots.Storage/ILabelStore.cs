@@ -27,6 +27,8 @@ public interface ILabelStore : IAsyncDisposable
     /// is none. Corpus texts only where the import knew who wrote them (<see cref="StoredText.WrittenBy"/> set).
     /// </summary>
     Task<StoredText?> GetRandomTextAsync(TextOrigin origin, CancellationToken cancellation = default);
+    /// <summary>Up to <paramref name="count"/> distinct random corpus texts whose writer the import knew (the game's harder and easier rounds choose among them).</summary>
+    Task<IReadOnlyList<StoredText>> GetRandomCorpusTextsAsync(int count, CancellationToken cancellation = default);
     /// <summary>
     /// Texts nobody has labelled yet (GAN-BERT's unlabelled term), oldest first, after <paramref name="afterTextId"/>
     /// (for paging). Origins default to <see cref="TextOrigin.UserSubmitted"/>.

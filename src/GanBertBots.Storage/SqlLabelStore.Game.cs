@@ -14,6 +14,15 @@ public abstract partial class SqlLabelStore
         return streak;
     }
 
+    public Task<IReadOnlyList<StoredText>> GetRandomCorpusTextsAsync(int count, CancellationToken cancellation = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        // random() exists in SQLite and PostgreSQL; a full sort of the known-writer corpus is cheap at its size (thousands).
+        return ReadAsync("pick random corpus texts", c => TextListAsync(c,
+            $"SELECT {TextColumns} FROM {TextFrom} WHERE t.origin = 'corpus' AND t.written_by IS NOT NULL ORDER BY random() LIMIT @n",
+            cancellation, ("n", count)), cancellation);
+    }
+
     public Task<IReadOnlyList<ChatStanding>> GetChatLeaderboardAsync(string chat, int count, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);

@@ -6,9 +6,12 @@ public sealed class GameGuessButton(ILabelStore store, Labels labels, ReplyButto
     public override async Task HandleAsync(ButtonContext context, CancellationToken ct)
     {
         var text = context.Text;
-        string? guess = context.Action.Arg;
+        // "real" or "fake", with the round's level after a dash ("real-hard") when it had one.
+        string[] parts = (context.Action.Arg ?? "").Split('-', 2);
+        string guess = parts[0];
+        string? level = parts.Length > 1 ? parts[1] : null;
         // Only texts whose writer is known are played: generated ones, and corpus texts the import knew the writer of.
-        if (guess is not ("real" or "fake") || text.Origin == TextOrigin.UserSubmitted || (text.Origin == TextOrigin.Corpus && text.WrittenBy is null))
+        if (guess is not ("real" or "fake") || GameCommand.Level(level) is null || text.Origin == TextOrigin.UserSubmitted || (text.Origin == TextOrigin.Corpus && text.WrittenBy is null))
         {
             await context.AcknowledgeAsync(ButtonCheck.NotValid, ct);
             return;
@@ -34,7 +37,7 @@ public sealed class GameGuessButton(ILabelStore store, Labels labels, ReplyButto
         {
             Text = $"{(right ? "✅ Right" : "❌ Wrong")}, {context.User.DisplayName}: it was {truth}.\nYour score: {score.Correct}/{score.Played}" +
                    (score.Streak >= 2 ? $" · 🔥 {score.Streak} in a row" : ""),
-            Buttons = [[buttons.Make("▶ Next round", ButtonKind.GameNext, text.Id, context.Chat)]],
+            Buttons = [[buttons.Make("▶ Next round", ButtonKind.GameNext, text.Id, context.Chat, level)]],
         }, ct);
     }
 }

@@ -6,6 +6,6 @@ public sealed class GameNextButton(GameRounds rounds) : Button(ButtonKind.GameNe
     public override async Task HandleAsync(ButtonContext context, CancellationToken ct)
     {
         await context.AcknowledgeAsync(null, ct);
-        await rounds.DealAsync(context.User, context.Chat, context.Output, ct);
+        await rounds.DealAsync(context.User, context.Chat, context.Output, ct, GameCommand.Level(context.Action.Arg) ?? GameLevel.Any);
     }
 }

@@ -292,6 +292,28 @@ public sealed class ConversationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Hard_and_easy_rounds_are_the_texts_the_detector_judges_most_wrongly_and_most_rightly()
+    {
+        // The fake detector calls a text of length 7k "human" (P(person) 0.8) and anything else a machine's (0.2).
+        const string easy = "Flood in town!";              // 14 characters: judged a person's, rightly
+        const string hard = "Wildfire near the school";    // 24: judged a machine's, wrongly
+        foreach (var t in new[] { easy, hard })
+            await _store.AddTextAsync(new NewText(t, TextOrigin.Corpus) { CorpusName = "disaster-tweets", WrittenBy = "human" });
+        var hardRound = await Say("/game hard");
+        Assert.Contains("(hard)", hardRound.Last.Text);
+        Assert.Contains(hard, hardRound.Last.Text);
+        Assert.Contains(easy, (await Say("/game EASY")).Last.Text);
+        Assert.Contains("/game easy or /game hard", (await Say("/game impossible")).Last.Text);
+
+        // The next round after a hard one is hard again.
+        await Bot.HandleButtonAsync(Press(ButtonNamed(hardRound.Last, "Fake")), hardRound, default);
+        Assert.Contains("❌ Wrong", hardRound.Last.Text);
+        await Bot.HandleButtonAsync(Press(ButtonNamed(hardRound.Last, "Next")), hardRound, default);
+        Assert.Contains("(hard)", hardRound.Last.Text);
+        Assert.Contains(hard, hardRound.Last.Text);
+    }
+
+    [Fact]
     public async Task Game_guess_pressed_on_two_replicas_at_once_counts_once()
     {
         _options.GameRealShare = 1;

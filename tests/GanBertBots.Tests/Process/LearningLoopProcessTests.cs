@@ -44,6 +44,9 @@ public sealed class LearningLoopProcessTests
             service.Type("/top");                                   // this chat's leaderboard
             await service.WaitForOutputAsync("Best guessers here");
             await service.WaitForOutputAsync("- 0/1 right");
+            service.Type("/game hard");                              // no detector here: a round of any difficulty, said so
+            await service.WaitForOutputAsync("Easy and hard rounds need the detector");
+            await service.WaitForOutputAsync("Real or fake? (hard)");
             Assert.Equal(0, (await service.TerminateAsync()).ExitCode);
         }
         finally { Directory.Delete(work, recursive: true); }

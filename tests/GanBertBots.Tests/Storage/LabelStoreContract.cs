@@ -501,6 +501,19 @@ public abstract class LabelStoreContract : IAsyncLifetime
         Assert.Empty(await Store.GetChatLeaderboardAsync("discord:7", 10));
     }
 
+    [StoreFact]
+    public async Task Random_corpus_texts_are_distinct_and_only_of_known_writers()
+    {
+        for (int i = 0; i < 12; i++) await TextAsync($"known {i}", TextOrigin.Corpus);
+        await Store.AddTextAsync(new NewText("writer unknown", TextOrigin.Corpus));
+        await TextAsync("a user's text");
+        var drawn = await Store.GetRandomCorpusTextsAsync(8);
+        Assert.Equal(8, drawn.Count);
+        Assert.Equal(8, drawn.Select(t => t.Id).Distinct().Count());
+        Assert.All(drawn, t => Assert.StartsWith("known", t.Content));
+        Assert.Equal(12, (await Store.GetRandomCorpusTextsAsync(100)).Count);
+    }
+
     // ------------------------------------------------------------------ /forget
 
     [StoreFact]
