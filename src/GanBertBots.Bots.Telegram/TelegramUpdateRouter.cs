@@ -154,7 +154,8 @@ public sealed class TelegramUpdateRouter
         if (message.From is null || message.From.IsBot) return;
         if (message.Chat.Type == ChatType.Channel) return;
         bool isGroup = message.Chat.Type is ChatType.Group or ChatType.Supergroup;
-        string? text = message.Text;
+        // A document's caption is its text ("/detect" in a group); the file itself is fetched only if the core wants it.
+        string? text = message.Text ?? (message.Document is null ? null : message.Caption);
         // "/cmd@SomeBot args": for us only when SomeBot is this bot.
         if (CommandLine.Parse(text) is { Addressee: { } addressee } && !string.Equals(addressee, BotUsername, StringComparison.OrdinalIgnoreCase)) return;
 
@@ -169,7 +170,8 @@ public sealed class TelegramUpdateRouter
             ReplyToText = message.ReplyToMessage?.Text ?? message.ReplyToMessage?.Caption,
             ReplyToMessageId = message.ReplyToMessage?.Id.ToString(),
             IsChatAdmin = admin,
-            HasNonTextContent = message.Text is null,
+            HasNonTextContent = message.Text is null && message.Document is null,
+            File = message.Document is { } document ? DocumentFile(document, message.Chat.Id, isGroup) : null,
         };
         var output = new TelegramChatOutput(_bot, _outbox, _options, message.Chat.Id, isGroup);
         await _conversation.HandleMessageAsync(incoming, output, ct);
@@ -204,6 +206,14 @@ public sealed class TelegramUpdateRouter
             if (!output.Acknowledged) await output.AcknowledgeButtonAsync(null, CancellationToken.None);
         }
     }
+
+    IncomingFile DocumentFile(global::Telegram.Bot.Types.Document document, long chatId, bool isGroup) =>
+        new(document.FileName ?? "file", document.MimeType, document.FileSize ?? 0, async ct =>
+        {
+            using var content = new MemoryStream();
+            await _outbox.SendAsync(chatId, isGroup, paced: false, async c => { await _bot.GetInfoAndDownloadFile(document.FileId, content, c); return true; }, ct);
+            return content.ToArray();
+        });
 
     async Task<bool> IsChatAdminAsync(long chatId, long userId, CancellationToken ct)
     {

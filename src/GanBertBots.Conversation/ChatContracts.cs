@@ -38,9 +38,14 @@ public sealed record IncomingMessage
     public bool IsChatAdmin { get; init; }
     /// <summary>The sender's roles in this chat, as platform ids (Discord role ids); empty where the platform has none.</summary>
     public IReadOnlyList<string> RoleIds { get; init; } = [];
+    /// <summary>A file sent with the message (a Telegram document); the core reads it only if it wants it.</summary>
+    public IncomingFile? File { get; init; }
     /// <summary>True when the message carried something other than text (photo, sticker, voice...).</summary>
     public bool HasNonTextContent { get; init; }
 }
+
+/// <summary>A file attached to a message: its name and declared size, and how to fetch its bytes from the platform.</summary>
+public sealed record IncomingFile(string FileName, string? MimeType, long Size, Func<CancellationToken, Task<byte[]>> ReadAsync);
 
 /// <summary>Someone pressed one of the bot's buttons.</summary>
 public sealed record ButtonPress

@@ -48,6 +48,7 @@ public sealed class ConversationRouter : IConversation
         // In groups the bot only answers commands; in a private chat other text is judged (or, when that is off, helped).
         if (line is null && message.Chat.Kind == ChatKind.Group) return;
         if (line is null && _autoDetect && !string.IsNullOrWhiteSpace(message.Text)) line = new CommandLine("/detect", null, message.Text.Trim());
+        if (line is null && _autoDetect && message.File is not null) line = new CommandLine("/detect", null, ""); // a file sent to judge
         var context = new CommandContext(message, line ?? new CommandLine("", null, ""), output, moderator, help);
         if (line is null)
         {

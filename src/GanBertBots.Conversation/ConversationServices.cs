@@ -36,6 +36,7 @@ public static class ConversationServices
         services.AddSingleton<TweetWriter>();
         services.AddSingleton<GameRounds>();
         services.AddSingleton<ReviewQueue>();
+        services.AddSingleton<FileVerdicts>();
 
         var handlers = typeof(ConversationServices).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false }).OrderBy(t => t.Name);
         foreach (var type in handlers)

@@ -57,6 +57,12 @@ public sealed class FakeBotApiServer : FakeServer
         BotUsername = botUsername;
         App.MapPost("/bot{token}/{method}", HandleAsync);
         App.MapGet("/bot{token}/{method}", HandleAsync);
+        // Files (getFile's file_path) are downloaded from /file/bot{token}/{path}.
+        App.MapGet("/file/bot{token}/{**path}", (string token, string path) =>
+        {
+            if (token != Token) return Results.Unauthorized();
+            lock (_gate) return _files.TryGetValue(path, out var f) ? Results.Bytes(f.Content, "application/octet-stream") : Results.NotFound();
+        });
     }
 
     public static async Task<FakeBotApiServer> StartAsync(string token = "123456:TEST-token", string botUsername = "GanBertTestBot")
@@ -85,6 +91,28 @@ public sealed class FakeBotApiServer : FakeServer
             if (replyToMessageId is int r && _messages.TryGetValue((chatId, r), out var replied)) message.ReplyToMessage = ToMessage(replied);
             _messages[(chatId, id)] = new FakeMessage(chatId, id, userId, false, text, []);
             return (Enqueue(new Update { Id = 0, Message = message }), id);
+        }
+    }
+
+    readonly Dictionary<string, (string FileId, byte[] Content)> _files = [];
+
+    /// <summary>A person sends a file (a Telegram document) with an optional caption. Returns the update id.</summary>
+    public int PostDocument(long chatId, long userId, string fileName, byte[] content, string? mimeType = "text/plain", string? caption = null,
+        ChatType chatType = ChatType.Private)
+    {
+        lock (_gate)
+        {
+            _chatTypes[chatId] = chatType;
+            int id = NextMessageId(chatId);
+            string fileId = $"doc{chatId}-{id}";
+            _files[$"documents/{fileId}"] = (fileId, content);
+            var message = new Message
+            {
+                Id = id, Date = DateTime.UtcNow, Chat = ChatOf(chatId), From = new User { Id = userId, FirstName = "Tester" }, Caption = caption,
+                Document = new Document { FileId = fileId, FileUniqueId = "u" + fileId, FileName = fileName, MimeType = mimeType, FileSize = content.Length },
+            };
+            _messages[(chatId, id)] = new FakeMessage(chatId, id, userId, false, caption, []);
+            return Enqueue(new Update { Id = 0, Message = message });
         }
     }
 
@@ -155,6 +183,17 @@ public sealed class FakeBotApiServer : FakeServer
 
     /// <summary>A queued fault that is latency, not failure: its second value is the delay in milliseconds.</summary>
     const int Slow = -1;
+
+    IResult GetFile(JsonObject args)
+    {
+        string fileId = Str(args, "file_id") ?? "";
+        lock (_gate)
+        {
+            var found = _files.FirstOrDefault(f => f.Value.FileId == fileId);
+            if (found.Key is null) return Error(400, "Bad Request: invalid file_id");
+            return Ok(new JsonObject { ["file_id"] = fileId, ["file_unique_id"] = "u" + fileId, ["file_size"] = found.Value.Content.Length, ["file_path"] = found.Key });
+        }
+    }
 
     readonly List<(int Id, string Json)> _rawPending = [];
 
@@ -274,6 +313,7 @@ public sealed class FakeBotApiServer : FakeServer
             "sendchataction" => Record(new BotCall("sendChatAction", Long(args, "chat_id"), 0, Str(args, "action"), [], null, null, Now)),
             "answercallbackquery" => AnswerCallback(args),
             "getchatmember" => GetChatMember(args),
+            "getfile" => GetFile(args),
             _ => Error(404, $"Not Found: method {method} is not implemented by the fake server"),
         };
     }

@@ -4,11 +4,16 @@ namespace GanBertBots.Conversation;
 /// /detect TEXT (or /detect as a reply to a message): the detector's verdict. The text is stored before it is judged,
 /// the verdict stored with it, and the answer carries "right"/"wrong" buttons for feedback.
 /// </summary>
-public sealed class DetectCommand(IInferenceService inference, ILabelStore store, BotOptions options, ClassChoices classes, ReplyButtons buttons) : Command("/detect", "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)")
+public sealed class DetectCommand(IInferenceService inference, ILabelStore store, BotOptions options, ClassChoices classes, ReplyButtons buttons, FileVerdicts files) : Command("/detect", "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)")
 {
     public override async Task HandleAsync(CommandContext context, CancellationToken ct)
     {
         var message = context.Message;
+        if (message.File is { } file && context.Arguments.Length == 0)
+        {
+            await files.JudgeAsync(context, file, ct);
+            return;
+        }
         string text = context.Arguments.Length > 0 ? context.Arguments : message.ReplyToText?.Trim() ?? "";
         if (text.Length == 0)
         {

@@ -231,6 +231,29 @@ public sealed class TelegramEndToEndTests
     }
 
     [Fact]
+    public async Task A_text_file_gets_a_verdict_per_paragraph_and_other_files_a_plain_answer()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        async Task<BotCall> Answer(string name, byte[] content, string? mime = "text/plain")
+        {
+            int before = h.Server.CallsIn(Alice).Count(c => c.Method == "sendMessage");
+            h.Server.PostDocument(Alice, Alice, name, content, mime);
+            return await h.Server.WaitForCallAsync(c => c.ChatId == Alice && c.Method == "sendMessage", skip: before);
+        }
+        const string post = "Forest fire near La Ronge Sask. Canada, everyone is safe.\n\n" +
+                            "Residents asked to shelter in place are being notified by officers.\n\nshort\n\r\n" +
+                            "Thirteen thousand people receive wildfire evacuation orders in California tonight.";
+        var verdict = await Answer("post.txt", Encoding.UTF8.GetBytes(post));
+        Assert.Contains("📄 post.txt: 3 paragraphs judged.", verdict.Text);       // "short" is not judged
+        Assert.Contains("Overall - real or fake:", verdict.Text);
+        Assert.Equal(3, h.Detector.Batches.SelectMany(b => b).Count());
+        Assert.Contains("I read .txt and .md files only", (await Answer("report.pdf", [1, 2, 3], "application/pdf")).Text);
+        Assert.Contains("up to 1 MB", (await Answer("huge.txt", new byte[(1 << 20) + 1])).Text);
+        Assert.Contains("not UTF-8", (await Answer("latin1.md", [0x66, 0x6c, 0x6f, 0x6f, 0x64, 0xe9, 0xe9, 0xff], null)).Text);
+        Assert.Equal(3, h.Detector.Batches.SelectMany(b => b).Count());            // none of those reached the model
+    }
+
+    [Fact]
     public async Task Empty_sticker_huge_emoji_and_right_to_left_messages_are_answered()
     {
         await using var h = await TelegramHarness.StartAsync();
