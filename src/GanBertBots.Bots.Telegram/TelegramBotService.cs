@@ -23,6 +23,7 @@ namespace GanBertBots.Bots.Telegram;
 public sealed class TelegramBotService : BackgroundService
 {
     readonly TelegramOptions _options;
+    readonly InlineVerdicts? _inline;
     readonly IConversation _conversation;
     readonly ILogger _log;
     readonly HttpClient _http;
@@ -34,8 +35,11 @@ public sealed class TelegramBotService : BackgroundService
     /// <summary>Webhook mode: cancelled when the service starts stopping (new updates are refused from then on).</summary>
     CancellationToken _intake;
 
-    public TelegramBotService(TelegramOptions options, IConversation conversation, ILogger<TelegramBotService> log, HttpClient? http = null)
+    /// <param name="inline">Answers inline queries ("@bot text"); null: the bot does not take them.</param>
+    public TelegramBotService(TelegramOptions options, IConversation conversation, ILogger<TelegramBotService> log, HttpClient? http = null,
+        InlineVerdicts? inline = null)
     {
+        _inline = inline;
         options.Validate();
         _options = options;
         _conversation = conversation;
@@ -62,7 +66,7 @@ public sealed class TelegramBotService : BackgroundService
                 await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
             }
         }
-        var router = new TelegramUpdateRouter(Client, _conversation, Outbox, _options, me.Username ?? "", _log);
+        var router = new TelegramUpdateRouter(Client, _conversation, Outbox, _options, me.Username ?? "", _log, _inline);
         _log.LogInformation("Telegram bot @{Name} started ({Mode})", me.Username, _options.IsWebhook ? "webhook" : "long polling");
         // Stopping: no new updates are taken; the ones in flight get DrainLimit to be answered (inside each mode's
         // loop), then are cancelled and their chats told the bot is restarting.
@@ -149,7 +153,7 @@ public sealed class TelegramBotService : BackgroundService
         // The endpoint itself is on the application's one listener (MapTelegramWebhook); here Telegram is told where it is.
         if (!string.IsNullOrWhiteSpace(_options.WebhookUrl))
             await Client.SetWebhook(_options.WebhookUrl, secretToken: _options.WebhookSecret,
-                allowedUpdates: [UpdateType.Message, UpdateType.CallbackQuery], cancellationToken: ct);
+                allowedUpdates: [UpdateType.Message, UpdateType.CallbackQuery, UpdateType.InlineQuery], cancellationToken: ct);
         else _log.LogWarning("Telegram:WebhookUrl is empty: the endpoint listens, but Telegram was not told where it is (setWebhook)");
         _intake = ct;
         _ready.TrySetResult(router);

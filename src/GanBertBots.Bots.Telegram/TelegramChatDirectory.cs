@@ -58,7 +58,8 @@ public static class TelegramBotServices
         services.AddHttpClient(HttpClientName).ConfigureHttpClient((sp, http) =>
             http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<TelegramOptions>().PollingTimeoutSeconds + 30));
         services.AddSingleton(sp => new TelegramBotService(sp.GetRequiredService<TelegramOptions>(), sp.GetRequiredService<IConversation>(),
-            sp.GetRequiredService<ILogger<TelegramBotService>>(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName)));
+            sp.GetRequiredService<ILogger<TelegramBotService>>(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName),
+            sp.GetService<InlineVerdicts>()));
         services.AddHostedService(sp => sp.GetRequiredService<TelegramBotService>());
         services.AddSingleton<IChatDirectory>(sp => new TelegramChatDirectory(sp.GetRequiredService<TelegramBotService>(),
             sp.GetRequiredService<TelegramOptions>()));

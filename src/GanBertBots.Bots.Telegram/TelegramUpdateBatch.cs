@@ -27,7 +27,7 @@ public sealed class TelegramUpdateBatch
         var request = new JsonObject
         {
             ["offset"] = offset, ["limit"] = 100, ["timeout"] = waitSeconds ?? options.PollingTimeoutSeconds,
-            ["allowed_updates"] = new JsonArray("message", "callback_query"),
+            ["allowed_updates"] = new JsonArray("message", "callback_query", "inline_query"),
         };
         string url = $"{options.ApiBaseUrl.TrimEnd('/')}/bot{options.BotToken}/getUpdates";
         using var response = await http.PostAsync(url, new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"), ct);

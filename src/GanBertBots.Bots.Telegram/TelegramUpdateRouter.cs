@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Telegram.Bot;
 using Telegram.Bot.Types;
 using Telegram.Bot.Types.Enums;
+using Telegram.Bot.Types.InlineQueryResults;
 
 namespace GanBertBots.Bots.Telegram;
 
@@ -24,8 +25,12 @@ public sealed class TelegramUpdateRouter
     readonly ConcurrentDictionary<(long Chat, long User), (bool Admin, DateTimeOffset Until)> _admins = new();
     long _received, _handled, _failed;
 
-    public TelegramUpdateRouter(ITelegramBotClient bot, IConversation conversation, TelegramOutbox outbox, TelegramOptions options, string botUsername, ILogger log)
+    readonly InlineVerdicts? _inline;
+
+    public TelegramUpdateRouter(ITelegramBotClient bot, IConversation conversation, TelegramOutbox outbox, TelegramOptions options, string botUsername, ILogger log,
+        InlineVerdicts? inline = null)
     {
+        _inline = inline;
         _bot = bot;
         _conversation = conversation;
         _outbox = outbox;
@@ -52,7 +57,8 @@ public sealed class TelegramUpdateRouter
             _log.LogWarning("Telegram update {Update} skipped: {Reason}", update?.Id, reason);
             return Task.CompletedTask;
         }
-        long chatKey = update.Message?.Chat.Id ?? update.CallbackQuery?.Message?.Chat?.Id ?? update.CallbackQuery!.From.Id;
+        // One queue per chat; a press on an inline message and an inline query queue per person; other kinds share key 0.
+        long chatKey = update.Message?.Chat.Id ?? update.CallbackQuery?.Message?.Chat?.Id ?? update.CallbackQuery?.From.Id ?? update.InlineQuery?.From.Id ?? 0;
         Task tail;
         lock (_chatTails)
         {
@@ -134,6 +140,7 @@ public sealed class TelegramUpdateRouter
             if (q.Message is { } carrier && (Chat?)carrier.Chat is null) return "a button press on a message without its chat";
             return null;
         }
+        if (update.InlineQuery is { } iq) return (User?)iq.From is null ? "an inline query without its sender" : null;
         return null; // other kinds are ignored by HandleAsync
     }
 
@@ -146,6 +153,7 @@ public sealed class TelegramUpdateRouter
     {
         if (update.Message is { } message) await HandleMessageAsync(message, ct);
         else if (update.CallbackQuery is { } query) await HandleCallbackAsync(query, ct);
+        else if (update.InlineQuery is { } inline && _inline is not null) await HandleInlineAsync(inline, ct);
         // Other update kinds (edits, reactions, membership) are not for this bot.
     }
 
@@ -205,6 +213,18 @@ public sealed class TelegramUpdateRouter
             // Every callback query is answered, or the user's client keeps spinning.
             if (!output.Acknowledged) await output.AcknowledgeButtonAsync(null, CancellationToken.None);
         }
+    }
+
+    /// <summary>"@bot text" in any chat: one result whose message is the verdict; Telegram caches it 10 s per person.</summary>
+    async Task HandleInlineAsync(InlineQuery query, CancellationToken ct)
+    {
+        var answer = await _inline!.AnswerAsync(User(query.From), query.Query ?? "", ct);
+        var result = new InlineQueryResultArticle("verdict", ChatText.Clip(answer.Title, 200), new InputTextMessageContent(ChatText.Clip(answer.MessageText, TelegramChatOutput.TelegramMaxLength)))
+        {
+            Description = ChatText.Clip(answer.Description, 200),
+        };
+        await _outbox.SendAsync(query.From.Id, false, paced: false,
+            async c => { await _bot.AnswerInlineQuery(query.Id, [result], cacheTime: 10, isPersonal: true, cancellationToken: c); return true; }, ct, safeToRepeat: true);
     }
 
     IncomingFile DocumentFile(global::Telegram.Bot.Types.Document document, long chatId, bool isGroup) =>

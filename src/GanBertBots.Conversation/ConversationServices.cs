@@ -37,6 +37,7 @@ public static class ConversationServices
         services.AddSingleton<GameRounds>();
         services.AddSingleton<ReviewQueue>();
         services.AddSingleton<FileVerdicts>();
+        services.AddSingleton<InlineVerdicts>();
 
         var handlers = typeof(ConversationServices).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false }).OrderBy(t => t.Name);
         foreach (var type in handlers)

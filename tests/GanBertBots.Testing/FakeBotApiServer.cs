@@ -116,6 +116,17 @@ public sealed class FakeBotApiServer : FakeServer
         }
     }
 
+    /// <summary>A person types "@bot <paramref name="query"/>" in some chat. Returns the inline query id.</summary>
+    public string PostInlineQuery(long userId, string query)
+    {
+        lock (_gate)
+        {
+            string id = $"iq{_nextUpdateId}";
+            Enqueue(new Update { Id = 0, InlineQuery = new InlineQuery { Id = id, From = new User { Id = userId, FirstName = "Tester" }, Query = query, Offset = "" } });
+            return id;
+        }
+    }
+
     /// <summary>A person presses a button (any data: the real one or a forged one). Returns the callback query id.</summary>
     public string PressButton(long chatId, int messageId, long userId, string data, string firstName = "Tester")
     {
@@ -314,6 +325,7 @@ public sealed class FakeBotApiServer : FakeServer
             "answercallbackquery" => AnswerCallback(args),
             "getchatmember" => GetChatMember(args),
             "getfile" => GetFile(args),
+            "answerinlinequery" => AnswerInline(args),
             _ => Error(404, $"Not Found: method {method} is not implemented by the fake server"),
         };
     }
@@ -413,6 +425,16 @@ public sealed class FakeBotApiServer : FakeServer
             if (!_openCallbacks.Remove(id, out var query)) return Error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid");
             _calls.Add(new BotCall("answerCallbackQuery", query.Chat, query.MessageId, Str(args, "text"), [], null, id, Now));
         }
+        return Ok(true);
+    }
+
+    /// <summary>Recorded as a call with Text = the first result's title and message text ("title\n---\nmessage"), CallbackQueryId = the query id.</summary>
+    IResult AnswerInline(JsonObject args)
+    {
+        var results = args["results"] is JsonArray a ? a : JsonNode.Parse(Str(args, "results") ?? "[]") as JsonArray;
+        var first = results?.FirstOrDefault();
+        string text = $"{(string?)first?["title"]}\n---\n{(string?)first?["input_message_content"]?["message_text"]}";
+        lock (_gate) _calls.Add(new BotCall("answerInlineQuery", 0, 0, text, [], (int?)args["cache_time"]?.GetValue<int>(), Str(args, "inline_query_id"), Now));
         return Ok(true);
     }
 

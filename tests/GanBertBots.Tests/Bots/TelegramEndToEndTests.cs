@@ -254,6 +254,23 @@ public sealed class TelegramEndToEndTests
     }
 
     [Fact]
+    public async Task Inline_queries_are_answered_with_the_verdict_as_one_result_and_nothing_is_stored()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        string id = h.Server.PostInlineQuery(Alice, "Forest fire near La Ronge Sask. Canada");
+        var answer = await h.Server.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == id);
+        Assert.Matches("^(REAL|FAKE): person \\d+%\n---\nWho wrote \"Forest fire near La Ronge Sask. Canada\"\\?", answer.Text);
+        Assert.Contains("Verdict: written by", answer.Text);
+        Assert.Equal(10, answer.ReplyToMessageId);                                  // cache_time: 10 s
+        Assert.Empty(await h.Temp.TextsAsync());                                     // a draft is not a submission
+
+        string shortId = h.Server.PostInlineQuery(Alice, "Fire");                   // sent on every keystroke
+        var hint = await h.Server.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == shortId);
+        Assert.StartsWith("Type or paste the text to check", hint.Text);
+        Assert.Single(h.Detector.Batches.SelectMany(b => b));                        // only the long query reached the model
+    }
+
+    [Fact]
     public async Task Empty_sticker_huge_emoji_and_right_to_left_messages_are_answered()
     {
         await using var h = await TelegramHarness.StartAsync();

@@ -40,7 +40,7 @@ public sealed class TelegramHarness : IAsyncDisposable
             PrivateEditIntervalMs = 30, GroupEditIntervalMs = 30,
         };
         configure?.Invoke(options);
-        h.Bot = new TelegramBotService(options, h.Conversation, NullLogger<TelegramBotService>.Instance);
+        h.Bot = new TelegramBotService(options, h.Conversation, NullLogger<TelegramBotService>.Instance, inline: h.Conversation.Get<InlineVerdicts>());
         if (start)
         {
             await h.Bot.StartAsync(CancellationToken.None);

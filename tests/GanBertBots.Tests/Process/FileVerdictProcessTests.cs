@@ -2,7 +2,7 @@ using System.Text;
 
 namespace GanBertBots.Tests.Process;
 
-/// <summary>A .txt file sent to the real executable's Telegram bot (fake Bot API), judged with a real tiny detector.</summary>
+/// <summary>A .txt file and an inline query sent to the real executable's Telegram bot (fake Bot API), judged with a real tiny detector.</summary>
 [Collection(ServiceProcessCollection.Name)]
 public sealed class FileVerdictProcessTests
 {
@@ -27,6 +27,11 @@ public sealed class FileVerdictProcessTests
             Assert.Contains("📄 statement.txt: 2 paragraphs judged.", answer.Text);
             Assert.Contains("Overall - real or fake:", answer.Text);
             Assert.Contains("Most machine-like:", answer.Text);
+
+            // Inline mode: "@bot some text" in any chat is answered with the verdict as a result to post.
+            string query = telegram.PostInlineQuery(chat, "The river rose two metres overnight and the old bridge is gone.");
+            var inline = await telegram.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == query, TimeSpan.FromSeconds(60));
+            Assert.Contains("Verdict: written by", inline.Text);
         }
         finally { Directory.Delete(work, recursive: true); }
     }
