@@ -96,6 +96,23 @@ public sealed class FakeBotApiServer : FakeServer
 
     readonly Dictionary<string, (string FileId, byte[] Content)> _files = [];
 
+    /// <summary>A person forwards someone else's message into a chat. Returns the update id.</summary>
+    public int PostForward(long chatId, long userId, string text, string originalSender)
+    {
+        lock (_gate)
+        {
+            _chatTypes[chatId] = ChatType.Private;
+            int id = NextMessageId(chatId);
+            var message = new Message
+            {
+                Id = id, Date = DateTime.UtcNow, Chat = ChatOf(chatId), From = new User { Id = userId, FirstName = "Tester" }, Text = text,
+                ForwardOrigin = new MessageOriginHiddenUser { SenderUserName = originalSender, Date = DateTime.UtcNow.AddHours(-1) },
+            };
+            _messages[(chatId, id)] = new FakeMessage(chatId, id, userId, false, text, []);
+            return Enqueue(new Update { Id = 0, Message = message });
+        }
+    }
+
     /// <summary>A person sends a file (a Telegram document) with an optional caption. Returns the update id.</summary>
     public int PostDocument(long chatId, long userId, string fileName, byte[] content, string? mimeType = "text/plain", string? caption = null,
         ChatType chatType = ChatType.Private)

@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 namespace GanBertBots.Bots.Discord.Interactions;
 
 /// <summary>One option of a slash command (string options only: the bot takes text).</summary>
-public sealed record DiscordCommandOption(string Name, string Description, bool Required, int MaxLength);
+/// <param name="Type">3 = STRING (the default), 11 = ATTACHMENT (a file: not part of the command's text).</param>
+public sealed record DiscordCommandOption(string Name, string Description, bool Required, int MaxLength, int Type = 3);
 
 /// <summary>
 /// One application command. <see cref="Core"/> is the conversation core's command it maps to (the message
@@ -26,7 +27,7 @@ public sealed class DiscordCommandCatalog
             new("tweet", ApplicationCommandType.ChatInput, "Write a disaster-style tweet with our GPT-2", "tweet",
                 Options: [new("prompt", "How the tweet should start (optional)", false, 200)]),
             new("detect", ApplicationCommandType.ChatInput, "Real or fake? And which model wrote this text?", "detect",
-                Options: [new("text", "The text to check", true, 2000)]),
+                Options: [new("text", "The text to check", false, 2000), new("file", "Or a .txt or .md file (up to 1 MB)", false, 0, DiscordInteraction.AttachmentOption)]),
             new("game", ApplicationCommandType.ChatInput, "Play: spot the machine-written tweet", "game"),
             new("stats", ApplicationCommandType.ChatInput, "Detector and game statistics", "stats"),
             new("top", ApplicationCommandType.ChatInput, "The best real-or-fake guessers in this channel", "top"),
@@ -66,12 +67,13 @@ public sealed class DiscordCommandCatalog
             {
                 json["options"] = new JsonArray(c.Options.Select(o => (JsonNode)new JsonObject
                 {
-                    ["type"] = 3, // STRING
+                    ["type"] = o.Type,
                     ["name"] = o.Name,
                     ["description"] = o.Description,
                     ["required"] = o.Required,
-                    ["max_length"] = o.MaxLength,
                 }).ToArray());
+                foreach (var (option, node) in c.Options.Zip(json["options"]!.AsArray()))
+                    if (option.Type == 3) node!["max_length"] = option.MaxLength;
             }
             array.Add(json);
         }

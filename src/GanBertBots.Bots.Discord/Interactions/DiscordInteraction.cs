@@ -83,6 +83,11 @@ public sealed record DiscordInteraction
     /// <summary>Message context menu: the chosen message (id, text, author) from <c>data.resolved.messages</c>.</summary>
     public string? TargetMessageId { get; init; }
     public string? TargetMessageText { get; init; }
+    /// <summary>
+    /// A file to judge: the first attachment of the chosen message (message command), or the <c>file</c> option of
+    /// /detect; both from <c>data.resolved</c>.
+    /// </summary>
+    public ReceivedAttachment? Attachment { get; init; }
     public string? TargetMessageAuthorId { get; init; }
 
     /// <summary>Component interactions: the button's custom_id and the message the button sits on.</summary>
@@ -91,6 +96,13 @@ public sealed record DiscordInteraction
     public string? SourceMessageText { get; init; }
     /// <summary>True when the button sits on an ephemeral message (a moderator screen): its follow-ups stay private too.</summary>
     public bool SourceMessageEphemeral { get; init; }
+
+    /// <summary>Application command option type ATTACHMENT.</summary>
+    public const int AttachmentOption = 11;
+
+    static ReceivedAttachment? ReadAttachment(JsonNode? a) =>
+        a is null || Str(a, "url") is not { } url ? null
+            : new ReceivedAttachment(Str(a, "filename") ?? "file", Str(a, "content_type"), long.TryParse(a["size"]?.ToString(), out long size) ? size : 0, url);
 
     public static DiscordInteraction Parse(JsonNode? json)
     {
@@ -142,6 +154,9 @@ public sealed record DiscordInteraction
                     Options = ReadOptions(data["options"] as JsonArray),
                     TargetMessageId = commandType == ApplicationCommandType.Message ? targetId : null,
                     TargetMessageText = Str(target, "content"),
+                    Attachment = ReadAttachment((target?["attachments"] as JsonArray)?.FirstOrDefault()
+                        ?? ((data["options"] as JsonArray)?.FirstOrDefault(x => (int?)x?["type"] == AttachmentOption) is { } option
+                            ? data["resolved"]?["attachments"]?[(string?)option["value"] ?? ""] : null)),
                     TargetMessageAuthorId = Str(target?["author"], "id"),
                 };
             }
@@ -179,3 +194,6 @@ public sealed record DiscordInteraction
     static int RequiredInt(JsonObject o, string name) =>
         o[name] is JsonValue v && v.TryGetValue<int>(out var i) ? i : throw new InvalidInteractionException($"interaction field '{name}' is missing or not a number");
 }
+
+/// <summary>A file attached to a Discord message or given to a command: name, declared type and size, and where to fetch it.</summary>
+public sealed record ReceivedAttachment(string FileName, string? ContentType, long Size, string Url);

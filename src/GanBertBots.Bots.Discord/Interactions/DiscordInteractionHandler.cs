@@ -99,9 +99,10 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
                     ReplyToMessageId = i.TargetMessageId,
                     IsChatAdmin = i.IsChannelAdmin,
                     RoleIds = i.MemberRoleIds,
+                    File = i.Attachment is { } a ? new IncomingFile(a.FileName, a.ContentType, a.Size, ct => _rest.DownloadAsync(a.Url, ct)) : null,
                 };
                 if (command.ModeratorOnly && !_moderators.IsModerator(message)) return new(i, Refusal($"/{command.Name} is for moderators only."), null);
-                if (command.Type == ApplicationCommandType.Message && string.IsNullOrWhiteSpace(i.TargetMessageText))
+                if (command.Type == ApplicationCommandType.Message && string.IsNullOrWhiteSpace(i.TargetMessageText) && i.Attachment is null)
                     return new(i, Refusal("That message has no text I can check (embeds and attachments alone are not checked)."), null);
                 var output = new InteractionChatOutput(_rest, i, command.Ephemeral);
                 var deferred = Callback(InteractionCallbackType.DeferredChannelMessageWithSource, command.Ephemeral ? MessageFlags.Ephemeral : MessageFlags.None);
@@ -218,7 +219,8 @@ public sealed class DiscordInteractionHandler : IAsyncDisposable
     /// <summary>The command as the core reads it: "/detect some text", "/promote v3", "/tweet" …</summary>
     static string CommandText(DiscordCommand command, DiscordInteraction i)
     {
-        string args = string.Join(' ', (command.Options ?? []).Select(o => i.Options.GetValueOrDefault(o.Name)).Where(v => !string.IsNullOrWhiteSpace(v)));
+        string args = string.Join(' ', (command.Options ?? []).Where(o => o.Type != DiscordInteraction.AttachmentOption)
+            .Select(o => i.Options.GetValueOrDefault(o.Name)).Where(v => !string.IsNullOrWhiteSpace(v)));
         return args.Length == 0 ? "/" + command.Core : $"/{command.Core} {args}";
     }
 

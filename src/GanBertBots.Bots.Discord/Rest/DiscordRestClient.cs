@@ -91,6 +91,21 @@ public sealed class DiscordRestClient : IDisposable
     public Task<JsonNode?> BulkOverwriteGlobalCommandsAsync(JsonArray commands, CancellationToken cancellation) =>
         SendAsync(HttpMethod.Put, $"/applications/{_options.ApplicationId}/commands", commands, cancellation);
 
+    /// <summary>Downloads an attachment (a CDN URL from the interaction), at most 1 MiB + 1 byte: enough to tell that a file is too large.</summary>
+    public async Task<byte[]> DownloadAsync(string url, CancellationToken cancellation)
+    {
+        const int limit = (1 << 20) + 1;
+        using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellation);
+        response.EnsureSuccessStatusCode();
+        await using var body = await response.Content.ReadAsStreamAsync(cancellation);
+        var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while (buffer.Length < limit && (read = await body.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, limit - buffer.Length)), cancellation)) > 0)
+            buffer.Write(chunk, 0, read);
+        return buffer.ToArray();
+    }
+
     /// <summary><c>PUT /applications/{app}/guilds/{guild}/commands</c>: replaces this guild's commands (they show there at once).</summary>
     public Task<JsonNode?> BulkOverwriteGuildCommandsAsync(string guildId, JsonArray commands, CancellationToken cancellation) =>
         SendAsync(HttpMethod.Put, $"/applications/{_options.ApplicationId}/guilds/{guildId}/commands", commands, cancellation);

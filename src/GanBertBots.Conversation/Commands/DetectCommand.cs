@@ -9,7 +9,7 @@ public sealed class DetectCommand(IInferenceService inference, ILabelStore store
     public override async Task HandleAsync(CommandContext context, CancellationToken ct)
     {
         var message = context.Message;
-        if (message.File is { } file && context.Arguments.Length == 0)
+        if (message.File is { } file && context.Arguments.Length == 0 && string.IsNullOrWhiteSpace(message.ReplyToText))
         {
             await files.JudgeAsync(context, file, ct);
             return;

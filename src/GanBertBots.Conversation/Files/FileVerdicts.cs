@@ -19,7 +19,8 @@ public sealed partial class FileVerdicts(IInferenceService inference, ILabelStor
     public async Task JudgeAsync(CommandContext context, IncomingFile file, CancellationToken ct)
     {
         string extension = Path.GetExtension(file.FileName).ToLowerInvariant();
-        if (extension is not (".txt" or ".md") && file.MimeType is not ("text/plain" or "text/markdown"))
+        string? mime = file.MimeType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (extension is not (".txt" or ".md") && mime is not ("text/plain" or "text/markdown"))
         {
             await context.ReplyAsync($"I read .txt and .md files only; {ChatText.Clip(file.FileName, 60)} is neither.", ct);
             return;
@@ -41,6 +42,12 @@ public sealed partial class FileVerdicts(IInferenceService inference, ILabelStor
         catch (DecoderFallbackException)
         {
             await context.ReplyAsync("That file is not UTF-8 text.", ct);
+            return;
+        }
+        // NUL and other control characters (tabs and line ends aside) are valid UTF-8 but mean a binary file named .txt.
+        if (text.Count(ch => char.IsControl(ch) && ch is not ('\n' or '\r' or '\t')) > text.Length / 100)
+        {
+            await context.ReplyAsync("That file does not look like text.", ct);
             return;
         }
         var all = BlankLines().Split(text).Select(p => p.Trim()).Where(p => p.Length >= MinParagraphChars).ToList();

@@ -10,7 +10,7 @@ namespace GanBertBots.Tests.Bots;
 /// End to end through the real Telegram.Bot client, long polling a fake Bot API server on 127.0.0.1, into the real
 /// conversation core, inference service (fake models) and SQLite store.
 /// </summary>
-public sealed class TelegramEndToEndTests
+public sealed class TelegramEndToEndTests(Xunit.Abstractions.ITestOutputHelper Output)
 {
     const long Alice = 1001, Bob = 1002, Group = -100500;
 
@@ -250,7 +250,26 @@ public sealed class TelegramEndToEndTests
         Assert.Contains("I read .txt and .md files only", (await Answer("report.pdf", [1, 2, 3], "application/pdf")).Text);
         Assert.Contains("up to 1 MB", (await Answer("huge.txt", new byte[(1 << 20) + 1])).Text);
         Assert.Contains("not UTF-8", (await Answer("latin1.md", [0x66, 0x6c, 0x6f, 0x6f, 0x64, 0xe9, 0xe9, 0xff], null)).Text);
+        Assert.Contains("does not look like text", (await Answer("image.txt", [.. Enumerable.Range(0, 4096).Select(i => (byte)(i % 7 == 0 ? 0 : 'a' + i % 26))])).Text);
         Assert.Equal(3, h.Detector.Batches.SelectMany(b => b).Count());            // none of those reached the model
+
+        // A whole megabyte on one line: one paragraph, read up to Bots:MaxInputChars, judged once.
+        byte[] oneLine = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("flood water rising ", (1 << 20) / 19 + 1))[..(1 << 20)]);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var megabyte = await Answer("one-line.txt", oneLine);
+        Assert.Contains("📄 one-line.txt: 1 paragraph judged.", megabyte.Text);
+        Assert.Equal(2000, h.Detector.Batches.Last().Single().Length);
+        Output.WriteLine($"timing: a 1 MiB one-line file from upload to verdict (fake detector): {started.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task A_forwarded_post_in_a_private_chat_is_judged_without_a_command()
+    {
+        await using var h = await TelegramHarness.StartAsync();
+        h.Server.PostForward(Alice, Alice, "Forest fire near La Ronge Sask. Canada", "A stranger");
+        var verdict = await h.Server.WaitForCallAsync(c => c.ChatId == Alice && c.Method == "sendMessage");
+        Assert.Contains("Verdict:", verdict.Text);
+        Assert.Equal(["Forest fire near La Ronge Sask. Canada"], h.Detector.Batches.Single());
     }
 
     [Fact]
@@ -268,6 +287,11 @@ public sealed class TelegramEndToEndTests
         var hint = await h.Server.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == shortId);
         Assert.StartsWith("Type or paste the text to check", hint.Text);
         Assert.Single(h.Detector.Batches.SelectMany(b => b));                        // only the long query reached the model
+
+        // A hundred people at once: every query answered, each within its own rate limit, nothing crashes.
+        var ids = Enumerable.Range(0, 100).Select(i => h.Server.PostInlineQuery(70_000 + i, $"Wildfire smoke seen over the hills, report {i}")).ToList();
+        foreach (var each in ids)
+            Assert.Contains("Verdict: written by", (await h.Server.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == each)).Text);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using GanBertBots.Bots.Discord.Gateway;
 using GanBertBots.Conversation;
 using GanBertBots.Inference;
@@ -72,5 +73,30 @@ public sealed class DiscordCoreTests
         Assert.Equal(new UserKey("discord", "50"), moderated.Who);
         Assert.Equal(UserRole.Moderator, moderated.Role);
         await rig.Handler.DrainAsync(Wait.Long);
+    }
+
+    [Fact]
+    public async Task Who_wrote_this_on_a_message_with_only_a_text_file_judges_the_file_privately()
+    {
+        await using var temp = await TempLabelStore.OpenAsync();
+        using var inference = new InferenceService(new InferenceOptions { Generation = { MaxWaitMs = 0 }, Detection = { MaxWaitMs = 0 } },
+            new FakeTweetModel(), new FakeDetectorModel());
+        var core = new TestConversation(inference, temp.Store, new BotOptions { CallbackSecret = InteractionTests.Secret, Burst = 100, MessagesPerMinute = 600 });
+        await using var rig = await InteractionTests.RigAsync(_ => core);
+        const string file = "The river rose two metres overnight and the old bridge is gone.\n\nResidents are asked to leave before noon today.";
+        rig.Rest.Respond = r => r.Path == "/cdn/statement.txt" ? new FakeResponse(200, file)
+            : r.Method == "POST" && r.Path.StartsWith("/api/v10/webhooks/") ? new FakeResponse(200, """{"id":"m1"}""") : new FakeResponse(r.Method == "POST" ? 204 : 200);
+        var menu = Payloads.MessageMenu("");
+        menu["data"]!["resolved"]!["messages"]!["777"]!["attachments"] = new JsonArray(new JsonObject
+        {
+            ["id"] = "a1", ["filename"] = "statement.txt", ["content_type"] = "text/plain; charset=utf-8", ["size"] = file.Length,
+            ["url"] = rig.Rest.BaseUrl + "/cdn/statement.txt",
+        });
+        var accepted = rig.Handler.Accept(menu);
+        Assert.Equal("""{"type":5,"data":{"flags":64}}""", accepted.Response.ToJsonString()); // thinking, privately
+        rig.Handler.Start(accepted);
+        await Wait.Until(() => rig.Rest.Matching("PATCH", "@original").Length == 1, "the verdict on the file");
+        Assert.Contains("📄 statement.txt: 2 paragraphs judged.", (string)rig.Rest.Matching("PATCH", "@original")[0].Json!["content"]!);
+        Assert.Equal(2, (await temp.TextsAsync()).Count);
     }
 }
