@@ -37,6 +37,13 @@ public sealed class DiscordProcessTests(Xunit.Abstractions.ITestOutputHelper rep
         Assert.Contains("/detect", answer);
         Assert.Contains(rest.Requests, r => r.Method == "PUT" && r.Path == "/api/v10/applications/42/commands"); // commands registered
 
+        // The message menu "Who wrote this?": thinking privately, then the answer in place (no detector here: it says so).
+        var menu = Payloads.MessageMenu("our town is flooding, send help");
+        await connection.SendAsync(0, menu, 3, "INTERACTION_CREATE");
+        await service.WaitUntilAsync(() => rest.Matching("PATCH", $"/{menu["token"]}/messages/@original").Length == 1, "the answer to Who wrote this?", TimeSpan.FromSeconds(30));
+        Assert.Equal(64, (int)rest.Matching("POST", $"/interactions/{menu["id"]}/")[0].Json!["data"]!["flags"]!);
+        Assert.Contains("detector", rest.Matching("PATCH", $"/{menu["token"]}/messages/@original")[0].Body);
+
         var (code, took) = await service.TerminateAsync(TimeSpan.FromSeconds(10));
         report.WriteLine($"timing: discord gateway (retraining sqlite): first answer {firstAnswer.TotalSeconds:F2} s after start; SIGTERM to exit {took.TotalSeconds:F2} s");
         Assert.Equal(0, code);
