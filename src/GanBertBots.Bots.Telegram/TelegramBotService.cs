@@ -167,7 +167,10 @@ public sealed class TelegramBotService : BackgroundService
     /// <summary>
     /// Webhook mode: one update posted to the endpoint. Refuses (401) a request without the right
     /// X-Telegram-Bot-Api-Secret-Token, 400 for a body that is not an update, 503 until the bot has started (Telegram
-    /// retries); otherwise queues the update and answers 200 at once.
+    /// retries); otherwise answers 200 once the update has been handled, so a process that dies first leaves it to
+    /// Telegram to deliver again (at least once, as long polling does; a redelivery doubles nothing that is stored).
+    /// An update still running after <see cref="WebhookAnswerLimit"/> is confirmed anyway and finishes in the background,
+    /// so that Telegram does not time out and deliver a slow one twice.
     /// </summary>
     public async Task<IResult> ReceiveWebhookAsync(HttpContext http)
     {
@@ -191,9 +194,16 @@ public sealed class TelegramBotService : BackgroundService
         catch (TimeoutException) { return Results.StatusCode(StatusCodes.Status503ServiceUnavailable); }
         // Stopping: take no new update (Telegram, or the load balancer, delivers it again, to another replica).
         if (_intake.IsCancellationRequested) return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
-        _ = router.DispatchAsync(update, _answering.Token);
+        var handled = router.DispatchAsync(update, _answering.Token);
+        try { await handled.WaitAsync(WebhookAnswerLimit, http.RequestAborted); }
+        catch (TimeoutException) { _log.LogWarning("Telegram update {Update} still running after {Seconds} s: confirmed, it finishes here", update.Id, WebhookAnswerLimit.TotalSeconds); }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested) { } // Telegram hung up: it delivers again
+        catch (Exception) { /* the router logged it; the update was taken, do not have it delivered again */ }
         return Results.Ok();
     }
+
+    /// <summary>Longest a webhook call waits for its update to be handled before answering 200 anyway.</summary>
+    public static readonly TimeSpan WebhookAnswerLimit = TimeSpan.FromSeconds(30);
 
     public override void Dispose()
     {

@@ -585,7 +585,7 @@ public sealed class FakeBotApiServer : FakeServer
                 }
                 if (update is null) continue;
                 string json = JsonSerializer.Serialize(update, JsonBotAPI.Options);
-                for (int attempt = 0; attempt < 50; attempt++)
+                for (int attempt = 0; attempt < 300; attempt++) // 30 s of tries: long enough for a killed service to come back
                 {
                     string endpoint = endpoints[next++ % endpoints.Count];
                     int status;

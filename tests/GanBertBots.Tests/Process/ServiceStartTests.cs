@@ -220,6 +220,39 @@ public sealed class ServiceProcessCollection
 public sealed class TelegramWebhookProcessTests
 {
     [Fact]
+    public async Task Webhook_update_in_flight_at_kill_9_is_delivered_again_and_answered_once()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-hook-").FullName;
+        try
+        {
+            TinyRoundModels.Detector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"]);
+            await using var telegram = await FakeBotApiServer.StartAsync();
+            int port = ServiceProcess.FreePort();
+            var env = new Dictionary<string, string>
+            {
+                ["Telegram__BotToken"] = telegram.Token, ["Telegram__ApiBaseUrl"] = telegram.BaseUrl, ["Retraining__Enabled"] = "false",
+                ["Telegram__Mode"] = "webhook", ["Telegram__WebhookSecret"] = "hook-secret_123", ["Host__Urls"] = $"http://127.0.0.1:{port}",
+                ["Telegram__WebhookUrl"] = "https://bots.example/telegram/webhook",
+            };
+            var first = ServiceProcess.Start(env, work);
+            await telegram.WaitForCallAsync(c => c.Method == "setWebhook", TimeSpan.FromSeconds(60));
+            telegram.DeliverByWebhook([$"http://127.0.0.1:{port}/telegram/webhook"], "hook-secret_123");
+            telegram.DelayNext("sendmessage", 1, TimeSpan.FromSeconds(20));           // the verdict hangs on the wire
+            telegram.PostMessage(1001, 1001, "/detect a flood took the bridge");
+            await telegram.WaitForCallAsync(c => c.ChatId == 1001 && c.Method == "sendChatAction", TimeSpan.FromSeconds(30));
+            await Task.Delay(500);                                                      // the verdict is being sent now
+            await first.KillAsync();                                                    // kill -9 before the webhook was answered
+            await first.DisposeAsync();
+            await using var second = ServiceProcess.Start(env, work);                  // Telegram keeps delivering: to the new process
+            var verdict = await telegram.WaitForCallAsync(c => c.ChatId == 1001 && c.Method == "sendMessage", TimeSpan.FromSeconds(60));
+            Assert.Contains("Verdict:", verdict.Text);
+            await Task.Delay(1000);
+            Assert.Single(telegram.CallsIn(1001), c => c.Method == "sendMessage");    // answered once
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
     public async Task Webhook_mode_sets_the_webhook_refuses_a_wrong_secret_and_answers_a_signed_update()
     {
         await using var telegram = await FakeBotApiServer.StartAsync();
