@@ -36,6 +36,7 @@ public static class ConversationServices
         services.AddSingleton<TweetWriter>();
         services.AddSingleton<GameRounds>();
         services.AddSingleton<ReviewQueue>();
+        services.AddSingleton<SubmittedTexts>();
         services.AddSingleton<FileVerdicts>();
         services.AddSingleton<InlineVerdicts>();
 

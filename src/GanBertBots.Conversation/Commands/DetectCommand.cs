@@ -4,7 +4,7 @@ namespace GanBertBots.Conversation;
 /// /detect TEXT (or /detect as a reply to a message): the detector's verdict. The text is stored before it is judged,
 /// the verdict stored with it, and the answer carries "right"/"wrong" buttons for feedback.
 /// </summary>
-public sealed class DetectCommand(IInferenceService inference, ILabelStore store, BotOptions options, ClassChoices classes, ReplyButtons buttons, FileVerdicts files) : Command("/detect", "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)")
+public sealed class DetectCommand(SubmittedTexts submitted, BotOptions options, ClassChoices classes, ReplyButtons buttons, FileVerdicts files) : Command("/detect", "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)")
 {
     public override async Task HandleAsync(CommandContext context, CancellationToken ct)
     {
@@ -27,19 +27,12 @@ public sealed class DetectCommand(IInferenceService inference, ILabelStore store
         if (!LanguageCheck.LooksEnglish(text)) note += LanguageCheck.Notice + "\n";
 
         await context.Output.ShowTypingAsync(ct);
-        long id = (await store.AddTextAsync(new NewText(text, TextOrigin.UserSubmitted)
-        {
-            SubmittedBy = context.User.Key,
-            Message = new MessageRef(context.Chat.Platform, context.Chat.ChatId, message.MessageId),
-        }, ct)).TextId;
-        var verdict = await inference.DetectAsync(text, ct);
+        var (id, verdict) = await submitted.KeepAndJudgeAsync(text, context, ct);
         if (!verdict.IsCompleted)
         {
             await context.ReplyAsync(note + verdict.Message, ct);
             return;
         }
-        await store.AddPredictionAsync(new NewPrediction(id, verdict.ModelVersion, verdict.Label,
-            verdict.Probabilities.ToDictionary(p => p.Label, p => p.Probability)), ct);
         await context.Output.SendAsync(new Reply
         {
             Text = note + VerdictText.Format(verdict, classes.Labels.Human) + "\nWas I right?",

@@ -9,7 +9,7 @@ namespace GanBertBots.Conversation;
 /// text), an overall real-or-fake from the paragraphs' P(person) weighted by length, and the most machine-like ones.
 /// Other types, files over <see cref="MaxBytes"/> and text that is not UTF-8 get a plain answer.
 /// </summary>
-public sealed partial class FileVerdicts(IInferenceService inference, ILabelStore store, BotOptions options)
+public sealed partial class FileVerdicts(SubmittedTexts submitted, BotOptions options)
 {
     public const long MaxBytes = 1 << 20;
     public const int MaxParagraphs = 30;
@@ -57,27 +57,13 @@ public sealed partial class FileVerdicts(IInferenceService inference, ILabelStor
             return;
         }
         var paragraphs = all.Take(MaxParagraphs).Select(p => ChatText.CutInput(p, options.MaxInputChars, out _)).ToList();
-        var verdicts = await Task.WhenAll(paragraphs.Select(p => JudgeParagraphAsync(p, context, ct)));
+        var verdicts = (await Task.WhenAll(paragraphs.Select(p => submitted.KeepAndJudgeAsync(p, context, ct)))).Select(r => r.Verdict).ToList();
         if (verdicts.FirstOrDefault(v => !v.IsCompleted) is { } failed)
         {
             await context.ReplyAsync(failed.Message, ct);
             return;
         }
         await context.ReplyAsync(Summary(file.FileName, paragraphs, verdicts, all.Count), ct);
-    }
-
-    async Task<Verdict> JudgeParagraphAsync(string paragraph, CommandContext context, CancellationToken ct)
-    {
-        long id = (await store.AddTextAsync(new NewText(paragraph, TextOrigin.UserSubmitted)
-        {
-            SubmittedBy = context.User.Key,
-            Message = new MessageRef(context.Chat.Platform, context.Chat.ChatId, context.Message.MessageId),
-        }, ct)).TextId;
-        var verdict = await inference.DetectAsync(paragraph, ct);
-        if (verdict.IsCompleted)
-            await store.AddPredictionAsync(new NewPrediction(id, verdict.ModelVersion, verdict.Label,
-                verdict.Probabilities.ToDictionary(p => p.Label, p => p.Probability)), ct);
-        return verdict;
     }
 
     static string Summary(string fileName, IReadOnlyList<string> paragraphs, IReadOnlyList<Verdict> verdicts, int found)
