@@ -234,15 +234,16 @@ public sealed class TelegramWebhookProcessTests
                 ["Telegram__Mode"] = "webhook", ["Telegram__WebhookSecret"] = "hook-secret_123", ["Host__Urls"] = $"http://127.0.0.1:{port}",
                 ["Telegram__WebhookUrl"] = "https://bots.example/telegram/webhook",
             };
-            var first = ServiceProcess.Start(env, work);
-            await telegram.WaitForCallAsync(c => c.Method == "setWebhook", TimeSpan.FromSeconds(60));
-            telegram.DeliverByWebhook([$"http://127.0.0.1:{port}/telegram/webhook"], "hook-secret_123");
-            telegram.DelayNext("sendmessage", 1, TimeSpan.FromSeconds(20));           // the verdict hangs on the wire
-            telegram.PostMessage(1001, 1001, "/detect a flood took the bridge");
-            await telegram.WaitForCallAsync(c => c.ChatId == 1001 && c.Method == "sendChatAction", TimeSpan.FromSeconds(30));
-            await Task.Delay(500);                                                      // the verdict is being sent now
-            await first.KillAsync();                                                    // kill -9 before the webhook was answered
-            await first.DisposeAsync();
+            await using (var first = ServiceProcess.Start(env, work)) // disposed (killed) even when a wait below fails
+            {
+                await telegram.WaitForCallAsync(c => c.Method == "setWebhook", TimeSpan.FromSeconds(60));
+                telegram.DeliverByWebhook([$"http://127.0.0.1:{port}/telegram/webhook"], "hook-secret_123");
+                telegram.DelayNext("sendmessage", 1, TimeSpan.FromSeconds(20));       // the verdict hangs on the wire
+                telegram.PostMessage(1001, 1001, "/detect a flood took the bridge");
+                await telegram.WaitForCallAsync(c => c.ChatId == 1001 && c.Method == "sendChatAction", TimeSpan.FromSeconds(30));
+                await Task.Delay(500);                                                  // the verdict is being sent now
+                await first.KillAsync();                                                // kill -9 before the webhook was answered
+            }
             await using var second = ServiceProcess.Start(env, work);                  // Telegram keeps delivering: to the new process
             var verdict = await telegram.WaitForCallAsync(c => c.ChatId == 1001 && c.Method == "sendMessage", TimeSpan.FromSeconds(60));
             Assert.Contains("Verdict:", verdict.Text);
