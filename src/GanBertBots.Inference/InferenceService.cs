@@ -127,6 +127,13 @@ public sealed class InferenceService : IInferenceService, IDisposable
             (outcome, message) => new Verdict { Outcome = outcome, Message = message });
     }
 
+    public Task<TextEvidence> ExplainAsync(string text, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        // Placeholder until the zero-shot scorer lands (issue 13): the contract is fixed so the picture and the fused verdict can be built beside it.
+        return Task.FromResult(new TextEvidence { Outcome = InferenceOutcome.Unavailable, Message = "Explanations are not available yet." });
+    }
+
     Task<T> Submit<T>(List<Job<T>> queue, BatchingOptions limits, Job<T> job, CancellationToken callerToken,
         Func<string?> missingReason, Func<InferenceOutcome, string, T> failure)
     {
