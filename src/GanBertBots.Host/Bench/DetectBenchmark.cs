@@ -11,15 +11,18 @@ namespace GanBertBots.Host.Bench;
 
 /// <summary>
 /// <c>bench detect</c>: texts per second of the detector's forward pass (encoder + GAN-BERT head,
-/// inference mode) at batch 1, 32 and 128, for BERT-base with RANDOM weights (speed does not depend
-/// on the values) and for the small backbone, beside the fp32 matmul rate measured in the same run.
+/// inference mode) at batch 1, 32 and 128 and 64 and 128 tokens: for the pretrained all-MiniLM-L6-v2
+/// (its real weights, when its directory is found), BERT-base shapes with RANDOM weights (speed does
+/// not depend on the values) and the small backbone, beside the fp32 matmul rate measured in the same run.
 /// </summary>
 public sealed class DetectBenchmark : IBenchmark
 {
     public string Name => "detect";
-    public string Summary => "detector texts/s at batch 1/32/128 (BERT-base random weights, small backbone) vs the matmul bound";
+    public string Summary => "detector texts/s at batch 1/32/128, 64/128 tokens (all-MiniLM-L6-v2, BERT-base shapes, small backbone) vs the matmul bound";
     public string Usage => """
-        [--tokens 64]            tokens per text
+        [--tokens 64,128]        tokens per text
+        [--encoder DIR]          a pretrained Hugging Face BERT directory (default: the first of models/all-MiniLM-L6-v2 and
+                                 ../shared/data/all-MiniLM-L6-v2 that exists; none: that row is left out with a note)
         [--batches 1,32,128]     batch sizes
         [--seconds 2]            time per measurement
         [--threads N]            torch threads (default: torch's)
@@ -28,7 +31,10 @@ public sealed class DetectBenchmark : IBenchmark
 
     public async Task<int> RunAsync(CliArgs a, CliContext context)
     {
-        int tokens = a.GetInt("tokens", 64);
+        var tokenCounts = (a.Get("tokens") ?? "64,128").Split(',').Select(int.Parse).ToArray();
+        string? encoderDir = a.Get("encoder") ?? PretrainedEncoderCandidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "config.json")));
+        if (a.Get("encoder") is { } given && !File.Exists(Path.Combine(given, "config.json")))
+            throw new CliUsageException($"--encoder {given}: no config.json there (a Hugging Face BERT directory, e.g. from `models pull sentence-transformers/all-MiniLM-L6-v2`)");
         var batches = (a.Get("batches") ?? "1,32,128").Split(',').Select(int.Parse).ToArray();
         double seconds = a.GetDouble("seconds", 2.0);
         var placement = TorchPlacement.Resolve(a.Get("device") ?? "auto", a.Get("dtype") ?? "auto");
@@ -39,34 +45,47 @@ public sealed class DetectBenchmark : IBenchmark
         // machine one short window can be unlucky, and a low bound would flatter the ratios.
         double matmulBefore = MatmulGflops(placement, seconds);
         var w = context.Out;
-        await w.WriteLineAsync($"device {placement}, torch threads {get_num_threads()}, {tokens} tokens per text");
-        var rows = new List<(string Label, int Batch, double Rate, double Flops)>();
-        foreach (var (label, config) in new[]
-                 {
-                     ("BERT-base (random weights)", BertConfig.BertBase),
-                     ("small backbone", BertConfig.Small(30522, 256)),
-                 })
+        await w.WriteLineAsync($"device {placement}, torch threads {get_num_threads()}, tokens per text {string.Join("/", tokenCounts)}");
+        if (encoderDir is null)
+            await w.WriteLineAsync("no pretrained encoder found (models/all-MiniLM-L6-v2, ../shared/data/all-MiniLM-L6-v2): its rows are left out; " +
+                                   "`ganbertbots models pull sentence-transformers/all-MiniLM-L6-v2` fetches it");
+        var rows = new List<(string Label, int Tokens, int Batch, double Rate, double Flops)>();
+        var models = new List<(string Label, Func<BertEncoder> Encoder)>();
+        if (encoderDir is not null)
+            models.Add(($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(encoderDir))} (pretrained)", () => BertWeights.LoadEncoder(encoderDir, placement)));
+        models.Add(("BERT-base shapes (random)", () => new BertEncoder(BertConfig.BertBase)));
+        models.Add(("small backbone", () => new BertEncoder(BertConfig.Small(30522, 256))));
+        foreach (var (label, makeEncoder) in models)
         {
             manual_seed(0);
-            using var network = new GanBertNetwork(new BertEncoder(config), Labels.Default.Classes.Count);
+            var encoder = makeEncoder();
+            var config = encoder.Config;
+            using var network = new GanBertNetwork(encoder, Labels.Default.Classes.Count);
             network.to(placement.Device, placement.DType);
             network.eval();
-            double flopsPerText = FlopsPerText(config, tokens, Labels.Default.Classes.Count);
-            foreach (int batch in batches)
-                rows.Add((label, batch, TextsPerSecond(network, config, batch, tokens, placement, seconds), flopsPerText));
+            foreach (int tokens in tokenCounts.Where(t => t <= config.MaxPositions))
+            {
+                double flopsPerText = FlopsPerText(config, tokens, Labels.Default.Classes.Count);
+                foreach (int batch in batches)
+                    rows.Add((label, tokens, batch, TextsPerSecond(network, config, batch, tokens, placement, seconds), flopsPerText));
+            }
         }
         double matmulAfter = MatmulGflops(placement, seconds);
         double matmul = Math.Max(matmulBefore, matmulAfter);
         await w.WriteLineAsync($"matmul bound (measured in this run): {matmul:F1} GFLOP/s (before {matmulBefore:F1}, after {matmulAfter:F1})");
         await w.WriteLineAsync();
-        await w.WriteLineAsync($"{"model",-32} {"batch",5} {"texts/s",10} {"GFLOP/text",11} {"GFLOP/s",9} {"of bound",9}");
-        foreach (var (label, batch, rate, flops) in rows)
+        await w.WriteLineAsync($"{"model",-32} {"tokens",6} {"batch",5} {"texts/s",10} {"GFLOP/text",11} {"GFLOP/s",9} {"of bound",9}");
+        foreach (var (label, tokens, batch, rate, flops) in rows)
         {
             double gflops = rate * flops / 1e9;
-            await w.WriteLineAsync($"{label,-32} {batch,5} {rate,10:F1} {flops / 1e9,11:F3} {gflops,9:F1} {gflops / matmul,9:P0}");
+            await w.WriteLineAsync($"{label,-32} {tokens,6} {batch,5} {rate,10:F1} {flops / 1e9,11:F3} {gflops,9:F1} {gflops / matmul,9:P0}");
         }
         return 0;
     }
+
+    /// <summary>Where <c>models pull</c> puts MiniLM, then the shared data beside the repository.</summary>
+    static readonly string[] PretrainedEncoderCandidates =
+        [Path.Combine("models", "all-MiniLM-L6-v2"), Path.Combine("..", "shared", "data", "all-MiniLM-L6-v2")];
 
     /// <summary>Multiply-adds of the linear layers (2 FLOPs each) plus attention's two T×T products, per text.</summary>
     static double FlopsPerText(BertConfig c, int t, int classes)

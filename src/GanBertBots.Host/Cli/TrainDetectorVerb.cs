@@ -18,7 +18,8 @@ public sealed class TrainDetectorVerb : ICliVerb
           --label-field F         column with the label (default label; e.g. model for ArguGPT)
           --epochs N              (default 3)
           --labeled-fraction X    keep the labels of this fraction of labelled rows per class (default 1); the rest are unlabelled
-          --backbone KIND [DIR]   small (trained from scratch; needs --vocab) or a Hugging Face bert/distilbert directory
+          --backbone KIND [DIR]   small (trained from scratch; without --vocab it builds an 8,000-piece vocabulary from the
+                                  training texts, offline) or a Hugging Face bert/distilbert directory
                                   (offline: bert ../shared/data/all-MiniLM-L6-v2)
           --vocab FILE            WordPiece vocab.txt (default: the encoder directory's)
           --classes A,B,...       class set and order (default: the labels in the data, human first)

@@ -103,7 +103,7 @@ public static class DetectorTrainer
         string resumeFrom = File.Exists(Path.Combine(lastDir, DetectorCheckpoint.ConfigFile)) ? lastDir : o.OutputDirectory;
         CheckOutputDirectory(o);
         if (!resuming) CheckLabels(o.Classes ?? ClassesOf(train), train.Concat(validation));
-        Directory.CreateDirectory(lastDir);
+        Directory.CreateDirectory(o.OutputDirectory); // OUT/last/ only once there is an epoch to put in it
 
         DetectorConfig config;   // the network's, as in OUT/last/
         DetectorConfig? chosen = null; // the chosen epoch's detector in OUT/
@@ -134,7 +134,7 @@ public static class DetectorTrainer
         else
         {
             var classes = o.Classes ?? ClassesOf(train);
-            var encoder = BuildEncoder(o, out string vocab);
+            var encoder = BuildEncoder(o, train, out string vocab);
             config = new DetectorConfig
             {
                 Backbone = o.Backbone, Encoder = encoder.Config, Classes = classes,
@@ -149,7 +149,8 @@ public static class DetectorTrainer
             network = new GanBertNetwork(encoder, classes.Count);
             network.to(o.Placement.Device, o.Placement.DType);
             keepLabel = ChooseLabelled(train, o.LabeledFraction, o.Seed);
-            File.Copy(vocab, Path.Combine(o.OutputDirectory, DetectorCheckpoint.VocabFile), overwrite: true);
+            if (Path.GetFullPath(vocab) != Path.GetFullPath(Path.Combine(o.OutputDirectory, DetectorCheckpoint.VocabFile)))
+                File.Copy(vocab, Path.Combine(o.OutputDirectory, DetectorCheckpoint.VocabFile), overwrite: true);
         }
         string vocabPath = Path.Combine(o.OutputDirectory, DetectorCheckpoint.VocabFile);
 
@@ -210,6 +211,7 @@ public static class DetectorTrainer
                 string stamp = $"{o.Backbone}-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-e{epoch}";
                 var facts = Facts(config.Training, epoch, selection.BestEpoch, rule, o.Patience, validation.Count);
                 // The resume point first, then the chosen detector, then the state that names both.
+                Directory.CreateDirectory(lastDir);
                 DetectorCheckpoint.Save(lastDir, config with { ModelVersion = stamp, Training = facts }, network, vocabPath);
                 optimisation.Save(lastDir);
                 if (best || chosen is null)
@@ -309,8 +311,8 @@ public static class DetectorTrainer
         switch (o.Backbone)
         {
             case "small":
-                if (o.VocabPath is null) throw new UserFacingException(SmallNeedsVocab);
-                if (!File.Exists(o.VocabPath)) throw new UserFacingException($"{o.VocabPath}: vocabulary file not found (--vocab)");
+                // Without --vocab the small backbone builds its vocabulary from the training texts (offline, no download).
+                if (o.VocabPath is not null && !File.Exists(o.VocabPath)) throw new UserFacingException($"{o.VocabPath}: vocabulary file not found (--vocab)");
                 break;
             case "bert":
             case "distilbert":
@@ -325,10 +327,8 @@ public static class DetectorTrainer
         }
     }
 
-    /// <summary>The small backbone learns from scratch but needs a WordPiece vocabulary: what to pass.</summary>
-    public const string SmallNeedsVocab =
-        "--backbone small needs --vocab FILE, a WordPiece vocab.txt: e.g. ../shared/data/bert-base-uncased/vocab.txt (the public data set " +
-        "beside the repository) or models/bert-base-uncased/vocab.txt (after `ganbertbots models pull bert-base-uncased`)";
+    /// <summary>Size of the vocabulary the small backbone builds from its training texts when no --vocab is given.</summary>
+    public const int BuiltVocabularySize = 8000;
 
     /// <summary>Every labelled row's label must be in the class set.</summary>
     static void CheckLabels(IReadOnlyList<string> classes, IEnumerable<LabelledText> rows)
@@ -338,12 +338,17 @@ public static class DetectorTrainer
             throw new UserFacingException($"labels not in the class set ({string.Join(", ", classes)}): {string.Join(", ", unknown)}");
     }
 
-    static BertEncoder BuildEncoder(DetectorTrainingOptions o, out string vocab)
+    static BertEncoder BuildEncoder(DetectorTrainingOptions o, IReadOnlyList<LabelledText> train, out string vocab)
     {
         switch (o.Backbone)
         {
             case "small":
-                vocab = o.VocabPath ?? throw new UserFacingException(SmallNeedsVocab);
+                if (o.VocabPath is null)
+                {
+                    vocab = Path.Combine(o.OutputDirectory, DetectorCheckpoint.VocabFile);
+                    WordPieceVocabulary.Write(vocab, WordPieceVocabulary.Build(train.Select(r => r.Text), BuiltVocabularySize));
+                }
+                else vocab = o.VocabPath;
                 int vocabSize = File.Exists(vocab) ? File.ReadLines(vocab).Count() : throw new UserFacingException($"{vocab}: vocabulary file not found");
                 var small = o.SmallEncoder ?? BertConfig.Small(vocabSize, o.MaxLength);
                 if (small.VocabSize != vocabSize) throw new UserFacingException($"small encoder vocab size {small.VocabSize} differs from {vocab}'s {vocabSize}");
