@@ -32,7 +32,16 @@ public sealed class TrainDetectorVerb : ICliVerb
           --validation FILE       choose the epoch on this labelled file instead
           --patience N            stop after N epochs without a better validation macro-F1 (default 0 = off)
           --threads N             torch CPU threads (default: torch's choice)
-          --batch-size N (32) --lr X --generator-lr X --max-length N (256) --seed S (42) --device auto|cpu|cuda
+          --batch-size N (32) --generator-lr X --max-length N (256) --seed S (42)
+          --device auto|cpu|cuda  (on CUDA, float32 matmuls run on TF32 tensor cores)
+          --lr X                  learning rate (default 5e-5 for bert/distilbert, 1e-3 for small)
+          --warmup X              share of the steps with a linear warm-up, then linear decay (default 0.1 for
+                                  bert/distilbert; small: a constant rate unless given)
+          --weight-decay X        AdamW weight decay, never on biases or LayerNorm (default 0.01)
+          --layer-lr-decay X      layer-wise rate decay: layer l of L gets lr*X^(L-l), the embeddings the lowest (default 1 = off)
+          --freeze-encoder        train the head only; the encoder stays as loaded
+          --pooling mean|cls      one vector per text: mean over the real tokens (default), or the encoder's [CLS]
+                                  (BERT's pooler, DistilBERT's [CLS] state)
           --resume                continue the run in --out (from OUT/last/: weights, optimisers; epoch, history, best epoch)
         Output: OUT/ holds the chosen epoch's detector and training-state.json; OUT/last/ the last epoch's weights and
         optimiser state (the resume point).
@@ -40,7 +49,7 @@ public sealed class TrainDetectorVerb : ICliVerb
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
     {
-        var a = CliArgs.Parse(args, "resume", "supervised-only");
+        var a = CliArgs.Parse(args, "resume", "supervised-only", "freeze-encoder");
         string data = a.Require("data");
         string textField = a.Get("text-field") ?? "text";
         string labelField = a.Get("label-field") ?? "label";
@@ -77,6 +86,17 @@ public sealed class TrainDetectorVerb : ICliVerb
             OutputDirectory = a.Require("out"),
             Resume = a.Flag("resume"),
             Placement = TorchPlacement.Resolve(a.Get("device") ?? "auto"),
+            Pooling = a.Get("pooling")?.ToLowerInvariant() switch
+            {
+                null => null,
+                "mean" => Models.Bert.Pooling.Mean,
+                "cls" => Models.Bert.Pooling.Cls,
+                var other => throw new CliUsageException($"--pooling must be mean or cls (got '{other}')"),
+            },
+            WarmupFraction = a.GetDoubleOrNull("warmup"),
+            WeightDecay = a.GetDouble("weight-decay", 0.01),
+            LayerLearningRateDecay = a.GetDouble("layer-lr-decay", 1.0),
+            FreezeEncoder = a.Flag("freeze-encoder"),
         };
         a.RejectUnknown();
         // Everything is checked before OUT is made: a usage error leaves nothing behind.

@@ -119,13 +119,12 @@ public sealed record BertConfig
                 Kind = kind, VocabSize = Int("vocab_size"), HiddenSize = Int("dim"), Layers = Int("n_layers"),
                 Heads = Int("n_heads"), IntermediateSize = Int("hidden_dim"), MaxPositions = Int("max_position_embeddings", 512),
                 TypeVocabSize = 0, LayerNormEps = 1e-12, Dropout = Dbl("dropout", 0.1),
-                AttentionDropout = Dbl("attention_dropout", 0.1), Pooling = Pooling.Cls,
+                AttentionDropout = Dbl("attention_dropout", 0.1), Pooling = ReadPooling(o, source, "cls"),
             };
         }
         else
         {
             RequireGelu("hidden_act");
-            string pooling = o["pooling"]?.GetValue<string>() ?? (kind == EncoderKind.Small ? "mean" : "pooler");
             c = new BertConfig
             {
                 Kind = kind, VocabSize = Int("vocab_size"), HiddenSize = Int("hidden_size"), Layers = Int("num_hidden_layers"),
@@ -133,12 +132,22 @@ public sealed record BertConfig
                 MaxPositions = Int("max_position_embeddings", 512), TypeVocabSize = Int("type_vocab_size", 2),
                 LayerNormEps = Dbl("layer_norm_eps", 1e-12), Dropout = Dbl("hidden_dropout_prob", 0.1),
                 AttentionDropout = Dbl("attention_probs_dropout_prob", 0.1),
-                Pooling = Enum.TryParse<Pooling>(pooling, ignoreCase: true, out var p) ? p
-                    : throw new CheckpointException($"{source}: pooling '{pooling}' is not one of pooler, cls, mean"),
+                Pooling = ReadPooling(o, source, kind == EncoderKind.Small ? "mean" : "pooler"),
             };
         }
         c.Validate(source);
         return c;
+    }
+
+    /// <summary>Our "pooling" field; a checkpoint written before it existed pools as it did then (<paramref name="fallback"/>).</summary>
+    static Pooling ReadPooling(JsonObject o, string source, string fallback)
+    {
+        string pooling = o["pooling"]?.GetValue<string>() ?? fallback;
+        var p = Enum.TryParse<Pooling>(pooling, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) ? parsed
+            : throw new CheckpointException($"{source}: pooling '{pooling}' is not one of pooler, cls, mean");
+        if (p == Pooling.Pooler && o.ContainsKey("dim"))
+            throw new CheckpointException($"{source}: pooling 'pooler' needs BERT's pooler, which DistilBERT has not (use cls or mean)");
+        return p;
     }
 
     /// <summary>The config in Hugging Face form, so a saved encoder can be read back by the same loader (and by transformers).</summary>
@@ -150,6 +159,7 @@ public sealed record BertConfig
                 ["model_type"] = "distilbert", ["vocab_size"] = VocabSize, ["dim"] = HiddenSize, ["n_layers"] = Layers,
                 ["n_heads"] = Heads, ["hidden_dim"] = IntermediateSize, ["max_position_embeddings"] = MaxPositions,
                 ["activation"] = "gelu", ["dropout"] = Dropout, ["attention_dropout"] = AttentionDropout,
+                ["pooling"] = Pooling.ToString().ToLowerInvariant(),
             };
         return new JsonObject
         {

@@ -69,9 +69,11 @@ public static partial class BertWeights
     }
 
     /// <summary>Builds an encoder from a Hugging Face checkpoint directory (config.json + model.safetensors).</summary>
-    public static BertEncoder LoadEncoder(string directory, TorchPlacement placement, EncoderKind? expected = null)
+    /// <param name="pooling">How the encoder pools; null = the checkpoint's own (BERT's pooler, DistilBERT's [CLS]).</param>
+    public static BertEncoder LoadEncoder(string directory, TorchPlacement placement, EncoderKind? expected = null, Pooling? pooling = null)
     {
         var config = BertConfig.Load(directory, expected);
+        if (pooling is { } p) config = config with { Pooling = p };
         var checkpoint = SafeTensorsCheckpoint.Open(directory);
         var encoder = new BertEncoder(config);
         try

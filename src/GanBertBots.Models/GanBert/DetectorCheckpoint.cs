@@ -25,6 +25,8 @@ public sealed record DetectorConfig
     public bool LowerCase { get; init; } = true;
     public double HeadDropout { get; init; } = 0.1;
     public string ModelVersion { get; init; } = "";
+    /// <summary>How the encoder pools its hidden states into one vector per text (stored in the encoder's config as "pooling").</summary>
+    public Pooling Pooling => Encoder.Pooling;
     /// <summary>Free-form facts about training (data, fraction of labels, seed, metrics).</summary>
     public JsonObject Training { get; init; } = new();
 

@@ -46,6 +46,30 @@ public sealed record DetectorTrainingOptions
     public TorchPlacement Placement { get; init; } = TorchPlacement.Cpu;
     /// <summary>Shape of the small backbone; null = <see cref="BertConfig.Small"/>.</summary>
     public BertConfig? SmallEncoder { get; init; }
+    /// <summary>How one vector per text is taken: null = mean over the real tokens for every backbone (MiniLM was trained
+    /// with mean pooling); <see cref="Pooling.Cls"/> = the encoder's own [CLS] pooling (BERT's pooler, DistilBERT's [CLS]).</summary>
+    public Pooling? Pooling { get; init; }
+    /// <summary>Share of the steps spent warming up; null = 0.1 for pretrained encoders, none (constant rate) for the small backbone.</summary>
+    public double? WarmupFraction { get; init; }
+    /// <summary>AdamW weight decay on weight matrices and embeddings (never biases or LayerNorm).</summary>
+    public double WeightDecay { get; init; } = 0.01;
+    /// <summary>Layer-wise learning-rate decay X: layer l of L gets lr·X^(L−l), the embeddings lr·X^L; 1 = off.</summary>
+    public double LayerLearningRateDecay { get; init; } = 1.0;
+    /// <summary>Train the head only; the encoder stays as loaded.</summary>
+    public bool FreezeEncoder { get; init; }
+
+    /// <summary>The optimiser's recipe these options give.</summary>
+    public FineTuningRecipe Recipe()
+    {
+        bool pretrained = Backbone != "small";
+        var recipe = pretrained ? FineTuningRecipe.ForPretrained(LearningRate) : FineTuningRecipe.ForSmall(LearningRate);
+        if (WarmupFraction is { } w) recipe = recipe with { Schedule = LearningRateSchedule.Linear, WarmupFraction = w };
+        return recipe with
+        {
+            GeneratorLearningRate = GeneratorLearningRate, WeightDecay = WeightDecay,
+            LayerLearningRateDecay = LayerLearningRateDecay, FreezeEncoder = FreezeEncoder,
+        };
+    }
 }
 
 /// <summary>
@@ -143,6 +167,7 @@ public static class DetectorTrainer
                 {
                     ["adversarial"] = o.Adversarial, ["labeled_fraction"] = o.LabeledFraction, ["seed"] = o.Seed,
                     ["batch_size"] = o.BatchSize, ["train_rows"] = train.Count, ["validation_rows"] = validation.Count,
+                    ["recipe"] = RecipeFacts(o.Recipe()),
                 },
             };
             config.Validate(o.OutputDirectory);
@@ -161,11 +186,17 @@ public static class DetectorTrainer
         var tokenizer = new BertWordPieceTokenizer(vocabPath, config.MaxLength, config.LowerCase);
         var encoded = train.Select(r => tokenizer.Encode(r.Text)).ToArray();
         var labelIndex = train.Select(r => r.Label is null ? -1 : config.Classes.ToList().IndexOf(r.Label)).ToArray();
-        bool pretrained = o.Backbone != "small";
-        double lr = o.LearningRate ?? (pretrained ? 5e-5 : 1e-3);
+        var recipe = o.Recipe();
+        int stepsPerEpoch = Batches(labelIndex, keepLabel, o, 1).Count; // the same in every epoch
+        if (o.Placement.Device.type == DeviceType.CUDA && recipe.MixedPrecision)
+            torch.backends.cuda.matmul.allow_tf32 = true; // untested here (no GPU build): TF32 tensor-core matmuls, float32 weights
         using var noise = new torch.Generator((ulong)(o.Seed * 1000L));
-        using var optimisation = new GanBertOptimisation(network, lr, o.GeneratorLearningRate ?? lr, o.Adversarial, noise);
-        if (resuming) optimisation.TryLoad(resumeFrom);
+        using var optimisation = new GanBertOptimisation(network, recipe, stepsPerEpoch * o.Epochs, o.Adversarial, noise);
+        if (resuming)
+        {
+            optimisation.TryLoad(resumeFrom);
+            optimisation.StepsTaken = epochsDone * stepsPerEpoch;
+        }
 
         (double Accuracy, double MacroF1)? Score(IReadOnlyList<LabelledText>? rows)
         {
@@ -235,6 +266,13 @@ public static class DetectorTrainer
         bool stoppedEarly = selection.PatienceExhausted(o.Patience) && history.Count < o.Epochs;
         return new TrainingOutcome(o.OutputDirectory, DetectorCheckpoint.ReadConfig(o.OutputDirectory), history, selection.BestEpoch, stoppedEarly, rule);
     }
+
+    static JsonObject RecipeFacts(FineTuningRecipe r) => new()
+    {
+        ["learning_rate"] = r.LearningRate, ["generator_learning_rate"] = r.GeneratorLearningRate ?? r.LearningRate,
+        ["schedule"] = r.Schedule.ToString().ToLowerInvariant(), ["warmup"] = r.WarmupFraction, ["weight_decay"] = r.WeightDecay,
+        ["layer_lr_decay"] = r.LayerLearningRateDecay, ["freeze_encoder"] = r.FreezeEncoder,
+    };
 
     static JsonObject Facts(JsonObject training, int epochsDone, int bestEpoch, string rule, int patience, int validationRows)
     {
@@ -307,6 +345,7 @@ public static class DetectorTrainer
         if (o.Patience < 0) throw new UserFacingException($"patience must be 0 (off) or more (got {o.Patience})");
         if (o.LabeledFraction is <= 0 or > 1) throw new UserFacingException($"labelled fraction must be in (0, 1] (got {o.LabeledFraction})");
         if (o.MaxLength < 3) throw new UserFacingException($"max length must be at least 3 (got {o.MaxLength})");
+        o.Recipe().Validate();
         if (o.Resume && File.Exists(Path.Combine(o.OutputDirectory, StateFile))) return; // the backbone comes from the run being resumed
         switch (o.Backbone)
         {
@@ -351,6 +390,7 @@ public static class DetectorTrainer
                 else vocab = o.VocabPath;
                 int vocabSize = File.Exists(vocab) ? File.ReadLines(vocab).Count() : throw new UserFacingException($"{vocab}: vocabulary file not found");
                 var small = o.SmallEncoder ?? BertConfig.Small(vocabSize, o.MaxLength);
+                if (o.Pooling is { } p) small = small with { Pooling = p == Pooling.Cls ? Pooling.Cls : Pooling.Mean };
                 if (small.VocabSize != vocabSize) throw new UserFacingException($"small encoder vocab size {small.VocabSize} differs from {vocab}'s {vocabSize}");
                 torch.manual_seed(o.Seed);
                 return new BertEncoder(small);
@@ -359,7 +399,9 @@ public static class DetectorTrainer
                 string dir = o.EncoderDirectory ?? throw new UserFacingException($"the {o.Backbone} backbone needs its checkpoint directory");
                 vocab = o.VocabPath ?? Path.Combine(dir, "vocab.txt");
                 if (!File.Exists(vocab)) throw new UserFacingException($"{vocab}: vocabulary file not found (pass --vocab)");
-                var encoder = BertWeights.LoadEncoder(dir, TorchPlacement.Cpu, o.Backbone == "bert" ? EncoderKind.Bert : EncoderKind.DistilBert);
+                // Mean pooling unless [CLS] was asked for; then the checkpoint's own: BERT's pooler, DistilBERT's [CLS] state.
+                var encoder = BertWeights.LoadEncoder(dir, TorchPlacement.Cpu, o.Backbone == "bert" ? EncoderKind.Bert : EncoderKind.DistilBert,
+                    o.Pooling == Pooling.Cls ? null : Pooling.Mean);
                 torch.manual_seed(o.Seed);
                 return encoder;
             default:

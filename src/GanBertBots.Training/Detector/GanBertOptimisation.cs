@@ -25,18 +25,55 @@ public sealed class GanBertOptimisation : IDisposable
     readonly GanBertNetwork _network;
     readonly TorchSharp.Modules.AdamW _discriminator;
     readonly TorchSharp.Modules.AdamW _generator;
+    readonly double[] _discriminatorRates, _generatorRates; // base rate of each group, before the schedule
     readonly torch.Generator? _noise;
 
     public bool Adversarial { get; }
+    public FineTuningRecipe Recipe { get; }
+    /// <summary>Steps in the whole run (the schedule's N); 0 = the schedule's factor stays 1.</summary>
+    public int TotalSteps { get; }
+    /// <summary>Steps taken so far (set it when resuming, so the schedule continues where it was).</summary>
+    public int StepsTaken { get; set; }
 
-    /// <param name="noise">Random source for the generator's input; null = torch's global generator.</param>
+    /// <summary>Constant rates, weight decay 0.01 on weights only; the encoder trained in full.</summary>
     public GanBertOptimisation(GanBertNetwork network, double discriminatorLearningRate, double generatorLearningRate, bool adversarial, torch.Generator? noise = null)
+        : this(network, FineTuningRecipe.ForSmall(discriminatorLearningRate) with { GeneratorLearningRate = generatorLearningRate }, 0, adversarial, noise)
     {
+    }
+
+    /// <param name="totalSteps">Steps in the whole run, for the schedule.</param>
+    /// <param name="noise">Random source for the generator's input; null = torch's global generator.</param>
+    public GanBertOptimisation(GanBertNetwork network, FineTuningRecipe recipe, int totalSteps, bool adversarial, torch.Generator? noise = null)
+    {
+        recipe.Validate();
         _network = network;
         _noise = noise;
         Adversarial = adversarial;
-        _discriminator = optim.AdamW(network.DiscriminatorSide(), discriminatorLearningRate);
-        _generator = optim.AdamW(network.GeneratorSide(), generatorLearningRate);
+        Recipe = recipe;
+        TotalSteps = totalSteps;
+        recipe.ApplyFreezing(network);
+        (_discriminator, _discriminatorRates) = AdamW(recipe.DiscriminatorGroups(network));
+        (_generator, _generatorRates) = AdamW(recipe.GeneratorGroups(network));
+    }
+
+    static (TorchSharp.Modules.AdamW, double[]) AdamW(IReadOnlyList<ParameterGroup> groups)
+    {
+        var torchGroups = groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters,
+            new TorchSharp.Modules.AdamW.Options { LearningRate = g.LearningRate, weight_decay = g.WeightDecay })).ToList();
+        return (optim.AdamW(torchGroups), groups.Select(g => g.LearningRate).ToArray());
+    }
+
+    /// <summary>The rate each discriminator-side group has now (after the schedule), in group order.</summary>
+    public IReadOnlyList<double> DiscriminatorRates => _discriminator.ParamGroups.Select(g => g.LearningRate).ToList();
+
+    /// <summary>Sets every group's rate for step <see cref="StepsTaken"/> + 1.</summary>
+    void Schedule()
+    {
+        double factor = Recipe.Factor(StepsTaken + 1, TotalSteps);
+        int i = 0;
+        foreach (var g in _discriminator.ParamGroups) g.LearningRate = _discriminatorRates[i++] * factor;
+        i = 0;
+        foreach (var g in _generator.ParamGroups) g.LearningRate = _generatorRates[i++] * factor;
     }
 
     /// <param name="ids">[B, T] token ids</param>
@@ -48,6 +85,9 @@ public sealed class GanBertOptimisation : IDisposable
     {
         using var scope = NewDisposeScope();
         _network.train();
+        if (Recipe.FreezeEncoder) _network.Encoder.eval(); // a frozen encoder gives the same features every time (no dropout)
+        Schedule();
+        StepsTaken++;
         var pooled = _network.Encoder.forward(ids, mask);                        // [B, H]
         var (realFeatures, realLogits) = _network.Discriminator.forward(pooled);  // [B, H], [B, k+1]
         int labelled = (int)labelMask.sum().item<long>();

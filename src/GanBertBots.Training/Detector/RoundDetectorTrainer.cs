@@ -25,6 +25,14 @@ public sealed class RoundDetectorOptions
     public double? LearningRate { get; set; }
     /// <summary>Unlabelled texts used per round at most (GAN-BERT unlabelled term); 0 = none.</summary>
     public int MaxUnlabelled { get; set; } = 5000;
+    /// <summary>Share of the round's steps with a linear warm-up, then linear decay; null = 0.1 for pretrained encoders, a constant rate for the small backbone.</summary>
+    public double? Warmup { get; set; }
+    /// <summary>AdamW weight decay on weight matrices and embeddings (never biases or LayerNorm).</summary>
+    public double WeightDecay { get; set; } = 0.01;
+    /// <summary>Layer-wise learning-rate decay: layer l of L gets lr·X^(L−l), the embeddings lr·X^L; 1 = off.</summary>
+    public double LayerLrDecay { get; set; } = 1.0;
+    /// <summary>Train the head only; the live detector's encoder is kept as it is.</summary>
+    public bool FreezeEncoder { get; set; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad key.</summary>
     public void Validate()
@@ -34,6 +42,18 @@ public sealed class RoundDetectorOptions
         if (LearningRate is { } lr && !(double.IsFinite(lr) && lr > 0))
             throw new ArgumentException($"{Section}:LearningRate must be a positive number or empty for the default (got {lr})");
         if (MaxUnlabelled < 0) throw new ArgumentException($"{Section}:MaxUnlabelled must be 0 or more (got {MaxUnlabelled})");
+        if (Warmup is { } w && !(w is >= 0 and < 1)) throw new ArgumentException($"{Section}:Warmup must be a fraction in [0, 1) or empty for the default (got {w})");
+        if (!(double.IsFinite(WeightDecay) && WeightDecay >= 0)) throw new ArgumentException($"{Section}:WeightDecay must be 0 or more (got {WeightDecay})");
+        if (!(LayerLrDecay is > 0 and <= 1)) throw new ArgumentException($"{Section}:LayerLrDecay must be in (0, 1] (got {LayerLrDecay})");
+    }
+
+    /// <summary>The optimiser's recipe for a detector of this backbone.</summary>
+    public FineTuningRecipe RecipeFor(string backbone)
+    {
+        double lr = LearningRateFor(backbone);
+        var recipe = backbone == "small" ? FineTuningRecipe.ForSmall(lr) : FineTuningRecipe.ForPretrained(lr);
+        if (Warmup is { } w) recipe = recipe with { Schedule = LearningRateSchedule.Linear, WarmupFraction = w };
+        return recipe with { WeightDecay = WeightDecay, LayerLearningRateDecay = LayerLrDecay, FreezeEncoder = FreezeEncoder };
     }
 
     /// <summary>The learning rate for a detector of this backbone.</summary>
@@ -96,12 +116,15 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
 
         using var network = DetectorCheckpoint.LoadNetwork(live, liveConfig, training);
         using var noise = new torch.Generator(unchecked((ulong)request.Seed), training.Device);
-        using var optimisation = new GanBertOptimisation(network, lr, lr, adversarial: true, noise);
+        int stepsPerEpoch = (set.Rows.Count + options.BatchSize - 1) / options.BatchSize;
+        var recipe = options.RecipeFor(liveConfig.Backbone);
+        if (training.Device.type == DeviceType.CUDA && recipe.MixedPrecision)
+            torch.backends.cuda.matmul.allow_tf32 = true; // untested here (no GPU build): TF32 tensor-core matmuls, float32 weights
+        using var optimisation = new GanBertOptimisation(network, recipe, stepsPerEpoch * options.Epochs, adversarial: true, noise);
         torch.manual_seed(request.Seed); // dropout
 
         var steps = new List<StepLosses>();
         var history = new List<EpochRecord>();
-        int stepsPerEpoch = (set.Rows.Count + options.BatchSize - 1) / options.BatchSize;
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var watch = Stopwatch.StartNew();
@@ -151,6 +174,11 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
             ["epochs"] = options.Epochs,
             ["batch_size"] = options.BatchSize,
             ["learning_rate"] = lr,
+            ["schedule"] = options.RecipeFor(live.Backbone).Schedule.ToString().ToLowerInvariant(),
+            ["warmup"] = options.RecipeFor(live.Backbone).WarmupFraction,
+            ["weight_decay"] = options.WeightDecay,
+            ["layer_lr_decay"] = options.LayerLrDecay,
+            ["freeze_encoder"] = options.FreezeEncoder,
             ["steps"] = stepsPerEpoch * options.Epochs,
             ["rows"] = new JsonObject(set.RowsBySource.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             ["label_weight"] = new JsonObject(set.WeightBySource.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),

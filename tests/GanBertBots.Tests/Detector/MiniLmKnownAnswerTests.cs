@@ -51,6 +51,8 @@ public sealed class MiniLmKnownAnswerTests
         { "Wildfire in La Ronge 🔥", [101, 3748, 10273, 1999, 2474, 6902, 3351, 100, 102] },
         // chatgpt = chat ##gp ##t (no "chatg", "chatgp", "##gpt"); '#' is split off as punctuation
         { "ChatGPT wrote this? #earthquakes", [101, 11834, 21600, 2102, 2626, 2023, 1029, 1001, 17932, 102] },
+        // accents are stripped after lower-casing (uncased vocabulary): café = cafe, résumé = resume, naïve = naive; "." is punctuation
+        { "Café résumé, naïve.", [101, 7668, 13746, 1010, 15743, 1012, 102] },
     };
 
     [SharedDataTheory(Folder)]
