@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# GAN-BERT vs supervised-only with the small backbone on the shared data (see docs/detector.md).
-# Usage: [SETS="argugpt m4"] [LR=1e-3] [MAXLEN=128] [PATIENCE=0] [VALFRAC=0.15] [JOBS=2] [THREADS=1] [GANBERTBOTS_DLL=...] \
+# GAN-BERT vs supervised-only on the shared data (see docs/detector.md), with the small backbone trained from
+# scratch (BACKBONE=small, the default) or the pretrained all-MiniLM-L6-v2 (BACKBONE=minilm); EXTRA adds train-detector
+# options to every run (e.g. EXTRA="--adapters 64"), TAG names the runs (default: the backbone).
+# Usage: [SETS="argugpt m4"] [BACKBONE=small|minilm] [EXTRA=...] [TAG=...] [LR=...] [BATCH=32] [MAXLEN=128] [PATIENCE=0] \
+#        [VALFRAC=0.15] [JOBS=2] [THREADS=1] [GANBERTBOTS_DLL=...] \
 #        scripts/detector-experiments.sh OUT_DIR "FRACTIONS" "SEEDS" MAX_EPOCHS
 # Order: seed by seed, and within a seed every fraction x method x data set, so a grid cut short
 # still has whole seeds. Each run: 30% of the groups (prompt_id / source_id) held out as the test
@@ -15,7 +18,13 @@ set -euo pipefail
 out=${1:-/tmp/detector-experiments}; fractions=${2:-"0.01 0.05 0.1 1.0"}; seeds=${3:-"1 2 3"}; epochs=${4:-6}
 repo=$(cd "$(dirname "$0")/.." && pwd); data=$repo/../shared/data
 cli="dotnet ${GANBERTBOTS_DLL:-$repo/src/GanBertBots.Host/bin/Release/net10.0/ganbertbots.dll}"
-vocab=$data/bert-base-uncased/vocab.txt
+case ${BACKBONE:-small} in
+  small) backbone=(--backbone small --vocab "$data/bert-base-uncased/vocab.txt"); lr=${LR:-1e-3} ;;
+  minilm) backbone=(--backbone bert "$data/all-MiniLM-L6-v2"); lr=${LR:-5e-5} ;;
+  *) echo "BACKBONE must be small or minilm" >&2; exit 2 ;;
+esac
+tag=${TAG:-${BACKBONE:-small}}
+read -r -a extra_args <<< "${EXTRA:-}"
 mkdir -p "$out"
 # ArguGPT: dev + test together, split by prompt_id below (the two files share prompts).
 python3 - "$data" "$out" <<'PY'
@@ -35,7 +44,7 @@ PY
 # A finished run (eval.json) is skipped unless it stopped early under another patience: then it is
 # resumed (bit-exact continuation) up to the epoch limit under this patience, and evaluated again.
 one_run() { # set mode fraction seed
-  local set=$1 mode=$2 frac=$3 seed=$4 run=$out/$1-$2-$3-s$4 args extra resume=() before=0
+  local set=$1 mode=$2 frac=$3 seed=$4 run=$out/$tag-$1-$2-$3-s$4 args extra resume=() before=0
   if [ -f "$run/eval.json" ]; then
     python3 -c "import json,sys;s=json.load(open('$run/training-state.json'));sys.exit(0 if s['stopped_early'] and s['patience']!=${PATIENCE:-0} else 1)" || return 0
     resume=(--resume); before=$(cat "$run/train-seconds"); rm -f "$run/eval.json"
@@ -46,8 +55,8 @@ one_run() { # set mode fraction seed
   [ ${#resume[@]} = 0 ] && { rm -rf "$run"; : > "$run.log"; }
   local start=$SECONDS
   if ! $cli train-detector "${args[@]}" --text-field text --test-fraction 0.3 --validation-fraction ${VALFRAC:-0.15} \
-      --patience ${PATIENCE:-0} --threads ${THREADS:-1} --backbone small --vocab "$vocab" --labeled-fraction "$frac" \
-      --epochs "$epochs" --max-length ${MAXLEN:-128} --lr ${LR:-1e-3} --seed "$seed" --out "$run" "${extra[@]}" "${resume[@]}" >> "$run.log" 2>&1; then
+      --patience ${PATIENCE:-0} --threads ${THREADS:-1} "${backbone[@]}" --labeled-fraction "$frac" --batch-size ${BATCH:-32} \
+      --epochs "$epochs" --max-length ${MAXLEN:-128} --lr "$lr" --seed "$seed" --out "$run" "${extra[@]}" "${extra_args[@]}" "${resume[@]}" >> "$run.log" 2>&1; then
     echo "$(date -u +%H:%M:%S) FAILED $run (see $run.log)"; return 0
   fi
   echo $((before + SECONDS - start)) > "$run/train-seconds"

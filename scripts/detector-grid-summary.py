@@ -2,7 +2,7 @@
 """Summarises a detector-experiments.sh grid: one markdown table per data set, mean ± sd over seeds.
 
 Usage: python3 scripts/detector-grid-summary.py OUT_DIR
-Reads OUT_DIR/<set>-<gan|sup>-<fraction>-s<seed>/{eval.json,eval-ood.json,training-state.json,train-seconds}.
+Reads OUT_DIR/[<tag>-]<set>-<gan|sup>-<fraction>-s<seed>/ (tag: the backbone and options, e.g. minilm, minilm-adapters){eval.json,eval-ood.json,training-state.json,train-seconds}.
 """
 import json, os, re, statistics, sys
 from collections import defaultdict
@@ -26,7 +26,7 @@ def ms(values, digits=3):
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/detector-experiments"
-name = re.compile(r"^(?P<set>[a-z0-9]+)-(?P<mode>gan|sup)-(?P<frac>[0-9.]+)-s(?P<seed>\d+)$")
+name = re.compile(r"^(?:(?P<tag>[a-z0-9-]+)-)?(?P<set>argugpt|m4)-(?P<mode>gan|sup)-(?P<frac>[0-9.]+)-s(?P<seed>\d+)$")
 cells = defaultdict(list)
 for entry in sorted(os.listdir(out)):
     m = name.match(entry)
@@ -53,21 +53,21 @@ for entry in sorted(os.listdir(out)):
     if abs(chosen["TestAccuracy"] - r["acc"]) > 1e-9:
         print(f"warning: {entry}: eval.json accuracy {r['acc']} differs from the history's {chosen['TestAccuracy']} at epoch {r['best']}", file=sys.stderr)
     r["p2acc"] = state["history"][r["p2"][0] - 1]["TestAccuracy"]
-    cells[(m["set"], float(m["frac"]), m["mode"])].append(r)
+    cells[(m["set"], float(m["frac"]), m["mode"], m["tag"] or "small")].append(r)
 
 for data_set in sorted({k[0] for k in cells}):
     ood = data_set == "argugpt"
     print(f"\n#### {data_set}\n")
-    head = ["labels", "method", "seeds", "labelled / validation rows", "accuracy", "macro-F1", "MCC",
+    head = ["encoder", "labels", "method", "seeds", "labelled / validation rows", "accuracy", "macro-F1", "MCC",
             "chosen epoch / epochs run", "patience 2: accuracy (chosen/stopped)", "best test acc. in hindsight"]
     if ood: head.append("OOD gpt-3.5-turbo recall")
     head += ["majority class", "train minutes"]
     print("| " + " | ".join(head) + " |")
     print("|" + " --- |" * len(head))
-    for (s, frac, mode), runs in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+    for (s, frac, mode, tag), runs in sorted(cells.items(), key=lambda kv: (kv[0][3], kv[0][1], kv[0][2])):
         if s != data_set: continue
         runs.sort(key=lambda r: r["seed"])
-        row = [f"{frac * 100:g}%",
+        row = [tag, f"{frac * 100:g}%",
                "GAN-BERT" if mode == "gan" else "supervised",
                ",".join(str(r["seed"]) for r in runs),
                " ".join(f"{r['labelled']}/{r['validation']}" for r in runs),

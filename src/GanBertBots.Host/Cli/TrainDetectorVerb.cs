@@ -12,8 +12,10 @@ public sealed class TrainDetectorVerb : ICliVerb
     public string Name => "train-detector";
     public string Summary => "train a GAN-BERT detector from labelled (and unlabelled) texts";
     public string Usage => """
-        Usage: ganbertbots train-detector --data FILE --backbone (small --vocab FILE | bert DIR | distilbert DIR) --out DIR [options]
+        Usage: ganbertbots train-detector --data FILE --backbone (small [--vocab FILE] | bert DIR | distilbert DIR) --out DIR [options]
           --data FILE             .jsonl or .csv; rows with an empty label train as unlabelled
+          --preset NAME           a public data set's layout: m4 (text, label, held out by source_id) or argugpt (text, model,
+                                  held out by prompt_id); sets the fields, --group-field, --test-fraction 0.2, --max-length 128
           --text-field F          column with the text (default text)
           --label-field F         column with the label (default label; e.g. model for ArguGPT)
           --epochs N              (default 3)
@@ -51,13 +53,14 @@ public sealed class TrainDetectorVerb : ICliVerb
     {
         var a = CliArgs.Parse(args, "resume", "supervised-only", "freeze-encoder");
         string data = a.Require("data");
-        string textField = a.Get("text-field") ?? "text";
-        string labelField = a.Get("label-field") ?? "label";
+        var preset = a.Get("preset") is { } presetName ? DetectorPreset.Find(presetName) : null;
+        string textField = a.Get("text-field") ?? preset?.TextField ?? "text";
+        string labelField = a.Get("label-field") ?? preset?.LabelField ?? "label";
         string backbone = a.Require("backbone").ToLowerInvariant();
         string? encoderDir = a.Get("encoder") ?? (backbone is "bert" or "distilbert" && a.Positional.Count > 0 ? a.Positional[0] : null);
         if (backbone is "bert" or "distilbert" && encoderDir is null) throw new CliUsageException($"--backbone {backbone} needs its checkpoint directory (--backbone {backbone} DIR)");
-        string? groupField = a.Get("group-field");
-        double? testFraction = a.GetDoubleOrNull("test-fraction");
+        string? groupField = a.Get("group-field") ?? preset?.GroupField;
+        double? testFraction = a.GetDoubleOrNull("test-fraction") ?? preset?.TestFraction;
         if ((groupField is null) != (testFraction is null)) throw new CliUsageException("--group-field and --test-fraction go together");
         string? validationFile = a.Get("validation");
         double validationFraction = a.GetDouble("validation-fraction", groupField is not null && validationFile is null ? 0.15 : 0);
@@ -78,7 +81,7 @@ public sealed class TrainDetectorVerb : ICliVerb
             BatchSize = a.GetInt("batch-size", 32),
             LearningRate = a.GetDoubleOrNull("lr"),
             GeneratorLearningRate = a.GetDoubleOrNull("generator-lr"),
-            MaxLength = a.GetInt("max-length", 256),
+            MaxLength = a.GetInt("max-length", preset?.MaxLength ?? 256),
             LabeledFraction = a.GetDouble("labeled-fraction", 1.0),
             Adversarial = !a.Flag("supervised-only"),
             Seed = a.GetInt("seed", 42),

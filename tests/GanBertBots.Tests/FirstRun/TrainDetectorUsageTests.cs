@@ -15,6 +15,7 @@ public sealed class TrainDetectorUsageTests : IDisposable
     {
         { "unknown backbone", ["--backbone", "huge"], "unknown backbone" },
         { "bert without its folder", ["--backbone", "bert", "NO-SUCH-DIR"], "not found" },
+        { "unknown preset", ["--backbone", "small", "--preset", "semeval"], "unknown --preset 'semeval' (known: m4, argugpt)" },
         { "zero epochs", ["--backbone", "small", "--vocab", "VOCAB", "--epochs", "0"], "epochs" },
         { "missing vocab file", ["--backbone", "small", "--vocab", "NO-SUCH-VOCAB"], "not found" },
         { "labels outside --classes", ["--backbone", "small", "--vocab", "VOCAB", "--classes", "human,dolly"], "gpt2" },
@@ -54,6 +55,23 @@ public sealed class TrainDetectorUsageTests : IDisposable
         Assert.Equal(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], vocab[..5]);
         Assert.True(GanBertBots.Models.GanBert.DetectorCheckpoint.Check(Out).IsLoadable);
         Assert.True(File.Exists(Path.Combine(Out, "last", "config.json")));
+    }
+
+    [Fact]
+    public async Task Preset_m4_is_a_first_detector_in_one_command_held_out_by_paper()
+    {
+        // The M4 layout (text, label, source_id): the preset holds out 20% of the papers and keeps each paper on one side.
+        var (code, output, err) = await Cli("train-detector", "--preset", "m4", "--data", DetectorJsonl(_dir.Path, rows: 40), "--backbone", "small",
+            "--epochs", "1", "--out", Out);
+        Assert.True(code == 0, err + output);
+        var heldOut = File.ReadAllLines(Path.Combine(Out, "heldout.jsonl"));
+        Assert.InRange(heldOut.Length, 2, 16);
+        Assert.Contains($"testing on {heldOut.Length}", output);
+        var heldPapers = heldOut.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("group").GetString()).ToHashSet();
+        var validationPapers = File.ReadAllLines(Path.Combine(Out, "validation.jsonl"))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("group").GetString()).ToHashSet();
+        Assert.Empty(heldPapers.Intersect(validationPapers));
+        Assert.Equal(128, GanBertBots.Models.GanBert.DetectorCheckpoint.ReadConfig(Out).MaxLength);
     }
 
     [Fact]

@@ -1,0 +1,24 @@
+using GanBertBots.Models;
+
+namespace GanBertBots.Training.Detector;
+
+/// <summary>
+/// The layout of a public data set <c>train-detector</c> knows by name (<c>--preset m4</c>): which columns hold the text,
+/// the label and the group a held-out split must keep whole, and a window that fits its texts. Every value is only a
+/// default: an option given on the command line wins.
+/// </summary>
+public sealed record DetectorPreset(string Name, string Describes, string TextField, string LabelField, string GroupField,
+    double TestFraction, int MaxLength)
+{
+    public static readonly IReadOnlyList<DetectorPreset> All =
+    [
+        // M4 (Wang et al. 2024), the arXiv part: one abstract per class per paper, so a paper (source_id) stays on one side.
+        new("m4", "M4 .jsonl (text, label, source_id): human vs chatGPT, cohere, davinci, dolly", "text", "label", "source_id", 0.2, 128),
+        // ArguGPT (Liu et al. 2023): essays per prompt, so a prompt (prompt_id) stays on one side.
+        new("argugpt", "ArguGPT .csv (text, model, prompt_id): which model wrote an essay", "text", "model", "prompt_id", 0.2, 128),
+    ];
+
+    public static DetectorPreset Find(string name) =>
+        All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new UserFacingException($"unknown --preset '{name}' (known: {string.Join(", ", All.Select(p => p.Name))})");
+}
