@@ -206,6 +206,9 @@ public static class DetectorTrainer
             return (report.Accuracy, report.MacroF1);
         }
 
+        // A frozen encoder (none of its parameters trains) gives every text the same features in every epoch:
+        // they are computed once, and each step runs the GAN-BERT head alone.
+        using var features = optimisation.EncoderTrains ? null : EncodeOnce(network, encoded, tokenizer.PadId, o);
         try
         {
             for (int epoch = epochsDone + 1; epoch <= o.Epochs && !selection.PatienceExhausted(o.Patience); epoch++)
@@ -222,10 +225,16 @@ public static class DetectorTrainer
                     cancellation.ThrowIfCancellationRequested();
                     using var scope = NewDisposeScope();
                     var rows = batches[s];
-                    var (ids, mask) = TokenBatch.Create(rows.Select(i => encoded[i]).ToList(), tokenizer.PadId, o.Placement.Device);
                     var labels = tensor(rows.Select(i => (long)Math.Max(labelIndex[i], 0)).ToArray()).to(o.Placement.Device);
                     var labelMask = tensor(rows.Select(i => labelIndex[i] >= 0 && keepLabel[i]).ToArray()).to(o.Placement.Device);
-                    var step = optimisation.Step(ids, mask, labels, labelMask);
+                    StepLosses step;
+                    if (features is not null)
+                        step = optimisation.StepOnFeatures(features.index_select(0, tensor(rows.Select(i => (long)i).ToArray()).to(o.Placement.Device)), labels, labelMask);
+                    else
+                    {
+                        var (ids, mask) = TokenBatch.Create(rows.Select(i => encoded[i]).ToList(), tokenizer.PadId, o.Placement.Device);
+                        step = optimisation.Step(ids, mask, labels, labelMask);
+                    }
                     sumD += step.Discriminator; sumG += step.Generator; sumSup += step.Supervised;
                     labelled += step.Labelled; correct += step.Correct;
                     progress?.Report(new TrainingProgress(epoch, o.Epochs, s + 1, batches.Count, step.Discriminator, step.Generator));
@@ -265,6 +274,28 @@ public static class DetectorTrainer
         }
         bool stoppedEarly = selection.PatienceExhausted(o.Patience) && history.Count < o.Epochs;
         return new TrainingOutcome(o.OutputDirectory, DetectorCheckpoint.ReadConfig(o.OutputDirectory), history, selection.BestEpoch, stoppedEarly, rule);
+    }
+
+    /// <summary>[N, H] the (frozen) encoder's pooled output for every training text, in row order.</summary>
+    static Tensor EncodeOnce(GanBertNetwork network, IReadOnlyList<EncodedText> encoded, int padId, DetectorTrainingOptions o)
+    {
+        network.Encoder.eval();
+        using var mode = torch.no_grad();
+        var parts = new List<Tensor>();
+        try
+        {
+            for (int start = 0; start < encoded.Count; start += o.BatchSize)
+            {
+                using var scope = NewDisposeScope();
+                var (ids, mask) = TokenBatch.Create(encoded.Skip(start).Take(o.BatchSize).ToList(), padId, o.Placement.Device);
+                parts.Add(network.Encoder.forward(ids, mask).MoveToOuterDisposeScope()); // [b, H]
+            }
+            return torch.cat(parts, 0);                                                  // [N, H]
+        }
+        finally
+        {
+            foreach (var p in parts) p.Dispose();
+        }
     }
 
     static JsonObject RecipeFacts(FineTuningRecipe r) => new()

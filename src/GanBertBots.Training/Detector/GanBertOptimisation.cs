@@ -86,9 +86,31 @@ public sealed class GanBertOptimisation : IDisposable
         using var scope = NewDisposeScope();
         _network.train();
         if (Recipe.FreezeEncoder) _network.Encoder.eval(); // a frozen encoder gives the same features every time (no dropout)
+        var pooled = _network.Encoder.forward(ids, mask);                        // [B, H]
+        return StepFrom(pooled, labels, labelMask, parts, weights);
+    }
+
+    /// <summary>
+    /// The same step from the encoder's pooled output, computed beforehand: what a frozen encoder would give
+    /// (see <see cref="EncoderTrains"/>). Bit-identical to <see cref="Step"/> on the same features.
+    /// </summary>
+    /// <param name="pooled">[B, H] the encoder's pooled output for the batch</param>
+    public StepLosses StepOnFeatures(Tensor pooled, Tensor labels, Tensor labelMask, StepParts parts = StepParts.Both, Tensor? weights = null)
+    {
+        if (EncoderTrains) throw new InvalidOperationException("the encoder trains: its features change every step and cannot be computed beforehand");
+        using var scope = NewDisposeScope();
+        _network.train();
+        _network.Encoder.eval();
+        return StepFrom(pooled, labels, labelMask, parts, weights);
+    }
+
+    /// <summary>True when some encoder parameter is trained (full fine-tuning, adapters); false when the encoder is frozen.</summary>
+    public bool EncoderTrains => _network.Encoder.parameters().Any(p => p.requires_grad);
+
+    StepLosses StepFrom(Tensor pooled, Tensor labels, Tensor labelMask, StepParts parts, Tensor? weights)
+    {
         Schedule();
         StepsTaken++;
-        var pooled = _network.Encoder.forward(ids, mask);                        // [B, H]
         var (realFeatures, realLogits) = _network.Discriminator.forward(pooled);  // [B, H], [B, k+1]
         int labelled = (int)labelMask.sum().item<long>();
         int correct = labelled == 0 ? 0 : (int)realLogits.narrow(1, 0, _network.Discriminator.Classes).argmax(1)
@@ -107,7 +129,7 @@ public sealed class GanBertOptimisation : IDisposable
             return new StepLosses(s, 0, s, labelled, correct);
         }
 
-        var fake = _network.Generator.Sample(ids.shape[0], _noise);                        // [B, H]
+        var fake = _network.Generator.Sample(pooled.shape[0], _noise);                       // [B, H]
         // Generator: D judges G(z) with gradients flowing back into G; the real features are constants.
         var (fakeFeatures, fakeLogitsForG) = _network.Discriminator.forward(fake);
         var generatorLoss = GanBertLosses.Generator(fakeLogitsForG, realFeatures.detach(), fakeFeatures);

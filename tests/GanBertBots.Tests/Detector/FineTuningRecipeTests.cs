@@ -135,6 +135,46 @@ public sealed class FineTuningRecipeTests : IDisposable
     }
 
     [Fact]
+    public void With_a_frozen_encoder_a_step_on_features_computed_once_is_bit_identical_to_a_full_step()
+    {
+        // Two identical networks and noise sources: one trained with Step (encoder forward every step), the other with
+        // StepOnFeatures on features computed once beforehand, as the trainer does for a frozen encoder.
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var (full, _, tokenizer) = SyntheticDetector.Untrained(vocab, seed: 7);
+        var (cached, _, _) = SyntheticDetector.Untrained(vocab, seed: 7);
+        using var __ = full;
+        using var ___ = cached;
+        var recipe = FineTuningRecipe.ForPretrained(1e-2) with { FreezeEncoder = true };
+        using var optFull = new GanBertOptimisation(full, recipe, 6, adversarial: true, new Generator(9));
+        using var optCached = new GanBertOptimisation(cached, recipe, 6, adversarial: true, new Generator(9));
+        Assert.False(optCached.EncoderTrains);
+        using var scope = NewDisposeScope();
+        var (ids, mask) = TokenBatch.Create(new[] { "apple river", "vector neural", "the stone" }.Select(tokenizer.Encode).ToList(), tokenizer.PadId, CPU);
+        cached.Encoder.eval();
+        Tensor features;
+        using (no_grad()) features = cached.Encoder.forward(ids, mask);
+        var labels = tensor(new long[] { 0, 1, 0 });
+        var labelled = tensor(new[] { true, true, false });
+        for (int s = 0; s < 3; s++)
+        {
+            torch_seed(100 + s); // the head's dropout draws the same masks on both sides
+            var a = optFull.Step(ids, mask, labels, labelled);
+            torch_seed(100 + s);
+            var b = optCached.StepOnFeatures(features, labels, labelled);
+            Assert.Equal(a, b);
+        }
+        foreach (var (name, p) in full.named_parameters())
+            Assert.True(Values(cached, name).SequenceEqual(p.detach().data<float>().ToArray()), $"{name} differs");
+
+        // A trained encoder has no features to compute beforehand.
+        var (open, _, _) = SyntheticDetector.Untrained(vocab, seed: 7);
+        using var ____ = open;
+        using var optOpen = new GanBertOptimisation(open, FineTuningRecipe.ForPretrained(1e-2), 6, adversarial: true);
+        Assert.True(optOpen.EncoderTrains);
+        Assert.Throws<InvalidOperationException>(() => optOpen.StepOnFeatures(features, labels, labelled));
+    }
+
+    [Fact]
     public void Mean_pooling_is_the_mean_of_the_hidden_states_over_the_unmasked_tokens()
     {
         torch_seed(2);
