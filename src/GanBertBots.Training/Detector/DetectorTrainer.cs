@@ -198,9 +198,22 @@ public static class DetectorTrainer
             optimisation.StepsTaken = epochsDone * stepsPerEpoch;
         }
 
-        (double Accuracy, double MacroF1)? Score(IReadOnlyList<LabelledText>? rows)
+        (double Accuracy, double MacroF1)? Score(IReadOnlyList<LabelledText>? rows, Tensor? rowFeatures)
         {
             if (rows is not { Count: > 0 }) return null;
+            if (rowFeatures is not null)
+            {
+                // The frozen encoder's features of these rows were computed once: only the head runs.
+                using var scope = NewDisposeScope();
+                using var mode = torch.no_grad();
+                network.Discriminator.eval();
+                var (_, logits) = network.Discriminator.forward(rowFeatures);                            // [N, k+1]
+                var best = logits.narrow(1, 0, config.Classes.Count).argmax(1).data<long>().ToArray(); // the real classes only
+                var labelledRows = rows.Where(r => r.Label is not null).ToList();
+                var scored = DetectorEvaluation.Score(config.Classes, labelledRows.Select(r => r.Label!).ToList(),
+                    best.Select(i => config.Classes[(int)i]).ToList(), config.RealClass);
+                return (scored.Accuracy, scored.MacroF1);
+            }
             using var detector = GanBertDetector.FromNetwork(network, config, tokenizer, o.Placement, ownsNetwork: false);
             var report = DetectorEvaluation.Evaluate(detector, rows);
             return (report.Accuracy, report.MacroF1);
@@ -209,6 +222,10 @@ public static class DetectorTrainer
         // A frozen encoder (none of its parameters trains) gives every text the same features in every epoch:
         // they are computed once, and each step runs the GAN-BERT head alone.
         using var features = optimisation.EncoderTrains ? null : EncodeOnce(network, encoded, tokenizer.PadId, o);
+        Tensor? Once(IReadOnlyList<LabelledText>? rows) => features is null || rows is not { Count: > 0 } ? null
+            : EncodeOnce(network, rows.Where(r => r.Label is not null).Select(r => tokenizer.Encode(r.Text)).ToList(), tokenizer.PadId, o);
+        using var validationFeatures = Once(validation);
+        using var testFeatures = Once(test);
         try
         {
             for (int epoch = epochsDone + 1; epoch <= o.Epochs && !selection.PatienceExhausted(o.Patience); epoch++)
@@ -240,8 +257,8 @@ public static class DetectorTrainer
                     progress?.Report(new TrainingProgress(epoch, o.Epochs, s + 1, batches.Count, step.Discriminator, step.Generator));
                 }
                 double trainSeconds = watch.Elapsed.TotalSeconds;
-                var onValidation = Score(validation);
-                var onTest = Score(test);
+                var onValidation = Score(validation, validationFeatures);
+                var onTest = Score(test, testFeatures);
                 int n = Math.Max(1, batches.Count);
                 history.Add(new EpochRecord(epoch, sumD / n, sumG / n, sumSup / n, labelled == 0 ? 0 : (double)correct / labelled,
                     onValidation?.Accuracy, onValidation?.MacroF1, trainSeconds, onTest?.Accuracy, onTest?.MacroF1));
