@@ -50,4 +50,34 @@ public sealed class WhyProcessTests
         }
         finally { Directory.Delete(work, recursive: true); }
     }
+
+    [Fact]
+    public async Task On_the_console_why_is_the_third_choice_under_a_verdict()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-why-console-").FullName;
+        try
+        {
+            TinyRoundModels.Detector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"]);
+            TinyRoundModels.Generator(Path.Combine(work, "models", "gpt2"), seed: 3);
+            await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
+            await service.WaitForOutputAsync("Type /help for the commands");
+            service.Type("/detect " + Text);
+            await service.WaitForOutputAsync("[1] ✅ Right   [2] ❌ Wrong   [3] 🔍 Why?");
+            service.Type("3");
+            await service.WaitUntilAsync(() => service.Output.Contains("[picture saved: ") || service.Output.Contains("I can't show why"), "the answer to Why?",
+                TimeSpan.FromSeconds(60));
+            string output = service.Output;
+            int saved = output.IndexOf("[picture saved: ", StringComparison.Ordinal);
+            if (saved >= 0)
+            {
+                // With the zero-shot scorer served: the picture's file, whose path the person can open.
+                string path = output[(saved + "[picture saved: ".Length)..].Split(']')[0];
+                using var bitmap = SKBitmap.Decode(File.ReadAllBytes(path));
+                Assert.NotNull(bitmap);
+                File.Delete(path);
+            }
+            else Assert.Contains("I can't show why for this text right now. Explanations are not available yet.", output);
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
 }
