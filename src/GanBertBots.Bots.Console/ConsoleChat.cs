@@ -5,10 +5,17 @@ namespace GanBertBots.Bots.Console;
 /// <summary>
 /// A local chat on the terminal with the same commands as the bots: lines in, replies out. Buttons are shown as
 /// numbered choices; typing the number presses the button. One person ("console:local"), one private chat, which
-/// is also where announcements (round reports) are printed.
+/// is also where announcements (round reports) are printed. A terminal shows no pictures: a reply's image is written as
+/// a PNG file under <paramref name="imageFolder"/> and its path printed, for the person to open.
 /// </summary>
-public sealed class ConsoleChat(IConversation conversation, TextReader input, TextWriter output) : IChatDirectory
+public sealed class ConsoleChat(IConversation conversation, TextReader input, TextWriter output, string? imageFolder = null) : IChatDirectory
 {
+    /// <summary>Where pictures go when the caller names no folder: the system's temporary folder.</summary>
+    public static string DefaultImageFolder => Path.Combine(Path.GetTempPath(), "ganbertbots-console");
+
+    /// <summary>What the console prints before the path of a picture it saved.</summary>
+    public const string PictureSaved = "[picture saved: ";
+
     public const string Platform = "console";
     public static readonly ChatUser LocalUser = new(Platform, "local", "you");
     public static readonly ChatPlace LocalChat = new(Platform, "local", ChatKind.Private);
@@ -68,7 +75,7 @@ public sealed class ConsoleChat(IConversation conversation, TextReader input, Te
         {
             output.WriteLine(edited ? $"~ (message {messageId} updated)" : "");
             output.WriteLine(reply.Text);
-            if (reply.Image != null) output.WriteLine($"[image: {reply.Image.FileName}, {reply.Image.Png.Length} bytes]");
+            if (reply.Image != null) output.WriteLine(PictureSaved + SaveImage(reply.Image, messageId) + "]");
             if (reply.Buttons.Count > 0)
             {
                 _choices.Clear();
@@ -88,6 +95,15 @@ public sealed class ConsoleChat(IConversation conversation, TextReader input, Te
             }
             return messageId;
         }
+    }
+
+    string SaveImage(ReplyImage image, string messageId)
+    {
+        string folder = imageFolder ?? DefaultImageFolder;
+        Directory.CreateDirectory(folder);
+        string path = Path.GetFullPath(Path.Combine(folder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{messageId}-{Path.GetFileName(image.FileName)}"));
+        File.WriteAllBytes(path, image.Png);
+        return path;
     }
 
     /// <summary>The console as an <see cref="IChatOutput"/>: no streaming edits (only the finished text is printed).</summary>

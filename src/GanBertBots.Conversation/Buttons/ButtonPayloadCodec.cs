@@ -31,6 +31,8 @@ public enum ButtonKind
     ForgetConfirm = 'x',
     /// <summary>/forget: no, keep it.</summary>
     ForgetCancel = 'k',
+    /// <summary>/detect: why? (the picture of how GPT-2 read the text).</summary>
+    Why = 'y',
 }
 
 /// <summary>A decoded button: what to do, on which stored text, with an optional short argument.</summary>

@@ -2,7 +2,7 @@ namespace GanBertBots.Conversation;
 
 /// <summary>
 /// /detect TEXT (or /detect as a reply to a message): the detector's verdict. The text is stored before it is judged,
-/// the verdict stored with it, and the answer carries "right"/"wrong" buttons for feedback.
+/// the verdict stored with it, and the answer carries "right"/"wrong" buttons for feedback and "Why?" for the picture of how GPT-2 read it.
 /// </summary>
 public sealed class DetectCommand(SubmittedTexts submitted, BotOptions options, ClassChoices classes, ReplyButtons buttons, FileVerdicts files) : Command("/detect", "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)")
 {
@@ -38,7 +38,8 @@ public sealed class DetectCommand(SubmittedTexts submitted, BotOptions options, 
             Text = note + VerdictText.Format(verdict, classes.Labels.Human) + "\nWas I right?",
             ReplyToMessageId = message.MessageId,
             Buttons = [[buttons.Make("✅ Right", ButtonKind.VerdictRight, id, context.Chat, verdict.Label),
-                        buttons.Make("❌ Wrong", ButtonKind.VerdictWrong, id, context.Chat)]],
+                        buttons.Make("❌ Wrong", ButtonKind.VerdictWrong, id, context.Chat),
+                        buttons.Make("🔍 Why?", ButtonKind.Why, id, context.Chat)]],
         }, ct);
     }
 }

@@ -22,8 +22,9 @@ public sealed class TelegramHarness : IAsyncDisposable
     public FakeTweetModel Generator { get; } = new();
     public FakeDetectorModel Detector { get; } = new();
 
+    /// <param name="wrapInference">Puts a test double in front of the inference service the conversation core sees.</param>
     public static async Task<TelegramHarness> StartAsync(Action<TelegramOptions>? configure = null, ITweetModel? generator = null,
-        Action<BotOptions>? configureBot = null, bool start = true)
+        Action<BotOptions>? configureBot = null, bool start = true, Func<IInferenceService, IInferenceService>? wrapInference = null)
     {
         var h = new TelegramHarness();
         h.Server = await FakeBotApiServer.StartAsync();
@@ -32,7 +33,7 @@ public sealed class TelegramHarness : IAsyncDisposable
             generator ?? h.Generator, h.Detector);
         var botOptions = new BotOptions { Moderators = [$"telegram:{ModeratorId}"], CallbackSecret = "telegram-e2e-secret-0123456789", Burst = 50, MessagesPerMinute = 600 };
         configureBot?.Invoke(botOptions);
-        h.Conversation = new TestConversation(h.Inference, h.Temp.Store, botOptions, logger: h.Log);
+        h.Conversation = new TestConversation(wrapInference?.Invoke(h.Inference) ?? h.Inference, h.Temp.Store, botOptions, logger: h.Log);
         var options = new TelegramOptions
         {
             BotToken = h.Server.Token, ApiBaseUrl = h.Server.BaseUrl, PollingTimeoutSeconds = 1,

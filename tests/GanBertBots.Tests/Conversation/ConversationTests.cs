@@ -402,7 +402,7 @@ public sealed class ConversationTests : IAsyncLifetime
         Assert.Equal(["Forest fire near La Ronge Sask. Canada"], _detector.Batches.Single());
         var stored = Assert.Single(await _temp.TextsAsync());
         Assert.Equal(TextOrigin.UserSubmitted, stored.Origin);
-        Assert.Equal(2, output.Last.Buttons.Single().Count);                           // the same feedback buttons
+        Assert.Equal(3, output.Last.Buttons.Single().Count);                           // the same buttons: right, wrong, why?
 
         _options = new BotOptions { Moderators = ["test:mod"], CallbackSecret = Secret, AutoDetectPrivateText = false };
         _bot = null;

@@ -76,33 +76,34 @@ sealed class ModeratorChatsRig : IAsyncDisposable
     {
         var messages = new List<DiscordMessage>();
         foreach (var request in Discord.Matching("POST", $"/channels/{channelId}/messages"))
-        {
-            if (!request.Headers["Content-Type"].StartsWith("multipart/form-data", StringComparison.Ordinal))
-            {
-                messages.Add(new DiscordMessage(request.Json!, null, null));
-                continue;
-            }
-            string boundary = HeaderUtilities.RemoveQuotes(MediaTypeHeaderValue.Parse(request.Headers["Content-Type"]).Boundary).Value!;
-            var reader = new MultipartReader(boundary, new MemoryStream(request.RawBody));
-            JsonNode? json = null;
-            string? fileName = null;
-            byte[]? file = null;
-            while (await reader.ReadNextSectionAsync() is { } section)
-            {
-                var disposition = ContentDispositionHeaderValue.Parse(section.ContentDisposition);
-                using var content = new MemoryStream();
-                await section.Body.CopyToAsync(content);
-                if (disposition.Name.Value == "payload_json") json = JsonNode.Parse(content.ToArray());
-                else if (disposition.Name.Value == "files[0]")
-                {
-                    fileName = HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
-                    file = content.ToArray();
-                }
-                else throw new Xunit.Sdk.XunitException($"unexpected multipart section {disposition.Name}");
-            }
-            messages.Add(new DiscordMessage(json ?? throw new Xunit.Sdk.XunitException("upload without payload_json"), fileName, file));
-        }
+            messages.Add(await ReadDiscordMessageAsync(request));
         return messages;
+    }
+
+    /// <summary>A Discord message request as the API reads it: plain JSON, or an upload's payload_json and its one file.</summary>
+    public static async Task<DiscordMessage> ReadDiscordMessageAsync(RecordedRequest request)
+    {
+        if (!request.Headers["Content-Type"].StartsWith("multipart/form-data", StringComparison.Ordinal))
+            return new DiscordMessage(request.Json!, null, null);
+        string boundary = HeaderUtilities.RemoveQuotes(MediaTypeHeaderValue.Parse(request.Headers["Content-Type"]).Boundary).Value!;
+        var reader = new MultipartReader(boundary, new MemoryStream(request.RawBody));
+        JsonNode? json = null;
+        string? fileName = null;
+        byte[]? file = null;
+        while (await reader.ReadNextSectionAsync() is { } section)
+        {
+            var disposition = ContentDispositionHeaderValue.Parse(section.ContentDisposition);
+            using var content = new MemoryStream();
+            await section.Body.CopyToAsync(content);
+            if (disposition.Name.Value == "payload_json") json = JsonNode.Parse(content.ToArray());
+            else if (disposition.Name.Value == "files[0]")
+            {
+                fileName = HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
+                file = content.ToArray();
+            }
+            else throw new Xunit.Sdk.XunitException($"unexpected multipart section {disposition.Name}");
+        }
+        return new DiscordMessage(json ?? throw new Xunit.Sdk.XunitException("upload without payload_json"), fileName, file);
     }
 
     public async ValueTask DisposeAsync()

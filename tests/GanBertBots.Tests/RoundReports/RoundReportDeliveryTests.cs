@@ -150,7 +150,8 @@ public sealed class RoundReportDeliveryTests
     public async Task The_console_prints_the_report_for_the_person_at_the_terminal()
     {
         var output = new StringWriter();
-        var console = new ConsoleChat(new NoConversation(), new StringReader(""), output);
+        string pictures = Directory.CreateTempSubdirectory("ganbertbots-console-pictures-").FullName;
+        var console = new ConsoleChat(new NoConversation(), new StringReader(""), output, pictures);
         var announcer = new ModeratorAnnouncer([console], new BotOptions { Moderators = [ConsoleChat.LocalUser.QualifiedId] });
         byte[] png = [.. PngSignature, 7, 7, 7, 7];
 
@@ -160,7 +161,12 @@ public sealed class RoundReportDeliveryTests
         Assert.True(Assert.Single(deliveries).Delivered);
         string printed = output.ToString();
         Assert.Contains("Retraining round c: Failed. no IDetectorTrainer is registered", printed);
-        Assert.Contains("[image: fool_rate.png, 12 bytes]", printed);
+        // A terminal shows no pictures: the PNG is written to a file and its path printed.
+        string saved = Assert.Single(Directory.GetFiles(pictures));
+        Assert.EndsWith("fool_rate.png", saved);
+        Assert.Contains(ConsoleChat.PictureSaved + saved + "]", printed);
+        Assert.Equal(png, File.ReadAllBytes(saved));
+        Directory.Delete(pictures, recursive: true);
         await Assert.ThrowsAsync<ArgumentException>(() => console.OpenChatAsync("elsewhere", CancellationToken.None));
     }
 
