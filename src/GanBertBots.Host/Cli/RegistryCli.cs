@@ -166,10 +166,10 @@ public static class RegistryCli
         const string key = RetrainingOptions.Section + ":" + nameof(RetrainingOptions.MinMacroF1OverBaseline);
         double configured = DetectorGate.DefaultMargin;
         if (context.Configuration[key] is { } text &&
-            (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out configured) || configured is < 0 or >= 1 || double.IsNaN(configured)))
-            throw new CliUsageException($"{key} must be a number at least 0 and below 1 (got '{text}')");
+            (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out configured) || configured is < -1 or >= 1 || double.IsNaN(configured)))
+            throw new CliUsageException($"{key} must be a number at least -1 and below 1 (got '{text}')");
         double margin = args.GetDouble("margin", configured);
-        if (margin is < 0 or >= 1 || double.IsNaN(margin)) throw new CliUsageException($"--margin must be at least 0 and below 1 (got {margin})");
+        if (margin is < -1 or >= 1 || double.IsNaN(margin)) throw new CliUsageException($"--margin must be at least -1 and below 1 (got {margin})");
         return margin;
     }
 

@@ -278,7 +278,7 @@ public sealed class TelegramEndToEndTests(Xunit.Abstractions.ITestOutputHelper O
         await using var h = await TelegramHarness.StartAsync();
         string id = h.Server.PostInlineQuery(Alice, "Forest fire near La Ronge Sask. Canada");
         var answer = await h.Server.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == id);
-        Assert.Matches("^(REAL|FAKE): person \\d+%\n---\nWho wrote \"Forest fire near La Ronge Sask. Canada\"\\?", answer.Text);
+        Assert.Matches("^(Likely written by a person|Likely machine-written|Can't tell): person \\d+%\n---\nWho wrote \"Forest fire near La Ronge Sask. Canada\"\\?", answer.Text);
         Assert.Contains("Most likely writer: ", answer.Text);
         Assert.Equal(10, answer.ReplyToMessageId);                                  // cache_time: 10 s
         Assert.Empty(await h.Temp.TextsAsync());                                     // a draft is not a submission
