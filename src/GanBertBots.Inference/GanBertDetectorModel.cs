@@ -11,8 +11,6 @@ namespace GanBertBots.Inference;
 /// </summary>
 public sealed class GanBertDetectorModel(GanBertDetector detector, string? servedVersion = null, DetectorCalibration? calibration = null) : IDetectorModel
 {
-    readonly int _realIndex = detector.Config.RealClass is { } real ? detector.Classes.ToList().IndexOf(real) : -1;
-
     /// <param name="servedVersion">The name it is served under (a registry version); default the checkpoint's own.</param>
     public static GanBertDetectorModel Load(string directory, TorchPlacement placement, string? servedVersion = null)
     {
@@ -41,7 +39,7 @@ public sealed class GanBertDetectorModel(GanBertDetector detector, string? serve
             // A detector trained without a "human" class cannot say real or fake.
             r.Real ?? double.NaN,
             r.Truncated,
-            calibration is null || _realIndex < 0 ? double.NaN : calibration.Apply(detector.Classes.Select(c => r.Probabilities[c]).ToList())[_realIndex],
+            calibration is null || r.Real is not { } person ? double.NaN : calibration.PersonProbability(person),
             detector.Tokenizer.Encode(texts[i]).Ids.Length - 2)).ToList();
     }
 

@@ -27,7 +27,8 @@ public sealed record FusionWeights(double Bias, double DetectorWeight, double Ze
 
 /// <summary>
 /// What a detector's raw softmax needs before it is shown as a probability, fitted on its validation split and kept
-/// beside the weights as calibration.json: a temperature T (softmax(log p / T), Guo et al. 2017), the shortest text
+/// beside the weights as calibration.json: a temperature T for its real-or-fake answer (σ(logit P(person) / T), temperature
+/// scaling as in Guo et al. 2017 on the two-way answer the verdict states), the shortest text
 /// (in WordPiece tokens) it judges reliably, and optionally fusion weights with the zero-shot score. A detector
 /// without the file serves its raw softmax.
 /// </summary>
@@ -35,7 +36,7 @@ public sealed record DetectorCalibration
 {
     public const string FileName = "calibration.json";
 
-    /// <summary>Divides the log-probabilities before the softmax; above 1 softens an over-confident detector.</summary>
+    /// <summary>Divides the real-or-fake logit; above 1 softens an over-confident detector, below 1 sharpens a timid one.</summary>
     public double Temperature { get; init; } = 1;
     /// <summary>Texts with fewer WordPiece tokens than this are "too short to judge reliably"; 0 = no limit measured.</summary>
     public int MinimumTokens { get; init; }
@@ -46,17 +47,17 @@ public sealed record DetectorCalibration
     /// <summary>Figures measured when it was fitted (validation rows, ECE and Brier before and after, ...).</summary>
     public JsonObject Figures { get; init; } = new();
 
-    /// <summary>Calibrated class probabilities: softmax(log p / T) over the k classes (the same as softmax(logits / T)).</summary>
-    public double[] Apply(IReadOnlyList<double> probabilities) => Soften(probabilities, Temperature);
+    /// <summary>
+    /// Calibrated P(person): the real-or-fake logit log(p / (1 − p)) divided by the temperature, back through the sigmoid.
+    /// (Temperature scaling of the two-way real-or-fake answer, the probability the verdict states.)
+    /// </summary>
+    public double PersonProbability(double rawPersonProbability) => Soften(rawPersonProbability, Temperature);
 
-    /// <summary>softmax(log p / T) in float64; probabilities of 0 are floored at 1e-12 first.</summary>
-    public static double[] Soften(IReadOnlyList<double> probabilities, double temperature)
+    /// <summary>σ(logit(p) / T) in float64; p is kept within 1e-12 of 0 and 1 first.</summary>
+    public static double Soften(double probability, double temperature)
     {
-        var scaled = probabilities.Select(p => Math.Log(Math.Max(p, 1e-12)) / temperature).ToArray();
-        double max = scaled.Max();
-        var e = scaled.Select(x => Math.Exp(x - max)).ToArray();
-        double sum = e.Sum();
-        return e.Select(x => x / sum).ToArray();
+        double p = Math.Clamp(probability, 1e-12, 1 - 1e-12);
+        return FusionWeights.Sigmoid(Math.Log(p / (1 - p)) / temperature);
     }
 
     public JsonObject ToJson() => new()

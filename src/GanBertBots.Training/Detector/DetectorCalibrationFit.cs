@@ -55,27 +55,33 @@ public static class CalibrationMetrics
     }
 }
 
-/// <summary>Temperature scaling (Guo et al. 2017): the T minimising the negative log-likelihood of softmax(log p / T).</summary>
+/// <summary>
+/// Temperature scaling (Guo et al. 2017) of the real-or-fake answer: the T minimising the negative log-likelihood of
+/// σ(logit p / T) for P(person) = p, on labelled texts.
+/// </summary>
 public static class TemperatureScaling
 {
-    /// <summary>Mean negative log-likelihood of the true classes at temperature <paramref name="t"/>.</summary>
-    public static double Nll(IReadOnlyList<double[]> probabilities, IReadOnlyList<int> labels, double t)
+    /// <summary>Mean negative log-likelihood of the outcomes at temperature <paramref name="t"/>.</summary>
+    public static double Nll(IReadOnlyList<double> personProbabilities, IReadOnlyList<bool> isPerson, double t)
     {
         double total = 0;
-        for (int i = 0; i < probabilities.Count; i++)
-            total -= Math.Log(Math.Max(DetectorCalibration.Soften(probabilities[i], t)[labels[i]], 1e-300));
-        return total / probabilities.Count;
+        for (int i = 0; i < personProbabilities.Count; i++)
+        {
+            double q = DetectorCalibration.Soften(personProbabilities[i], t);
+            total -= Math.Log(Math.Max(isPerson[i] ? q : 1 - q, 1e-300));
+        }
+        return total / personProbabilities.Count;
     }
 
     /// <summary>
-    /// Golden-section search over β = 1/T in [1/20, 20]: the NLL is convex in β (β·z_y minus a log-sum-exp of β·z),
-    /// so it has one minimum there. Accurate to about 1e-6 in β.
+    /// Golden-section search over β = 1/T in [1/20, 20]: the NLL is convex in β (a logistic loss of β·z), so it has one
+    /// minimum there. Accurate to about 1e-6 in β.
     /// </summary>
-    public static double Fit(IReadOnlyList<double[]> probabilities, IReadOnlyList<int> labels)
+    public static double Fit(IReadOnlyList<double> personProbabilities, IReadOnlyList<bool> isPerson)
     {
-        if (probabilities.Count != labels.Count) throw new ArgumentException("probabilities and labels differ in length");
-        if (probabilities.Count == 0) throw new ArgumentException("no rows to fit a temperature on");
-        double F(double beta) => Nll(probabilities, labels, 1 / beta);
+        if (personProbabilities.Count != isPerson.Count) throw new ArgumentException("probabilities and outcomes differ in length");
+        if (personProbabilities.Count == 0) throw new ArgumentException("no rows to fit a temperature on");
+        double F(double beta) => Nll(personProbabilities, isPerson, 1 / beta);
         double lo = 1.0 / 20, hi = 20, phi = (Math.Sqrt(5) - 1) / 2;
         double a = hi - phi * (hi - lo), b = lo + phi * (hi - lo), fa = F(a), fb = F(b);
         while (hi - lo > 1e-6)
@@ -206,27 +212,28 @@ public static class DetectorCalibrationFit
     /// Fits the temperature and the short-text limit on <paramref name="validation"/> (rows whose label is a class) and
     /// reports ECE and Brier before and after, on the same rows.
     /// </summary>
-    public static (DetectorCalibration Calibration, CalibrationReport? Report) Fit(GanBertDetector detector, IReadOnlyList<LabelledText> validation,
+    public static (DetectorCalibration Calibration, CalibrationReport Report) Fit(GanBertDetector detector, IReadOnlyList<LabelledText> validation,
         double shortTextAccuracy = DefaultShortTextAccuracy)
     {
+        if (detector.Config.RealClass is not { } real || !detector.Classes.Contains(real))
+            throw new UserFacingException($"detector {detector.ModelVersion} has no human class, so it gives no real-or-fake probability to calibrate");
         var rows = validation.Where(r => r.Label is not null && detector.Classes.Contains(r.Label)).ToList();
         if (rows.Count == 0) throw new UserFacingException($"no validation text has a label among the detector's classes ({string.Join(", ", detector.Classes)})");
         var (probabilities, tokens) = Run(detector, rows);
-        var labels = rows.Select(r => detector.Classes.ToList().IndexOf(r.Label!)).ToList();
-        double t = TemperatureScaling.Fit(probabilities, labels);
+        int realIndex = detector.Classes.ToList().IndexOf(real);
+        var person = probabilities.Select(p => p[realIndex]).ToList();
+        var isPerson = rows.Select(r => r.Label == real).ToList();
+        double t = TemperatureScaling.Fit(person, isPerson);
         var calibration = new DetectorCalibration { Temperature = t, MinimumTokensAccuracy = shortTextAccuracy };
-        var report = Measure(detector, calibration, rows, probabilities);
-        var calibrated = probabilities.Select(calibration.Apply).ToList();
-        int realIndex = detector.Config.RealClass is { } real ? detector.Classes.ToList().IndexOf(real) : -1;
-        var judged = rows.Select((r, i) => (tokens[i], realIndex >= 0
-            ? (calibrated[i][realIndex] >= 0.5) == (labels[i] == realIndex)
-            : Array.IndexOf(calibrated[i], calibrated[i].Max()) == labels[i])).ToList();
+        var report = Measure(detector, calibration, rows, probabilities)!;
+        // Right or wrong as the verdict would be: the calibrated P(person) on the right side of 0.5.
+        var judged = rows.Select((r, i) => (tokens[i], calibration.PersonProbability(person[i]) >= 0.5 == isPerson[i])).ToList();
         var figures = new JsonObject
         {
             ["validation_texts"] = rows.Count,
-            ["nll_before"] = TemperatureScaling.Nll(probabilities, labels, 1), ["nll_after"] = TemperatureScaling.Nll(probabilities, labels, t),
+            ["nll_before"] = TemperatureScaling.Nll(person, isPerson, 1), ["nll_after"] = TemperatureScaling.Nll(person, isPerson, t),
         };
-        if (report is not null) foreach (var (key, value) in report.ToJson()) figures[key] = value?.DeepClone();
+        foreach (var (key, value) in report.ToJson()) figures[key] = value?.DeepClone();
         calibration = calibration with { MinimumTokens = ShortTextLimit.Measure(judged, shortTextAccuracy), Figures = figures };
         return (calibration, report);
     }
@@ -241,7 +248,7 @@ public static class DetectorCalibrationFit
         probabilities ??= Run(detector, rows).Probabilities;
         var isReal = rows.Select(r => r.Label == detector.Config.RealClass).ToList();
         var before = probabilities.Select(p => p[realIndex]).ToList();
-        var after = calibration is null ? before : probabilities.Select(p => calibration.Apply(p)[realIndex]).ToList();
+        var after = calibration is null ? before : before.Select(calibration.PersonProbability).ToList();
         return new CalibrationReport(rows.Count,
             CalibrationMetrics.ExpectedCalibrationError(before, isReal), CalibrationMetrics.Brier(before, isReal),
             CalibrationMetrics.ExpectedCalibrationError(after, isReal), CalibrationMetrics.Brier(after, isReal),

@@ -41,35 +41,34 @@ public sealed class CalibrationTests
     [Fact]
     public void Softening_with_a_temperature_matches_a_hand_computation()
     {
-        // softmax(log p / 2) = sqrt(p) / Σ sqrt(p): [0.8, 0.2] -> [0.8944, 0.4472] / 1.3416 = [2/3, 1/3].
-        var soft = DetectorCalibration.Soften([0.8, 0.2], 2);
-        Assert.Equal(2.0 / 3, soft[0], 12);
-        Assert.Equal(1.0 / 3, soft[1], 12);
-        Assert.Equal([0.8, 0.2], DetectorCalibration.Soften([0.8, 0.2], 1).Select(x => Math.Round(x, 12)));
+        // σ(logit 0.8 / 2) = σ(ln 4 / 2) = σ(ln 2) = 2/3; T = 1 leaves it; T = 1/2 sharpens: σ(2 ln 4) = 16/17.
+        Assert.Equal(2.0 / 3, DetectorCalibration.Soften(0.8, 2), 12);
+        Assert.Equal(0.8, DetectorCalibration.Soften(0.8, 1), 12);
+        Assert.Equal(16.0 / 17, new DetectorCalibration { Temperature = 0.5 }.PersonProbability(0.8), 12);
     }
 
-    /// <summary>Logits z; labels drawn from softmax(z / T₀); the detector reports softmax(z). The fit must find T₀.</summary>
+    /// <summary>Real-or-fake logits z; outcomes drawn with P(person) = σ(z / T₀); the detector reports σ(z). The fit must find T₀.</summary>
     [Theory]
     [InlineData(2.5)]  // over-confident detector
     [InlineData(0.6)]  // under-confident detector
     public void The_fitted_temperature_recovers_the_one_the_labels_were_drawn_with(double t0)
     {
         var rng = new Random(7);
-        var probabilities = new List<double[]>();
-        var labels = new List<int>();
+        var person = new List<double>();
+        var outcomes = new List<bool>();
         for (int i = 0; i < 20_000; i++)
         {
-            var z = Enumerable.Range(0, 3).Select(_ => 3 * Gaussian(rng)).ToArray();
-            probabilities.Add(Softmax(z, 1));
-            var truth = Softmax(z, t0);
-            double u = rng.NextDouble(), cumulative = 0;
-            int label = 2;
-            for (int k = 0; k < 3; k++) { cumulative += truth[k]; if (u < cumulative) { label = k; break; } }
-            labels.Add(label);
+            double z = 3 * Gaussian(rng);
+            person.Add(FusionWeights.Sigmoid(z));
+            outcomes.Add(rng.NextDouble() < FusionWeights.Sigmoid(z / t0));
         }
-        double t = TemperatureScaling.Fit(probabilities, labels);
+        double t = TemperatureScaling.Fit(person, outcomes);
         Assert.InRange(t, t0 * 0.95, t0 * 1.05);
-        Assert.True(TemperatureScaling.Nll(probabilities, labels, t) < TemperatureScaling.Nll(probabilities, labels, 1));
+        Assert.True(TemperatureScaling.Nll(person, outcomes, t) < TemperatureScaling.Nll(person, outcomes, 1));
+        // The fitted temperature also brings the ECE down to sampling noise.
+        var calibrated = person.Select(p => DetectorCalibration.Soften(p, t)).ToList();
+        Assert.True(CalibrationMetrics.ExpectedCalibrationError(calibrated, outcomes) < 0.02);
+        Assert.True(CalibrationMetrics.ExpectedCalibrationError(person, outcomes) > 0.05);
     }
 
     [Fact]
@@ -126,13 +125,6 @@ public sealed class CalibrationTests
         var e = Assert.Throws<GanBertBots.Models.CheckpointException>(() => DetectorCalibration.Read(dir.Path));
         Assert.Contains("calibration.json does not read as a detector calibration: temperature must be a positive number", e.Message);
         Assert.Null(DetectorCalibration.Read(Path.Combine(dir.Path, "absent")));
-    }
-
-    static double[] Softmax(double[] z, double t)
-    {
-        double max = z.Max() / t;
-        var e = z.Select(x => Math.Exp(x / t - max)).ToArray();
-        return e.Select(x => x / e.Sum()).ToArray();
     }
 
     static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());

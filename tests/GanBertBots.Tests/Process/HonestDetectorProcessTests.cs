@@ -47,6 +47,30 @@ public sealed class HonestDetectorProcessTests
     }
 
     [Fact]
+    public async Task Calibrate_detector_fits_the_known_temperature_and_eval_detector_then_reports_it()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-calibrate-").FullName;
+        try
+        {
+            // Always P(gpt2) = 0.9 while 8 of 10 texts are gpt2's: the NLL is least where softmax(log p / T) gives gpt2 0.8,
+            // 9^(1/T) = 4, T = ln 9 / ln 4 = 1.585; then P(person) = 0.2 matches the share of human texts exactly (ECE 0).
+            TinyRoundModels.UselessDetector(Path.Combine(work, "useless"), Texts, always: "gpt2", confidence: 0.9);
+            HeldOut(work);
+            var (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "calibrate-detector", "--detector", "useless", "--data", "heldout.jsonl", "--device", "cpu");
+            Assert.True(code == 0, output + error);
+            Assert.Contains("calibration fitted on heldout.jsonl (10 texts): temperature 1.585", output);
+            Assert.Contains("P(person): ECE 0.1000 -> 0.0000", output);
+            Assert.Contains("no length limit", output); // 10 texts are too few to measure one
+            Assert.Equal(Math.Log(9) / Math.Log(4), GanBertBots.Models.GanBert.DetectorCalibration.Read(Path.Combine(work, "useless"))!.Temperature, 4);
+
+            (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "eval-detector", "--model", "useless", "--data", "heldout.jsonl", "--device", "cpu");
+            Assert.True(code == 0, output + error);
+            Assert.Matches(@"calibrated \(T = 1\.585\)\s+0\.0000\s+0\.1600", output); // Brier (8·0.04 + 2·0.64)/10 = 0.16
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
     public async Task Models_register_refuses_a_useless_detector_unless_forced_and_says_why()
     {
         string work = Directory.CreateTempSubdirectory("ganbertbots-gate-").FullName;
