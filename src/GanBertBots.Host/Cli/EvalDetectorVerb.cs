@@ -67,6 +67,7 @@ public sealed class EvalDetectorVerb : ICliVerb
                 await context.Out.WriteLineAsync($"{$"  calibrated (T = {calibration.Temperature:0.###})",-40}{c.EceAfter,6:F4}  {c.BrierAfter,6:F4}");
             else
                 await context.Out.WriteLineAsync($"  no {DetectorCalibration.FileName} in {model}: the raw softmax is served (calibrate-detector fits one)");
+            if (!double.IsNaN(c.Auroc)) await context.Out.WriteLineAsync($"  AUROC of P(person): {c.Auroc:F4} (0.5 = no better than chance)");
             if (calibration is { MinimumTokens: > 0 } m)
                 await context.Out.WriteLineAsync($"  texts under {m.MinimumTokens} tokens are answered \"too short to judge\" (validation accuracy below {m.MinimumTokensAccuracy:0.##} there)");
             string reliability = Path.Combine(outDir, "reliability-diagram.png");

@@ -47,6 +47,29 @@ public static class CalibrationMetrics
         return predicted.Zip(happened).Average(x => (x.First - (x.Second ? 1 : 0)) * (x.First - (x.Second ? 1 : 0)));
     }
 
+    /// <summary>
+    /// Area under the ROC curve of a score for an event: the chance that a random text where it happened scores higher
+    /// than a random one where it did not, ties counting half (Mann-Whitney). NaN when either side is empty.
+    /// </summary>
+    public static double Auroc(IReadOnlyList<double> score, IReadOnlyList<bool> happened)
+    {
+        if (score.Count != happened.Count) throw new ArgumentException("scores and outcomes differ in length");
+        var order = Enumerable.Range(0, score.Count).OrderBy(i => score[i]).ToArray();
+        // Mid-ranks (1-based) with ties averaged.
+        var rank = new double[score.Count];
+        for (int start = 0; start < order.Length;)
+        {
+            int end = start;
+            while (end + 1 < order.Length && score[order[end + 1]] == score[order[start]]) end++;
+            for (int k = start; k <= end; k++) rank[order[k]] = (start + end) / 2.0 + 1;
+            start = end + 1;
+        }
+        long positives = happened.Count(h => h), negatives = happened.Count - positives;
+        if (positives == 0 || negatives == 0) return double.NaN;
+        double rankSum = Enumerable.Range(0, score.Count).Where(i => happened[i]).Sum(i => rank[i]);
+        return (rankSum - positives * (positives + 1) / 2.0) / ((double)positives * negatives);
+    }
+
     static void Check(IReadOnlyList<double> predicted, IReadOnlyList<bool> happened)
     {
         if (predicted.Count != happened.Count) throw new ArgumentException("predictions and outcomes differ in length");
@@ -184,9 +207,12 @@ public static class ShortTextLimit
 public sealed record CalibrationReport(int Texts, double EceBefore, double BrierBefore, double EceAfter, double BrierAfter,
     IReadOnlyList<ReliabilityBin> Before, IReadOnlyList<ReliabilityBin> After)
 {
+    /// <summary>AUROC of P(person) for "a person wrote it" (the temperature does not change it: it keeps the order).</summary>
+    public double Auroc { get; init; } = double.NaN;
+
     public JsonObject ToJson() => new()
     {
-        ["texts"] = Texts, ["ece_before"] = EceBefore, ["brier_before"] = BrierBefore, ["ece_after"] = EceAfter, ["brier_after"] = BrierAfter,
+        ["texts"] = Texts, ["auroc"] = double.IsNaN(Auroc) ? null : Auroc, ["ece_before"] = EceBefore, ["brier_before"] = BrierBefore, ["ece_after"] = EceAfter, ["brier_after"] = BrierAfter,
     };
 }
 
@@ -252,6 +278,7 @@ public static class DetectorCalibrationFit
         return new CalibrationReport(rows.Count,
             CalibrationMetrics.ExpectedCalibrationError(before, isReal), CalibrationMetrics.Brier(before, isReal),
             CalibrationMetrics.ExpectedCalibrationError(after, isReal), CalibrationMetrics.Brier(after, isReal),
-            CalibrationMetrics.Reliability(before, isReal), CalibrationMetrics.Reliability(after, isReal));
+            CalibrationMetrics.Reliability(before, isReal), CalibrationMetrics.Reliability(after, isReal))
+        { Auroc = CalibrationMetrics.Auroc(before, isReal) };
     }
 }

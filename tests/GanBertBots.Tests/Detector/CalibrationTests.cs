@@ -32,6 +32,16 @@ public sealed class CalibrationTests
     }
 
     [Fact]
+    public void Auroc_counts_the_pairs_ordered_right_with_ties_as_half()
+    {
+        // Persons: 0.06, 0.50, 0.90, 0.92; others: 0.05, 0.52. Pairs (person above other): 0.06 beats 0.05 (1 of 2),
+        // 0.50 beats 0.05 (1 of 2), 0.90 and 0.92 beat both (4): 6 of 8.
+        Assert.Equal(6.0 / 8, CalibrationMetrics.Auroc(P, Person), 12);
+        Assert.Equal(0.5, CalibrationMetrics.Auroc([0.3, 0.3], [true, false]), 12); // a tie counts half
+        Assert.True(double.IsNaN(CalibrationMetrics.Auroc([0.3], [true])));
+    }
+
+    [Fact]
     public void Bad_inputs_are_named()
     {
         Assert.Contains("not a probability", Assert.Throws<ArgumentException>(() => CalibrationMetrics.Brier([1.2], [true])).Message);

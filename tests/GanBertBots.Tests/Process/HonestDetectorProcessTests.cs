@@ -40,6 +40,7 @@ public sealed class HonestDetectorProcessTests
             // P(person) is 0.1 for every text while 2 of 10 are a person's: ECE |0.1 − 0.2| = 0.1, Brier (8·0.01 + 2·0.81)/10 = 0.17.
             Assert.Matches(@"raw softmax\s+0\.1000\s+0\.1700", output);
             Assert.Contains("no calibration.json in useless: the raw softmax is served", output);
+            Assert.Contains("AUROC of P(person): 0.5000", output); // the same score for every text
             Assert.True(File.Exists(Path.Combine(work, "useless", "eval", "reliability-diagram.png")), output);
             Assert.True(File.Exists(Path.Combine(work, "useless", "eval", "confusion-matrix.png")), output);
         }
