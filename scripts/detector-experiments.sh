@@ -47,7 +47,7 @@ one_run() { # set mode fraction seed
   local start=$SECONDS
   if ! $cli train-detector "${args[@]}" --text-field text --test-fraction 0.3 --validation-fraction ${VALFRAC:-0.15} \
       --patience ${PATIENCE:-0} --threads ${THREADS:-1} --backbone small --vocab "$vocab" --labeled-fraction "$frac" \
-      --epochs "$epochs" --max-length ${MAXLEN:-128} --lr ${LR:-1e-3} --seed "$seed" --out "$run" "${extra[@]}" "${resume[@]}" >> "$run.log" 2>&1; then
+      --epochs "$epochs" --max-length ${MAXLEN:-128} --lr ${LR:-1e-3} --seed "$seed" --force --out "$run" "${extra[@]}" "${resume[@]}" >> "$run.log" 2>&1; then
     echo "$(date -u +%H:%M:%S) FAILED $run (see $run.log)"; return 0
   fi
   echo $((before + SECONDS - start)) > "$run/train-seconds"
