@@ -98,6 +98,13 @@ public sealed class CalibrationTests
     }
 
     [Fact]
+    public void The_fused_probability_uses_the_logit_of_the_detector_probability()
+    {
+        // σ(0.5 + 2·logit 0.8 − 1·0.3) = σ(0.2 + 2 ln 4) = 1 / (1 + e^(−0.2) / 16)
+        Assert.Equal(1 / (1 + Math.Exp(-0.2) / 16), new FusionWeights(0.5, 2, -1).MachineProbability(0.8, 0.3), 12);
+    }
+
+    [Fact]
     public void The_short_text_limit_is_where_the_shortest_texts_together_fall_below_the_level()
     {
         // 10 texts of 3 tokens, 5 right (0.5); with the 10 of 8 tokens, 14 of 20 right (0.70, not below 0.7); 20 long ones all right.

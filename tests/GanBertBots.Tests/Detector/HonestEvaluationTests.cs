@@ -98,3 +98,35 @@ public sealed class TrainDetectorGateTests : IDisposable
         Assert.Contains(stored.Passed ? "gate passed: validation macro-F1" : "train-detector: gate refused: validation macro-F1", text + error);
     }
 }
+
+/// <summary>models register judges the figures train-detector stored, again, with the margin configured now.</summary>
+public sealed class RegisterGateTests : IDisposable
+{
+    readonly Hub.ScratchDirectory _dir = new();
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Stored_figures_are_judged_with_the_configured_margin()
+    {
+        string det = TinyRoundModels.Detector(Path.Combine(_dir.Path, "det"), ["a flood downtown", "fire on the hill"]);
+        // 0.30 against a baseline of 0.20: passes at the default margin 0.05, fails at 0.15.
+        DetectorGate.Store(det, new GateFigures("held-out", 120, 0.5, 0.30, "human", 0.4, 0.20, 0.05, Passed: true));
+        var settings = new Dictionary<string, string?> { ["Retraining:RegistryRoot"] = Path.Combine(_dir.Path, "registry") };
+
+        settings["Retraining:MinMacroF1OverBaseline"] = "0.15";
+        var (code, output, error) = await Retraining.CliRun.RunAsync(settings, "models", "register", "detector", det);
+        Assert.Equal(1, code);
+        Assert.Contains("models register: gate refused: held-out macro-F1 0.300 (accuracy 0.500, 120 texts) is not above the majority baseline's 0.200 (always human: accuracy 0.400) by more than 0.15", error);
+
+        settings["Retraining:MinMacroF1OverBaseline"] = "2";
+        (code, _, error) = await Retraining.CliRun.RunAsync(settings, "models", "register", "detector", det);
+        Assert.NotEqual(0, code);
+        Assert.Contains("Retraining:MinMacroF1OverBaseline must be a number at least -1 and below 1 (got '2')", error);
+
+        settings.Remove("Retraining:MinMacroF1OverBaseline");
+        (code, output, error) = await Retraining.CliRun.RunAsync(settings, "models", "register", "detector", det);
+        Assert.True(code == 0, error);
+        Assert.Contains("gate passed: held-out macro-F1 0.300", output);
+        Assert.Contains("detector v0001 registered", output);
+    }
+}
