@@ -56,7 +56,7 @@ one_run() { # set mode fraction seed
   local start=$SECONDS
   if ! $cli train-detector "${args[@]}" --text-field text --test-fraction 0.3 --validation-fraction ${VALFRAC:-0.15} \
       --patience ${PATIENCE:-0} --threads ${THREADS:-1} "${backbone[@]}" --labeled-fraction "$frac" --batch-size ${BATCH:-32} \
-      --epochs "$epochs" --max-length ${MAXLEN:-128} --lr "$lr" --seed "$seed" --out "$run" "${extra[@]}" "${extra_args[@]}" "${resume[@]}" >> "$run.log" 2>&1; then
+      --epochs "$epochs" --max-length ${MAXLEN:-128} --lr "$lr" --seed "$seed" --force --out "$run" "${extra[@]}" "${extra_args[@]}" "${resume[@]}" >> "$run.log" 2>&1; then
     echo "$(date -u +%H:%M:%S) FAILED $run (see $run.log)"; return 0
   fi
   echo $((before + SECONDS - start)) > "$run/train-seconds"

@@ -46,7 +46,7 @@ for seed in ${SEEDS:-1 2 3}; do for frac in ${FRACTIONS:-0.01 0.05 0.1 1.0}; do 
   extra=(); [ $mode = sup ] && extra=(--supervised-only)
   $cli train-detector --data "$out/data/realfake.csv" --text-field text --label-field label --classes human,gpt2 \
     --backbone small --vocab "$vocab" --labeled-fraction $frac --epochs 4 --max-length 64 --lr 1e-3 --seed $seed \
-    --group-field id --test-fraction 0.3 --validation-fraction 0.15 --out "$run" "${extra[@]}" > "$run.log" 2>&1
+    --group-field id --test-fraction 0.3 --validation-fraction 0.15 --force --out "$run" "${extra[@]}" > "$run.log" 2>&1
   $cli eval-detector --model "$run" --data "$run/heldout.jsonl" --json "$run/eval.json" >> "$run.log" 2>&1
 done; done; done
 python3 - "$out/realfake" <<'PY'

@@ -1,27 +1,46 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
 
 namespace GanBertBots.Inference;
 
-/// <summary>The GAN-BERT detector behind the inference service: one <see cref="GanBertDetector.Detect"/> call per batch.</summary>
-public sealed class GanBertDetectorModel(GanBertDetector detector, string? servedVersion = null) : IDetectorModel
+/// <summary>
+/// The GAN-BERT detector behind the inference service: one <see cref="GanBertDetector.Detect"/> call per batch, its
+/// P(person) also given through the detector's calibration (calibration.json) when it has one.
+/// </summary>
+public sealed class GanBertDetectorModel(GanBertDetector detector, string? servedVersion = null, DetectorCalibration? calibration = null) : IDetectorModel
 {
     /// <param name="servedVersion">The name it is served under (a registry version); default the checkpoint's own.</param>
-    public static GanBertDetectorModel Load(string directory, TorchPlacement placement, string? servedVersion = null) =>
-        new(GanBertDetector.Load(directory, placement), servedVersion);
+    public static GanBertDetectorModel Load(string directory, TorchPlacement placement, string? servedVersion = null)
+    {
+        var calibration = DetectorCalibration.Read(directory); // before the weights: a bad file is named at once
+        return new(GanBertDetector.Load(directory, placement), servedVersion, calibration);
+    }
 
     public string ModelVersion => servedVersion ?? detector.ModelVersion;
     public IReadOnlyList<string> Classes => detector.Classes;
+    public DetectorCalibration? Calibration => calibration;
+
+    /// <summary>From the checkpoint's gate (config.json training.gate): "held-out macro-F1 0.61 (majority baseline 0.07), accuracy 0.64 on 200 texts".</summary>
+    public string? HeldOutFigures => detector.Config.Training["gate"] is JsonObject gate
+        && gate["split"] is { } split && gate["macro_f1"] is { } f1 && gate["majority_macro_f1"] is { } baseline
+        && gate["accuracy"] is { } accuracy && gate["texts"] is { } texts
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"{(string)split!} macro-F1 {(double)f1:0.00} (majority baseline {(double)baseline:0.00}), accuracy {(double)accuracy:0.00} on {(int)texts} texts{((bool?)gate["forced"] == true ? "; let through with --force" : "")}")
+        : null;
 
     public IReadOnlyList<DetectorOutput> DetectBatch(IReadOnlyList<string> texts, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return detector.Detect(texts).Select(r => new DetectorOutput(
+        return detector.Detect(texts).Select((r, i) => new DetectorOutput(
             r.Label,
             r.Probabilities.Select(p => new ClassProbability(p.Key, p.Value)).OrderByDescending(p => p.Probability).ToList(),
             // A detector trained without a "human" class cannot say real or fake.
             r.Real ?? double.NaN,
-            r.Truncated)).ToList();
+            r.Truncated,
+            calibration is null || r.Real is not { } person ? double.NaN : calibration.PersonProbability(person),
+            detector.Tokenizer.Encode(texts[i]).Ids.Length - 2)).ToList();
     }
 
     public void Dispose() => detector.Dispose();

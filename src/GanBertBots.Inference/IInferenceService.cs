@@ -12,6 +12,8 @@ public interface IInferenceService
     string? GeneratorVersion { get; }
     /// <summary>Version of the loaded detector, or null when none is loaded.</summary>
     string? DetectorVersion { get; }
+    /// <summary>The loaded detector's held-out figures in a line (macro-F1 beside the majority baseline, accuracy); null when it has none.</summary>
+    string? DetectorHeldOutFigures => null;
     /// <summary>Class names the detector answers with (empty when none is loaded).</summary>
     IReadOnlyList<string> DetectorClasses { get; }
 }

@@ -18,6 +18,28 @@ public sealed class BatchingOptions
     }
 }
 
+/// <summary>How a verdict is put into words (section "Inference:Verdict").</summary>
+public sealed class VerdictOptions
+{
+    /// <summary>"Can't tell" when the calibrated P(person) is within this of 0.5 (default 0.1: between 40% and 60%).</summary>
+    public double UndecidedMargin { get; set; } = 0.1;
+
+    internal void Validate()
+    {
+        if (!(UndecidedMargin >= 0 && UndecidedMargin < 0.5))
+            throw new ArgumentException($"Inference:Verdict:UndecidedMargin must be at least 0 and below 0.5 (was {UndecidedMargin})");
+    }
+
+    /// <summary>The words for a verdict: too short first (its scores are not to be trusted), then the band, then the side.</summary>
+    public VerdictJudgement Judge(double realProbability, int tokens, int minimumTokens)
+    {
+        if (double.IsNaN(realProbability)) return VerdictJudgement.None;
+        if (minimumTokens > 0 && tokens > 0 && tokens < minimumTokens) return VerdictJudgement.TooShort;
+        if (Math.Abs(realProbability - 0.5) < UndecidedMargin) return VerdictJudgement.CantTell;
+        return realProbability >= 0.5 ? VerdictJudgement.LikelyPerson : VerdictJudgement.LikelyMachine;
+    }
+}
+
 /// <summary>Configuration section "Inference".</summary>
 public sealed class InferenceOptions
 {
@@ -32,9 +54,12 @@ public sealed class InferenceOptions
     public double RequestTimeoutSeconds { get; set; } = 120;
     /// <summary>Settings of tweets whose request names none.</summary>
     public TweetSettings DefaultTweet { get; set; } = new();
+    /// <summary>How verdicts are worded.</summary>
+    public VerdictOptions Verdict { get; set; } = new();
 
     public void Validate()
     {
+        Verdict.Validate();
         Generation.Validate(nameof(Generation));
         Detection.Validate(nameof(Detection));
         if (RequestTimeoutSeconds < 0) throw new ArgumentException("Inference:RequestTimeoutSeconds must not be negative");

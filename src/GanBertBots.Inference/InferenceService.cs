@@ -56,6 +56,8 @@ public sealed class InferenceService : IInferenceService, IDisposable
     /// <summary>Whether the worker thread that runs the models is alive (liveness).</summary>
     public bool WorkerAlive => _worker.IsAlive;
     public string? DetectorVersion { get { lock (_gate) return _detector?.ModelVersion; } }
+    /// <summary>The served detector's held-out figures in a line (null when it has none or none is loaded).</summary>
+    public string? DetectorHeldOutFigures { get { lock (_gate) return _detector?.HeldOutFigures; } }
     public IReadOnlyList<string> DetectorClasses { get { lock (_gate) return _detector?.Classes ?? []; } }
 
     /// <summary>Counters since start (for /stats and the bench).</summary>
@@ -122,9 +124,36 @@ public sealed class InferenceService : IInferenceService, IDisposable
     public Task<Verdict> DetectAsync(string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return Submit(_detectionQueue, _options.Detection, new DetectJob(text), cancellationToken,
+        var verdict = Submit(_detectionQueue, _options.Detection, new DetectJob(text), cancellationToken,
             () => _detector is null ? _detectorMissing : null,
             (outcome, message) => new Verdict { Outcome = outcome, Message = message });
+        return JudgeAsync(verdict, text, cancellationToken);
+    }
+
+    /// <summary>
+    /// The detector's answer put into words: fused with the zero-shot score when its calibration has fusion weights and
+    /// the served GPT-2 scored the text (otherwise the calibrated detector probability stands), then judged.
+    /// </summary>
+    async Task<Verdict> JudgeAsync(Task<Verdict> pending, string text, CancellationToken cancellationToken)
+    {
+        var verdict = await pending.ConfigureAwait(false);
+        if (!verdict.IsCompleted) return verdict;
+        double real = verdict.CalibratedRealProbability;
+        if (verdict.FusionWeights is { } fusion && !double.IsNaN(real))
+        {
+            var evidence = await ExplainAsync(text, cancellationToken).ConfigureAwait(false);
+            if (evidence.IsCompleted && double.IsFinite(evidence.ZeroShotScore))
+            {
+                real = 1 - fusion.MachineProbability(1 - real, evidence.ZeroShotScore);
+                verdict = verdict with { Fused = true, ZeroShotScore = evidence.ZeroShotScore };
+            }
+        }
+        return verdict with
+        {
+            CalibratedRealProbability = real,
+            IsReal = real >= 0.5,
+            Judgement = _options.Verdict.Judge(real, verdict.TokenCount, verdict.MinimumTokens),
+        };
     }
 
     public Task<TextEvidence> ExplainAsync(string text, CancellationToken cancellationToken = default)
@@ -258,11 +287,15 @@ public sealed class InferenceService : IInferenceService, IDisposable
         {
             var outputs = m.DetectBatch(batch.Select(j => ((DetectJob)j).Text).ToList(), ct);
             CheckCount(outputs.Count, batch.Count);
+            var calibration = m.Calibration;
             return outputs.Select(o => new Verdict
             {
                 Outcome = InferenceOutcome.Completed, Label = o.Label, Probabilities = o.Probabilities,
                 RealProbability = o.RealProbability, IsReal = o.RealProbability >= 0.5, Truncated = o.Truncated,
                 ModelVersion = m.ModelVersion,
+                CalibratedRealProbability = double.IsNaN(o.CalibratedRealProbability) ? o.RealProbability : o.CalibratedRealProbability,
+                Calibrated = !double.IsNaN(o.CalibratedRealProbability), TokenCount = o.TokenCount,
+                MinimumTokens = calibration?.MinimumTokens ?? 0, FusionWeights = calibration?.Fusion,
             }).ToList();
         }, (r, size, queued, modelTime) => r with { BatchSize = size, QueueTime = queued, ModelTime = modelTime },
         isGeneration: false);

@@ -36,4 +36,30 @@ public static class TinyRoundModels
         DetectorCheckpoint.Save(dir, config, network, vocab);
         return dir;
     }
+
+    /// <summary>
+    /// A deliberately useless detector: the <see cref="Detector"/> network with its classifier's weights zeroed and its bias
+    /// set so that it answers <paramref name="always"/> (human or gpt2) for every text, with <paramref name="confidence"/>.
+    /// </summary>
+    public static string UselessDetector(string dir, IEnumerable<string> texts, string always, double confidence = 0.9)
+    {
+        Detector(dir, texts);
+        var config = DetectorCheckpoint.ReadConfig(dir);
+        using var network = DetectorCheckpoint.LoadNetwork(dir, config, GanBertBots.Models.Runtime.TorchPlacement.Cpu);
+        int index = config.Classes.ToList().IndexOf(always);
+        if (index < 0) throw new ArgumentException($"{always} is not a class of the tiny detector");
+        // softmax over the two real classes gives `confidence` to `always`; the fake logit is far below both.
+        double gap = Math.Log(confidence / (1 - confidence));
+        var bias = new float[config.Classes.Count + 1];
+        bias[index] = (float)gap;
+        bias[^1] = -20;
+        using (TorchSharp.torch.no_grad())
+            foreach (var (name, parameter) in network.Discriminator.named_parameters())
+            {
+                if (name == "classifier.weight") parameter.zero_();
+                if (name == "classifier.bias") parameter.copy_(TorchSharp.torch.tensor(bias));
+            }
+        DetectorCheckpoint.Save(dir, config, network, Path.Combine(dir, DetectorCheckpoint.VocabFile));
+        return dir;
+    }
 }

@@ -16,7 +16,8 @@ public sealed class StatsCommand(IInferenceService inference, ILabelStore store,
         sb.AppendLine($"Labels: {stats.LabelsFrom(LabelSource.Moderator)} by moderators, {stats.LabelsFrom(LabelSource.UserFeedback)} feedback, " +
                       $"{stats.LabelsFrom(LabelSource.GameGuess)} game guesses, from {stats.Labellers} {(stats.Labellers == 1 ? "person" : "people")}");
         sb.AppendLine($"Generator: {inference.GeneratorVersion ?? "not loaded"}");
-        sb.AppendLine($"Detector: {inference.DetectorVersion ?? "not loaded"}");
+        sb.AppendLine($"Detector: {inference.DetectorVersion ?? "not loaded"}" +
+            (inference.DetectorVersion is null ? "" : $" ({inference.DetectorHeldOutFigures ?? "no held-out figures stored with it"})"));
         sb.AppendLine($"Last evaluation: {evaluation ?? "none yet"}");
         sb.Append($"Your game score: {score?.Correct ?? 0}/{score?.Played ?? 0}");
         await context.ReplyAsync(sb.ToString(), ct);

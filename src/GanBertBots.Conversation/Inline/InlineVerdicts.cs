@@ -24,9 +24,10 @@ public sealed class InlineVerdicts(IInferenceService inference, ChatRateLimit ra
         var verdict = await inference.DetectAsync(text, ct);
         if (!verdict.IsCompleted) return new("No verdict right now", verdict.Message, verdict.Message);
         string who = verdict.Label == labels.Human ? "a person" : $"a machine ({verdict.Label})";
-        string title = double.IsNaN(verdict.RealProbability)
+        string title = double.IsNaN(verdict.CalibratedRealProbability) || verdict.Judgement == VerdictJudgement.None
             ? $"Written by {who}"
-            : $"{(verdict.IsReal ? "REAL" : "FAKE")}: person {VerdictText.Percent(verdict.RealProbability)}";
+            : $"{VerdictText.Words(verdict.Judgement)}: person {VerdictText.Percent(verdict.CalibratedRealProbability)}";
+        title = char.ToUpperInvariant(title[0]) + title[1..];
         return new(title, $"Most likely {who}", $"Who wrote \"{ChatText.Clip(text.ReplaceLineEndings(" "), 200)}\"?\n\n" + VerdictText.Format(verdict, labels.Human));
     }
 }

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace GanBertBots.Conversation;
 
-/// <summary>A detector's verdict as chat text: the most likely writer, real or fake, and a bar per class.</summary>
+/// <summary>A detector's verdict as chat text: what the evidence supports in words, the most likely writer, and a bar per class.</summary>
 public static class VerdictText
 {
     public static string Percent(double p) => (p * 100).ToString("0", CultureInfo.InvariantCulture) + "%";
@@ -15,16 +15,44 @@ public static class VerdictText
         return new string('█', filled) + new string('░', width - filled);
     }
 
+    /// <summary>The judgement in a few words ("likely written by a person", ...); empty for <see cref="VerdictJudgement.None"/>.</summary>
+    public static string Words(VerdictJudgement judgement) => judgement switch
+    {
+        VerdictJudgement.LikelyPerson => "likely written by a person",
+        VerdictJudgement.LikelyMachine => "likely machine-written",
+        VerdictJudgement.CantTell => "can't tell",
+        VerdictJudgement.TooShort => "too short to judge reliably",
+        _ => "",
+    };
+
+    /// <summary>Where P(person) came from: "calibrated", "calibrated, with the zero-shot score" or "raw detector score".</summary>
+    static string Basis(Verdict v) => v.Fused ? "calibrated, with GPT-2's zero-shot score" : v.Calibrated ? "calibrated" : "raw detector score";
+
     /// <param name="humanClass">The class that means "a person wrote it" (<c>Labels:Human</c>).</param>
     public static string Format(Verdict v, string humanClass)
     {
         var sb = new StringBuilder();
         double top = v.Probabilities.Count > 0 ? v.Probabilities[0].Probability : 0;
         string who = v.Label == humanClass ? "a person" : $"a machine ({v.Label})";
-        sb.Append("Verdict: written by ").Append(who).Append(" - ").Append(Percent(top)).AppendLine(" sure");
-        if (!double.IsNaN(v.RealProbability)) // NaN: a detector without a human class cannot say
-            sb.Append(v.IsReal ? "Real or fake: REAL" : "Real or fake: FAKE")
-              .Append(" (person ").Append(Percent(v.RealProbability)).AppendLine(")");
+        double person = double.IsNaN(v.CalibratedRealProbability) ? v.RealProbability : v.CalibratedRealProbability;
+        switch (v.Judgement)
+        {
+            case VerdictJudgement.TooShort:
+                sb.Append("Verdict: too short to judge reliably (").Append(v.TokenCount).Append(" tokens; this detector needs at least ")
+                  .Append(v.MinimumTokens).AppendLine(").");
+                sb.Append("Its scores anyway: person ").Append(Percent(person)).Append(" (").Append(Basis(v)).AppendLine(")");
+                break;
+            case VerdictJudgement.None when double.IsNaN(person): // a detector without a human class cannot say real or fake
+                break;
+            case VerdictJudgement.None:
+                sb.Append("Verdict: person ").Append(Percent(person)).Append(" (").Append(Basis(v)).AppendLine(")");
+                break;
+            default:
+                sb.Append("Verdict: ").Append(Words(v.Judgement)).Append(" - person ").Append(Percent(person))
+                  .Append(" (").Append(Basis(v)).AppendLine(")");
+                break;
+        }
+        sb.Append("Most likely writer: ").Append(who).Append(" - ").AppendLine(Percent(top));
         int labelWidth = v.Probabilities.Count == 0 ? 0 : v.Probabilities.Max(p => p.Label.Length);
         foreach (var p in v.Probabilities)
             sb.Append(p.Label.PadRight(labelWidth)).Append(' ').Append(Bar(p.Probability)).Append(' ')

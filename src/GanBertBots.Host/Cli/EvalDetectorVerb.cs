@@ -9,11 +9,11 @@ namespace GanBertBots.Host.Cli;
 public sealed class EvalDetectorVerb : ICliVerb
 {
     public string Name => "eval-detector";
-    public string Summary => "score a trained detector: accuracy, macro-F1, MCC, per-class report, PNG charts";
+    public string Summary => "score a trained detector: accuracy and macro-F1 beside the majority baseline, MCC, calibration (ECE, Brier), PNG charts";
     public string Usage => """
         Usage: ganbertbots eval-detector --model DIR --data FILE [--text-field text] [--label-field label] [--out DIR] [--json FILE] [--title T]
           --data FILE    .jsonl or .csv with a text and a label per row (labels outside the detector's classes are shown, not scored)
-          --out DIR      where the PNGs go (default: DIR/eval)
+          --out DIR      where the PNGs go (default: DIR/eval): confusion-matrix.png, reliability-diagram.png, training curves
           --json FILE    also write the report as JSON
         """;
 
@@ -33,7 +33,13 @@ public sealed class EvalDetectorVerb : ICliVerb
 
         var rows = DetectorData.Load(data, textField, labelField);
         using var detector = GanBertDetector.Load(model, placement, batch);
-        var report = DetectorEvaluation.Evaluate(detector, rows);
+        var calibration = DetectorCalibration.Read(model);
+        var labelled = rows.Where(r => r.Label is not null).ToList();
+        if (labelled.Count == 0) throw new GanBertBots.Models.UserFacingException($"{data}: no row has a label in field '{labelField}'");
+        // One pass over the texts: the class report and the calibration figures come from the same probabilities.
+        var (probabilities, _) = DetectorCalibrationFit.Run(detector, labelled);
+        var predicted = probabilities.Select(p => detector.Classes[Array.IndexOf(p, p.Max())]).ToList();
+        var report = DetectorEvaluation.Score(detector.Classes, labelled.Select(r => r.Label!).ToList(), predicted, detector.Config.RealClass);
         if (report.Scored == 0)
         {
             // Accuracy over no texts is not 0: there is nothing to report. Say why instead.
@@ -48,13 +54,38 @@ public sealed class EvalDetectorVerb : ICliVerb
         Directory.CreateDirectory(outDir);
         string confusion = Path.Combine(outDir, "confusion-matrix.png");
         DetectorPlots.ConfusionMatrix(report, confusion, $"{title} on {Path.GetFileName(data)}");
+        var charts = new List<string> { confusion };
+        var inClasses = labelled.Select((r, i) => (r, i)).Where(x => detector.Classes.Contains(x.r.Label!)).ToList();
+        var calibrationReport = DetectorCalibrationFit.Measure(detector, calibration, inClasses.Select(x => x.r).ToList(),
+            inClasses.Select(x => probabilities[x.i]).ToList());
+        if (calibrationReport is { } c)
+        {
+            await context.Out.WriteLineAsync();
+            await context.Out.WriteLineAsync($"{$"calibration of P(person), {c.Texts} texts",-40}   ECE    Brier");
+            await context.Out.WriteLineAsync($"{"  raw softmax",-40}{c.EceBefore,6:F4}  {c.BrierBefore,6:F4}");
+            if (calibration is not null)
+                await context.Out.WriteLineAsync($"{$"  calibrated (T = {calibration.Temperature:0.###})",-40}{c.EceAfter,6:F4}  {c.BrierAfter,6:F4}");
+            else
+                await context.Out.WriteLineAsync($"  no {DetectorCalibration.FileName} in {model}: the raw softmax is served (calibrate-detector fits one)");
+            if (!double.IsNaN(c.Auroc)) await context.Out.WriteLineAsync($"  AUROC of P(person): {c.Auroc:F4} (0.5 = no better than chance)");
+            if (calibration is { MinimumTokens: > 0 } m)
+                await context.Out.WriteLineAsync($"  texts under {m.MinimumTokens} tokens are answered \"too short to judge\" (validation accuracy below {m.MinimumTokensAccuracy:0.##} there)");
+            string reliability = Path.Combine(outDir, "reliability-diagram.png");
+            CalibrationPlots.ReliabilityDiagram(c, reliability, $"{title} on {Path.GetFileName(data)}", calibration is not null);
+            charts.Add(reliability);
+        }
         var curves = DetectorPlots.TrainingCurves(DetectorTrainer.ReadHistory(model), outDir, title);
-        await context.Out.WriteLineAsync($"charts: {string.Join(", ", curves.Prepend(confusion))}");
+        await context.Out.WriteLineAsync($"charts: {string.Join(", ", charts.Concat(curves))}");
         if (jsonPath is not null)
         {
             var json = report.ToJson();
             json["model_version"] = detector.ModelVersion;
             json["data"] = data;
+            if (calibrationReport is not null)
+            {
+                json["calibration"] = calibrationReport.ToJson();
+                json["calibration"]!["temperature"] = calibration?.Temperature;
+            }
             await File.WriteAllTextAsync(jsonPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         }
         return 0;

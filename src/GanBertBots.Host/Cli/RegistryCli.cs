@@ -1,4 +1,6 @@
 using System.Globalization;
+using GanBertBots.Models.GanBert;
+using GanBertBots.Training.Detector;
 using GanBertBots.Training.Registry;
 using GanBertBots.Training.Scheduling;
 using Microsoft.Extensions.Configuration;
@@ -16,7 +18,10 @@ public static class RegistryCli
     public const string PromoteUsage = "models promote NAME VERSION [--registry DIR]   verify the version (checksums, loads) and make it live";
     public const string RollbackUsage = "models rollback NAME [--registry DIR]   make the previously live version live again";
     public const string RegisterUsage = "models register NAME DIR [--promote] [--notes TEXT] [--registry DIR]   copy a checkpoint folder in as NAME's next version\n"
-        + "      (checked: it must load; generator = GPT-2, detector = GAN-BERT detector); --promote makes it live at once";
+        + "      (checked: it must load; generator = GPT-2, detector = GAN-BERT detector); --promote makes it live at once\n"
+        + "      a detector must pass the gate: its held-out macro-F1 (stored by train-detector, or measured on --data FILE, or on\n"
+        + "      DIR/heldout.jsonl) above the majority baseline's by more than --margin (Retraining:MinMacroF1OverBaseline, 0.05);\n"
+        + "      --force registers one the gate refuses (the reason is printed and kept in the notes)";
 
     public static int List(CliArgs args, CliContext context)
     {
@@ -76,10 +81,33 @@ public static class RegistryCli
     {
         var registry = Open(args, context);
         bool promote = args.Flag("promote");
+        bool force = args.Flag("force");
         string? notes = args.Get("notes");
+        string? data = args.Get("data");
+        string textField = args.Get("text-field") ?? "text", labelField = args.Get("label-field") ?? "label";
+        double margin = GateMargin(args, context);
         args.RejectUnknown();
         if (args.Positional.Count != 2) throw new CliUsageException("give NAME and DIR, e.g. models register generator models/gpt2");
         string name = args.Positional[0], source = Path.GetFullPath(args.Positional[1]);
+        if (name == Training.Rounds.ModelNames.Detector && Directory.Exists(source))
+        {
+            var gate = GateDetector(source, data, textField, labelField, margin);
+            if (gate is null)
+                context.Out.WriteLine($"gate: not checked (no held-out figures in {Path.Combine(source, DetectorCheckpoint.ConfigFile)}, no heldout.jsonl; --data FILE measures them)");
+            else if (gate.Passed)
+                context.Out.WriteLine($"gate passed: {gate.Describe()}");
+            else if (force)
+            {
+                context.Out.WriteLine($"gate refused, registered because of --force: {gate.Describe()}");
+                notes = string.Join("; ", new[] { notes, "registered with --force: gate refused" }.OfType<string>());
+            }
+            else
+            {
+                context.Error.WriteLine($"models register: gate refused: {gate.Describe()}. Nothing was registered; --force registers it anyway.");
+                return 1;
+            }
+        }
+        else if (data is not null) throw new CliUsageException("--data measures a detector's gate figures; it does not apply to " + name);
         return Change(context, "register", () =>
         {
             var version = registry.Register(name, source, new VersionMetadata { Source = "models register " + source, Notes = notes });
@@ -91,6 +119,23 @@ public static class RegistryCli
             registry.Promote(name, version.Version, By());
             return $"{line}\n{name}: {before ?? "none"} -> {version.Version} is live";
         });
+    }
+
+    /// <summary>The gate's figures for a detector folder: measured on --data, else stored by train-detector, else measured on DIR/heldout.jsonl.</summary>
+    static GateFigures? GateDetector(string directory, string? data, string textField, string labelField, double margin)
+    {
+        string? file = data ?? (File.Exists(Path.Combine(directory, "heldout.jsonl")) ? Path.Combine(directory, "heldout.jsonl") : null);
+        if (data is null && DetectorCheckpoint.Check(directory).IsLoadable && DetectorGate.Read(DetectorCheckpoint.ReadConfig(directory)) is { } stored)
+            return stored.WithMargin(margin);
+        if (file is null) return null;
+        if (!DetectorCheckpoint.Check(directory).IsLoadable) return null; // the registry names what is wrong with it
+        var rows = DetectorData.Load(file, textField, labelField);
+        GanBertDetector loaded;
+        try { loaded = GanBertDetector.Load(directory, Models.Runtime.TorchPlacement.Cpu); }
+        catch (Models.UserFacingException) { return null; } // does not load: the registry's check says why
+        using var detector = loaded;
+        return DetectorGate.Evaluate(detector, rows, Path.GetFileName(file), margin)
+            ?? throw new CliUsageException($"{file}: no text has a label among the detector's classes ({string.Join(", ", detector.Classes)})");
     }
 
     static int Change(CliContext context, string what, Func<string> change)
@@ -115,6 +160,19 @@ public static class RegistryCli
         return new ModelRegistry(root, CheckpointValidators.Default().Validator);
     }
 
+    /// <summary>The gate's margin: --margin, else Retraining:MinMacroF1OverBaseline, else 0.05; a bad value is named.</summary>
+    public static double GateMargin(CliArgs args, CliContext context)
+    {
+        const string key = RetrainingOptions.Section + ":" + nameof(RetrainingOptions.MinMacroF1OverBaseline);
+        double configured = DetectorGate.DefaultMargin;
+        if (context.Configuration[key] is { } text &&
+            (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out configured) || configured is < -1 or >= 1 || double.IsNaN(configured)))
+            throw new CliUsageException($"{key} must be a number at least -1 and below 1 (got '{text}')");
+        double margin = args.GetDouble("margin", configured);
+        if (margin is < -1 or >= 1 || double.IsNaN(margin)) throw new CliUsageException($"--margin must be at least -1 and below 1 (got {margin})");
+        return margin;
+    }
+
     static string By() => "cli:" + Environment.UserName;
 
     static string Clip(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
@@ -134,7 +192,7 @@ public abstract class RegistrySubcommand(string name, string summary, string usa
 public sealed class ModelsPromoteCommand() : RegistrySubcommand("promote", "Make a registered version live (checked: checksums, loads)", RegistryCli.PromoteUsage, RegistryCli.Promote);
 
 /// <summary><c>models register NAME DIR</c>: copy a checkpoint folder into the registry as the next version.</summary>
-public sealed class ModelsRegisterCommand() : RegistrySubcommand("register", "Register a checkpoint folder as a model's next version (checked: it loads); --promote makes it live", RegistryCli.RegisterUsage, RegistryCli.Register, "promote");
+public sealed class ModelsRegisterCommand() : RegistrySubcommand("register", "Register a checkpoint folder as a model's next version (checked: it loads); --promote makes it live", RegistryCli.RegisterUsage, RegistryCli.Register, "promote", "force");
 
 /// <summary><c>models rollback NAME</c>: make the previously live version live again.</summary>
 public sealed class ModelsRollbackCommand() : RegistrySubcommand("rollback", "Make the previously live version live again", RegistryCli.RollbackUsage, RegistryCli.Rollback);

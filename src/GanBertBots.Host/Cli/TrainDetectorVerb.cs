@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
 using GanBertBots.Training.Detector;
 using GanBertBots.Training.Scheduling;
@@ -45,13 +46,22 @@ public sealed class TrainDetectorVerb : ICliVerb
           --pooling mean|cls      one vector per text: mean over the real tokens (default), or the encoder's [CLS]
                                   (BERT's pooler, DistilBERT's [CLS] state)
           --resume                continue the run in --out (from OUT/last/: weights, optimisers; epoch, history, best epoch)
+          --margin X              the gate: held-out (else validation) macro-F1 must beat the majority baseline's by more
+                                  than X (default Retraining:MinMacroF1OverBaseline, 0.05); otherwise exit code 1
+          --force                 keep a detector the gate refuses (the reason is printed and stored with it)
+          --short-text-accuracy X texts shorter than where validation accuracy falls below X are "too short" (default 0.7)
         Output: OUT/ holds the chosen epoch's detector and training-state.json; OUT/last/ the last epoch's weights and
-        optimiser state (the resume point).
+        optimiser state (the resume point). With a validation split, OUT/calibration.json holds the temperature fitted on it
+        and the shortest text it judges reliably; the gate's figures go into OUT/config.json (training.gate).
         """;
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
     {
-        var a = CliArgs.Parse(args, "resume", "supervised-only", "freeze-encoder");
+        var a = CliArgs.Parse(args, "resume", "supervised-only", "freeze-encoder", "force");
+        bool force = a.Flag("force");
+        double margin = RegistryCli.GateMargin(a, context);
+        double shortTextAccuracy = a.GetDouble("short-text-accuracy", DetectorCalibrationFit.DefaultShortTextAccuracy);
+        if (shortTextAccuracy is <= 0 or > 1 || double.IsNaN(shortTextAccuracy)) throw new CliUsageException($"--short-text-accuracy must be above 0 and at most 1 (got {shortTextAccuracy})");
         string data = a.Require("data");
         var preset = a.Get("preset") is { } presetName ? DetectorPreset.Find(presetName) : null;
         string textField = a.Get("text-field") ?? preset?.TextField ?? "text";
@@ -170,7 +180,48 @@ public sealed class TrainDetectorVerb : ICliVerb
             (outcome.StoppedEarly ? $"; stopped early (patience {options.Patience})" : ""));
         var plots = DetectorPlots.TrainingCurves(outcome.History, options.OutputDirectory, $"{(options.Adversarial ? "GAN-BERT" : "supervised")} {backbone}");
         await context.Out.WriteLineAsync($"detector {outcome.Config.ModelVersion} written to {options.OutputDirectory}; curves: {string.Join(", ", plots)}");
-        return 0;
+        return await CalibrateAndGateAsync(options.OutputDirectory, options.Placement, validation, test, margin, force, shortTextAccuracy, context);
+    }
+
+    /// <summary>
+    /// After training: fits the calibration on the validation split (when there is one), then gates the detector on the
+    /// held-out split (else the validation split) and stores the figures in its config. 1 when the gate refuses without --force.
+    /// </summary>
+    static async Task<int> CalibrateAndGateAsync(string directory, TorchPlacement placement, IReadOnlyList<LabelledText> validation,
+        IReadOnlyList<LabelledText> test, double margin, bool force, double shortTextAccuracy, CliContext context)
+    {
+        using var detector = GanBertDetector.Load(directory, placement);
+        if (validation.Count > 0)
+        {
+            var (calibration, report) = DetectorCalibrationFit.Fit(detector, validation, shortTextAccuracy);
+            calibration.Write(directory);
+            await context.Out.WriteLineAsync(CalibrateDetectorVerb.Describe(calibration, report, "validation"));
+        }
+        else await context.Out.WriteLineAsync("no validation split: no calibration fitted (the raw softmax is served; calibrate-detector fits one later)");
+
+        var (rows, split) = test.Count > 0 ? (test, "held-out") : (validation, "validation");
+        var figures = DetectorGate.Evaluate(detector, rows, split, margin);
+        if (figures is null)
+        {
+            await context.Out.WriteLineAsync("gate: not checked (no held-out or validation texts; give --group-field/--test-fraction or --validation-fraction)");
+            return 0;
+        }
+        if (figures.Passed)
+        {
+            DetectorGate.Store(directory, figures);
+            await context.Out.WriteLineAsync($"gate passed: {figures.Describe()}");
+            return 0;
+        }
+        DetectorGate.Store(directory, figures with { Forced = force });
+        if (force)
+        {
+            await context.Out.WriteLineAsync($"gate refused, kept because of --force: {figures.Describe()}");
+            return 0;
+        }
+        await context.Error.WriteLineAsync($"train-detector: gate refused: {figures.Describe()}. The detector in {directory} is " +
+            "no better than always answering the most frequent class; models register will refuse it too. Train longer or on more " +
+            "balanced data, or keep it anyway with --force.");
+        return 1;
     }
 
     /// <summary>Plain progress lines for logs: one per epoch's quarter.</summary>

@@ -7,6 +7,10 @@ namespace GanBertBots.Training.Detector;
 /// <summary>Precision, recall, F1 and support of one class.</summary>
 public sealed record ClassReport(string Class, double Precision, double Recall, double F1, int Support);
 
+/// <summary>What always answering <paramref name="Class"/> (the most frequent true label) scores on the same texts.</summary>
+public sealed record MajorityBaseline(string Class, double Accuracy, double MacroF1);
+
+
 /// <summary>
 /// How a detector did on labelled texts. Rows whose true label is not one of the detector's
 /// classes (out-of-distribution generators) are kept in the confusion matrix as extra rows but
@@ -24,16 +28,41 @@ public sealed record EvaluationReport(
     IReadOnlyList<ClassReport> PerClass,
     double? RealOrFakeAccuracy)
 {
+    /// <summary>Always answering the most frequent true class of the scored texts: the score a detector must beat to have learnt anything.</summary>
+    public MajorityBaseline? Baseline { get; init; }
+    /// <summary>Macro-F1 of real (the human class) against fake (every other class); null without a human class.</summary>
+    public double? RealOrFakeMacroF1 { get; init; }
+    /// <summary>Always answering the more frequent of real and fake.</summary>
+    public MajorityBaseline? RealOrFakeBaseline { get; init; }
+    /// <summary>The class predicted most often and its share of all predictions (scored texts and out-of-set ones).</summary>
+    public (string Class, double Share)? MostPredicted { get; init; }
+
+    /// <summary>Share of predictions above which one class is said to dominate (a detector that answers one class for everything).</summary>
+    public const double DominanceShare = 0.9;
+
+    /// <summary>A warning when one class takes more than <see cref="DominanceShare"/> of the predictions; null otherwise.</summary>
+    public string? DominanceWarning => MostPredicted is { } m && m.Share > DominanceShare
+        ? System.FormattableString.Invariant($"WARNING: the detector answered \"{m.Class}\" for {m.Share * 100:0.0}% of the texts (more than {DominanceShare * 100:0}%): ") +
+          "it may have learnt little beyond the most frequent class; compare it with the majority baseline"
+        : null;
+
     public string Format()
     {
         var sb = new StringBuilder();
         sb.AppendLine($"texts scored: {Scored}" + (OutOfSet > 0 ? $" (+{OutOfSet} whose label is not a detector class; shown in the matrix only)" : ""));
-        sb.AppendLine($"accuracy  {Accuracy:F4}");
-        sb.AppendLine($"macro-F1  {MacroF1:F4}");
-        sb.AppendLine($"MCC       {Mcc:F4}");
-        if (RealOrFakeAccuracy is { } rf) sb.AppendLine($"real/fake accuracy {rf:F4}");
-        sb.AppendLine();
         int w = Math.Max(10, Classes.Concat(TrueLabels).Max(c => c.Length) + 1);
+        // Every accuracy with its macro-F1, and under it what always answering the most frequent class scores.
+        sb.AppendLine($"{"",-34}accuracy  macro-F1");
+        sb.AppendLine($"{"classes",-34}{Accuracy,8:F4}  {MacroF1,8:F4}");
+        if (Baseline is { } b) sb.AppendLine($"{$"  majority baseline (always {b.Class})",-34}{b.Accuracy,8:F4}  {b.MacroF1,8:F4}");
+        if (RealOrFakeAccuracy is { } rf)
+        {
+            sb.AppendLine($"{"real or fake",-34}{rf,8:F4}  {RealOrFakeMacroF1 ?? 0,8:F4}");
+            if (RealOrFakeBaseline is { } rb) sb.AppendLine($"{$"  majority baseline (always {rb.Class})",-34}{rb.Accuracy,8:F4}  {rb.MacroF1,8:F4}");
+        }
+        sb.AppendLine($"MCC       {Mcc:F4}");
+        if (DominanceWarning is { } warning) sb.AppendLine(warning);
+        sb.AppendLine();
         sb.AppendLine($"{"class".PadRight(w)} precision  recall      f1  support");
         foreach (var c in PerClass)
             sb.AppendLine($"{c.Class.PadRight(w)} {c.Precision,9:F4} {c.Recall,7:F4} {c.F1,7:F4} {c.Support,8}");
@@ -48,7 +77,10 @@ public sealed record EvaluationReport(
     public JsonObject ToJson() => new()
     {
         ["scored"] = Scored, ["out_of_set"] = OutOfSet, ["accuracy"] = Accuracy, ["macro_f1"] = MacroF1, ["mcc"] = Mcc,
-        ["real_or_fake_accuracy"] = RealOrFakeAccuracy,
+        ["real_or_fake_accuracy"] = RealOrFakeAccuracy, ["real_or_fake_macro_f1"] = RealOrFakeMacroF1,
+        ["majority_class"] = Baseline?.Class, ["majority_accuracy"] = Baseline?.Accuracy, ["majority_macro_f1"] = Baseline?.MacroF1,
+        ["real_or_fake_majority_accuracy"] = RealOrFakeBaseline?.Accuracy, ["real_or_fake_majority_macro_f1"] = RealOrFakeBaseline?.MacroF1,
+        ["most_predicted_class"] = MostPredicted?.Class, ["most_predicted_share"] = MostPredicted?.Share,
         ["classes"] = new JsonArray(Classes.Select(c => (JsonNode)c).ToArray()),
         ["true_labels"] = new JsonArray(TrueLabels.Select(c => (JsonNode)c).ToArray()),
         ["confusion"] = new JsonArray(Enumerable.Range(0, TrueLabels.Count)
@@ -71,6 +103,34 @@ public static class DetectorEvaluation
 
     /// <summary>Scores predictions against true labels (both class names).</summary>
     public static EvaluationReport Score(IReadOnlyList<string> classes, IReadOnlyList<string> truth, IReadOnlyList<string> predicted, string? realClass = null)
+    {
+        var report = ScoreOnly(classes, truth, predicted, realClass);
+        var scoredTruth = truth.Where(classes.Contains).ToList();
+        var mostPredicted = predicted.Count == 0 ? ((string, double)?)null
+            : predicted.GroupBy(p => p).OrderByDescending(g => g.Count()).ThenBy(g => IndexOf(classes, g.Key))
+                .Select(g => (g.Key, (double)g.Count() / predicted.Count)).First();
+        if (scoredTruth.Count == 0) return report with { MostPredicted = mostPredicted };
+        // The most frequent true class (ties: the first in class order), answered for every scored text.
+        string majority = scoredTruth.GroupBy(t => t).OrderByDescending(g => g.Count()).ThenBy(g => IndexOf(classes, g.Key)).First().Key;
+        var always = ScoreOnly(classes, scoredTruth, scoredTruth.Select(_ => majority).ToList(), realClass);
+        report = report with { Baseline = new MajorityBaseline(majority, always.Accuracy, always.MacroF1), MostPredicted = mostPredicted };
+        if (realClass is null || !classes.Contains(realClass)) return report;
+        // Real or fake as a two-class task of its own: its macro-F1 and its majority baseline.
+        string Side(string label) => label == realClass ? "real" : "fake";
+        var binaryTruth = scoredTruth.Select(Side).ToList();
+        var binaryPredicted = truth.Zip(predicted).Where(p => classes.Contains(p.First)).Select(p => Side(p.Second)).ToList();
+        string[] sides = ["real", "fake"];
+        var binary = ScoreOnly(sides, binaryTruth, binaryPredicted);
+        string majoritySide = binaryTruth.Count(t => t == "real") >= binaryTruth.Count(t => t == "fake") ? "real" : "fake";
+        var binaryAlways = ScoreOnly(sides, binaryTruth, binaryTruth.Select(_ => majoritySide).ToList());
+        return report with
+        {
+            RealOrFakeMacroF1 = binary.MacroF1,
+            RealOrFakeBaseline = new MajorityBaseline(majoritySide == "real" ? realClass : "fake", binaryAlways.Accuracy, binaryAlways.MacroF1),
+        };
+    }
+
+    static EvaluationReport ScoreOnly(IReadOnlyList<string> classes, IReadOnlyList<string> truth, IReadOnlyList<string> predicted, string? realClass = null)
     {
         if (truth.Count != predicted.Count) throw new ArgumentException("truth and predictions differ in length");
         var trueLabels = classes.Concat(truth.Where(t => !classes.Contains(t)).Distinct().OrderBy(t => t, StringComparer.Ordinal)).ToList();

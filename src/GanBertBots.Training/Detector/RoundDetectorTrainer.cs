@@ -269,12 +269,17 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
         int skippedEmpty = heldOut.Count - rows.Count;
         using var detector = GanBertDetector.Load(detectorDirectory, placement, options.BatchSize);
         var predicted = new List<string>(rows.Count);
+        var probabilities = new List<double[]>(rows.Count);
         int chunk = options.BatchSize * 8;
         for (int start = 0; start < rows.Count; start += chunk)
         {
             cancellation.ThrowIfCancellationRequested();
             var texts = rows.Skip(start).Take(chunk).Select(r => r.Text).ToList();
-            predicted.AddRange(detector.Detect(texts).Select(d => d.Label));
+            foreach (var d in detector.Detect(texts))
+            {
+                predicted.Add(d.Label);
+                probabilities.Add(detector.Classes.Select(c => d.Probabilities[c]).ToArray());
+            }
         }
         var extra = new Dictionary<string, double> { ["texts"] = 0 };
         if (skippedEmpty > 0) extra["skipped_empty"] = skippedEmpty;
@@ -294,6 +299,14 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
             extra["recall_" + c.Class] = c.Recall;
             extra["f1_" + c.Class] = c.F1;
         }
-        return new DetectorScore(report.MacroF1, report.Accuracy, png) { Extra = extra };
+        // Calibration as served: P(person) through the checkpoint's calibration.json when it has one.
+        var scored = rows.Select((r, i) => (r, i)).Where(x => detector.Classes.Contains(x.r.Class)).ToList();
+        var calibration = DetectorCalibrationFit.Measure(detector, DetectorCalibration.Read(detectorDirectory),
+            scored.Select(x => new LabelledText(x.r.Text, x.r.Class)).ToList(), scored.Select(x => probabilities[x.i]).ToList());
+        return new DetectorScore(report.MacroF1, report.Accuracy, png)
+        {
+            Extra = extra, BaselineMacroF1 = report.Baseline?.MacroF1 ?? double.NaN,
+            Ece = calibration?.EceAfter ?? double.NaN, Brier = calibration?.BrierAfter ?? double.NaN,
+        };
     }
 }

@@ -181,6 +181,9 @@ public sealed class AdversarialRound(
         }
     }
 
+    /// <summary>How much higher a more accurate candidate's ECE may be before the report calls it worse calibrated.</summary>
+    public const double CalibrationSlack = 0.02;
+
     /// <summary>Step 4: the gate, from the configured margin and factor.</summary>
     public GateDecision Decide(RoundMetrics m)
     {
@@ -190,10 +193,25 @@ public sealed class AdversarialRound(
         bool f1Ok = double.IsFinite(m.CandidateDetector.MacroF1) && m.CandidateDetector.MacroF1 >= allowedF1 - 1e-12;
         bool pplOk = double.IsFinite(m.CandidateGenerator.Perplexity) && m.CandidateGenerator.Perplexity <= allowedPerplexity + 1e-12;
         reasons.Add(Invariant($"detector macro-F1 {m.CandidateDetector.MacroF1:0.000} vs live {m.LiveDetector.MacroF1:0.000} (may drop at most {options.MaxMacroF1Drop:0.000}): {(f1Ok ? "ok" : "too low")}"));
+        bool baselineOk = true;
+        if (double.IsFinite(m.CandidateDetector.BaselineMacroF1))
+        {
+            // A detector no better than always answering the most frequent class is refused whatever the live one scored.
+            double bar = m.CandidateDetector.BaselineMacroF1 + options.MinMacroF1OverBaseline;
+            baselineOk = m.CandidateDetector.MacroF1 > bar + 1e-12;
+            reasons.Add(Invariant($"detector macro-F1 {m.CandidateDetector.MacroF1:0.000} vs majority baseline {m.CandidateDetector.BaselineMacroF1:0.000} (must be above by more than {options.MinMacroF1OverBaseline:0.000}): {(baselineOk ? "ok" : "too low")}"));
+        }
+        if (double.IsFinite(m.CandidateDetector.Ece) && double.IsFinite(m.LiveDetector.Ece))
+        {
+            bool worseCalibrated = m.CandidateDetector.Accuracy > m.LiveDetector.Accuracy && m.CandidateDetector.Ece > m.LiveDetector.Ece + CalibrationSlack;
+            reasons.Add(Invariant($"detector calibration of P(person): ECE {m.LiveDetector.Ece:0.000} -> {m.CandidateDetector.Ece:0.000}, Brier {m.LiveDetector.Brier:0.000} -> {m.CandidateDetector.Brier:0.000}") +
+                (worseCalibrated ? ": more accurate but worse calibrated" : ""));
+        }
         reasons.Add(Invariant($"generator perplexity {m.CandidateGenerator.Perplexity:0.00} vs live {m.LiveGenerator.Perplexity:0.00} (at most x{options.MaxPerplexityFactor:0.00} = {allowedPerplexity:0.00}): {(pplOk ? "ok" : "too high")}"));
         reasons.Add(Invariant($"fool rate against the new detector {m.CandidateGenerator.FoolRate:0.0%} (live generator {m.LiveGenerator.FoolRate:0.0%})"));
-        bool passed = f1Ok && pplOk;
-        return new GateDecision(passed, passed ? reasons : reasons.Where(r => r.EndsWith("too low") || r.EndsWith("too high")).ToList());
+        bool passed = f1Ok && pplOk && baselineOk;
+        return new GateDecision(passed, passed ? reasons
+            : reasons.Where(r => r.EndsWith("too low") || r.EndsWith("too high") || r.EndsWith("worse calibrated")).ToList());
     }
 
     /// <summary>Promotes the detector, then the generator; if the second fails, the first is rolled back so the pair stays consistent.</summary>
@@ -264,6 +282,9 @@ public sealed class AdversarialRound(
             ["macro_f1"] = m.CandidateDetector.MacroF1, ["accuracy"] = m.CandidateDetector.Accuracy,
             ["live_macro_f1"] = m.LiveDetector.MacroF1, ["promoted"] = gate.Passed ? 1 : 0,
         };
+        if (double.IsFinite(m.CandidateDetector.BaselineMacroF1)) metrics["baseline_macro_f1"] = m.CandidateDetector.BaselineMacroF1;
+        if (double.IsFinite(m.CandidateDetector.Ece)) metrics["ece"] = m.CandidateDetector.Ece;
+        if (double.IsFinite(m.CandidateDetector.Brier)) metrics["brier"] = m.CandidateDetector.Brier;
         return metrics;
     }
 

@@ -21,6 +21,12 @@ public sealed record DetectorTrainingRequest(
 /// <param name="ConfusionMatrixPng">A confusion matrix plot, when the trainer drew one (copied into the report).</param>
 public sealed record DetectorScore(double MacroF1, double Accuracy, string? ConfusionMatrixPng = null)
 {
+    /// <summary>Macro-F1 of always answering the most frequent held-out class; NaN when not measured.</summary>
+    public double BaselineMacroF1 { get; init; } = double.NaN;
+    /// <summary>Expected calibration error (15 bins) of the served P(person) on the held-out texts; NaN when not measured.</summary>
+    public double Ece { get; init; } = double.NaN;
+    /// <summary>Brier score of the served P(person) on the held-out texts; NaN when not measured.</summary>
+    public double Brier { get; init; } = double.NaN;
     /// <summary>Per-class or other numbers worth reporting (e.g. "f1_human").</summary>
     public IReadOnlyDictionary<string, double> Extra { get; init; } = new Dictionary<string, double>();
 }

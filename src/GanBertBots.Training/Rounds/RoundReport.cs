@@ -66,6 +66,13 @@ public sealed record RoundReport
             md.AppendLine("|---|---:|---:|");
             Row(md, "detector macro-F1 (held-out)", m.LiveDetector.MacroF1, m.CandidateDetector.MacroF1, "0.000");
             Row(md, "detector accuracy (held-out)", m.LiveDetector.Accuracy, m.CandidateDetector.Accuracy, "0.000");
+            if (double.IsFinite(m.CandidateDetector.BaselineMacroF1))
+                Row(md, "majority-class baseline macro-F1 (held-out)", m.LiveDetector.BaselineMacroF1, m.CandidateDetector.BaselineMacroF1, "0.000");
+            if (double.IsFinite(m.CandidateDetector.Ece) || double.IsFinite(m.LiveDetector.Ece))
+            {
+                Row(md, "detector ECE of P(person), 15 bins (held-out)", m.LiveDetector.Ece, m.CandidateDetector.Ece, "0.000");
+                Row(md, "detector Brier of P(person) (held-out)", m.LiveDetector.Brier, m.CandidateDetector.Brier, "0.000");
+            }
             Row(md, "generator perplexity (held-out)", m.LiveGenerator.Perplexity, m.CandidateGenerator.Perplexity, "0.00");
             Row(md, "fool rate vs new detector", m.LiveGenerator.FoolRate, m.CandidateGenerator.FoolRate, "0.0%");
             md.AppendLine($"| generator samples in detector training | | {m.Samples} |");
@@ -97,6 +104,9 @@ public sealed record RoundReport
         {
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"Detector {LiveDetectorVersion ?? "-"} -> {CandidateDetectorVersion ?? "candidate"}: macro-F1 {m.LiveDetector.MacroF1:0.000} -> {m.CandidateDetector.MacroF1:0.000}, accuracy {m.LiveDetector.Accuracy:0.000} -> {m.CandidateDetector.Accuracy:0.000} (held-out)"));
+            if (double.IsFinite(m.CandidateDetector.Ece) || double.IsFinite(m.LiveDetector.Ece))
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Detector calibration of P(person): ECE {m.LiveDetector.Ece:0.000} -> {m.CandidateDetector.Ece:0.000}, Brier {m.LiveDetector.Brier:0.000} -> {m.CandidateDetector.Brier:0.000} (held-out)"));
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"Generator {LiveGeneratorVersion ?? "-"} -> {CandidateGeneratorVersion ?? "candidate"}: perplexity {m.LiveGenerator.Perplexity:0.00} -> {m.CandidateGenerator.Perplexity:0.00} (held-out), fool rate vs new detector {m.LiveGenerator.FoolRate:0.0%} -> {m.CandidateGenerator.FoolRate:0.0%}"));
             text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Generator samples in detector training: {m.Samples}"));

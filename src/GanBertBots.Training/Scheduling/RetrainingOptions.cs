@@ -76,6 +76,12 @@ public sealed class RetrainingOptions
 
     /// <summary>Gate: the candidate detector's held-out macro-F1 may be at most this much below the live one's.</summary>
     public double MaxMacroF1Drop { get; set; } = 0.02;
+    /// <summary>
+    /// Gate: a detector's held-out macro-F1 must be above the majority baseline's (always answering the most frequent
+    /// class) by more than this; used by the round, <c>train-detector</c> and <c>models register</c>. -1 switches the
+    /// check off (tests of the round's mechanics with untrained models).
+    /// </summary>
+    public double MinMacroF1OverBaseline { get; set; } = Detector.DetectorGate.DefaultMargin;
     /// <summary>Gate: the candidate generator's held-out perplexity may be at most this factor times the live one's.</summary>
     public double MaxPerplexityFactor { get; set; } = 1.10;
 
@@ -115,6 +121,8 @@ public sealed class RetrainingOptions
         if (Samples < 1) throw new ArgumentException("Retraining:Samples must be at least 1");
         if (HeldOutFraction is <= 0 or >= 1) throw new ArgumentException("Retraining:HeldOutFraction must be between 0 and 1");
         if (MaxMacroF1Drop is < 0 or > 1) throw new ArgumentException("Retraining:MaxMacroF1Drop must be between 0 and 1");
+        if (MinMacroF1OverBaseline is < -1 or >= 1 || double.IsNaN(MinMacroF1OverBaseline))
+            throw new ArgumentException($"Retraining:MinMacroF1OverBaseline must be at least -1 and below 1 (got {MinMacroF1OverBaseline})");
         if (MaxPerplexityFactor < 1) throw new ArgumentException("Retraining:MaxPerplexityFactor must be at least 1");
         if (string.IsNullOrWhiteSpace(CorpusClass)) throw new ArgumentException("Retraining:CorpusClass is empty");
         if (!(CorpusWeight > 0) || !double.IsFinite(CorpusWeight)) throw new ArgumentException("Retraining:CorpusWeight must be a positive number");

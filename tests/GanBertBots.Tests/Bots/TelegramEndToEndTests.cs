@@ -278,8 +278,8 @@ public sealed class TelegramEndToEndTests(Xunit.Abstractions.ITestOutputHelper O
         await using var h = await TelegramHarness.StartAsync();
         string id = h.Server.PostInlineQuery(Alice, "Forest fire near La Ronge Sask. Canada");
         var answer = await h.Server.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == id);
-        Assert.Matches("^(REAL|FAKE): person \\d+%\n---\nWho wrote \"Forest fire near La Ronge Sask. Canada\"\\?", answer.Text);
-        Assert.Contains("Verdict: written by", answer.Text);
+        Assert.Matches("^(Likely written by a person|Likely machine-written|Can't tell): person \\d+%\n---\nWho wrote \"Forest fire near La Ronge Sask. Canada\"\\?", answer.Text);
+        Assert.Contains("Most likely writer: ", answer.Text);
         Assert.Equal(10, answer.ReplyToMessageId);                                  // cache_time: 10 s
         Assert.Empty(await h.Temp.TextsAsync());                                     // a draft is not a submission
 
@@ -291,7 +291,7 @@ public sealed class TelegramEndToEndTests(Xunit.Abstractions.ITestOutputHelper O
         // A hundred people at once: every query answered, each within its own rate limit, nothing crashes.
         var ids = Enumerable.Range(0, 100).Select(i => h.Server.PostInlineQuery(70_000 + i, $"Wildfire smoke seen over the hills, report {i}")).ToList();
         foreach (var each in ids)
-            Assert.Contains("Verdict: written by", (await h.Server.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == each)).Text);
+            Assert.Contains("Most likely writer: ", (await h.Server.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == each)).Text);
     }
 
     [Fact]

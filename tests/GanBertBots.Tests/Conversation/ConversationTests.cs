@@ -136,7 +136,10 @@ public sealed class ConversationTests : IAsyncLifetime
         var output = await Say("/detect " + text);
         var reply = output.Last.Text;
         string expected = FakeDetectorModel.LabelFor(text);
-        Assert.Contains(expected == "human" ? "written by a person" : $"written by a machine ({expected})", reply.Split('\n')[0]);
+        // The fake detector's P(person) is 0.8 for human and 0.2 otherwise; it has no calibration, and says so.
+        Assert.Equal(expected == "human" ? "Verdict: likely written by a person - person 80% (raw detector score)"
+            : "Verdict: likely machine-written - person 20% (raw detector score)", reply.Split('\n')[0]);
+        Assert.Equal(expected == "human" ? "Most likely writer: a person - 70%" : $"Most likely writer: a machine ({expected}) - 70%", reply.Split('\n')[1]);
         Assert.Contains("███████░░░", reply); // 70% bar of the top class
         Assert.Contains("Model: fake-ganbert-v1", reply);
         var stored = Assert.Single(await _temp.TextsAsync());

@@ -31,7 +31,7 @@ public sealed class FileVerdictProcessTests
             // Inline mode: "@bot some text" in any chat is answered with the verdict as a result to post.
             string query = telegram.PostInlineQuery(chat, "The river rose two metres overnight and the old bridge is gone.");
             var inline = await telegram.WaitForCallAsync(c => c.Method == "answerInlineQuery" && c.CallbackQueryId == query, TimeSpan.FromSeconds(60));
-            Assert.Contains("Verdict: written by", inline.Text);
+            Assert.Contains("Most likely writer: ", inline.Text);
         }
         finally { Directory.Delete(work, recursive: true); }
     }

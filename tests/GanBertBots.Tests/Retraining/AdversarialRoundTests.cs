@@ -102,6 +102,32 @@ public sealed class AdversarialRoundTests : IDisposable
         Assert.True(round.Decide(new RoundMetrics(new(0.8, 0.8), new(0.78, 0.8), new(40, 0.1), new(44, 0.2), 8)).Passed);
     }
 
+    [Fact]
+    public void The_gate_refuses_a_candidate_no_better_than_the_majority_baseline_and_names_one_that_is_worse_calibrated()
+    {
+        var round = _f.Round();
+        // Better than the live detector, but its macro-F1 0.44 is the baseline's (always the majority class): refused.
+        var useless = new DetectorScore(0.44, 0.8) { BaselineMacroF1 = 0.44 };
+        var gate = round.Decide(new RoundMetrics(new(0.40, 0.7), useless, new(40, 0.1), new(40, 0.2), 8));
+        Assert.False(gate.Passed);
+        Assert.Contains("detector macro-F1 0.440 vs majority baseline 0.440 (must be above by more than 0.050): too low", gate.Reasons);
+
+        // More accurate than the live one but its ECE rose from 0.03 to 0.20: promoted, and the report says so.
+        var live = new DetectorScore(0.70, 0.72) { BaselineMacroF1 = 0.3, Ece = 0.03, Brier = 0.15 };
+        var sharper = new DetectorScore(0.75, 0.78) { BaselineMacroF1 = 0.3, Ece = 0.20, Brier = 0.19 };
+        gate = round.Decide(new RoundMetrics(live, sharper, new(40, 0.1), new(40, 0.2), 8));
+        Assert.True(gate.Passed);
+        Assert.Contains("detector calibration of P(person): ECE 0.030 -> 0.200, Brier 0.150 -> 0.190: more accurate but worse calibrated", gate.Reasons);
+        var report = new RoundReport
+        {
+            RoundId = "r1", RequestedBy = "test", StartedAt = DateTimeOffset.UnixEpoch, FinishedAt = DateTimeOffset.UnixEpoch,
+            Outcome = RoundOutcome.Promoted, Reason = "ok", Metrics = new RoundMetrics(live, sharper, new(40, 0.1), new(40, 0.2), 8), Gate = gate,
+        };
+        Assert.Contains("| detector ECE of P(person), 15 bins (held-out) | 0.030 | 0.200 |", report.ToMarkdown());
+        Assert.Contains("| majority-class baseline macro-F1 (held-out) | 0.300 | 0.300 |", report.ToMarkdown());
+        Assert.Contains("Detector calibration of P(person): ECE 0.030 -> 0.200, Brier 0.150 -> 0.190 (held-out)", report.ToChatText());
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(3)]

@@ -37,7 +37,7 @@ public sealed class RealRoundTests : IDisposable
         ["Retraining:Device"] = "cpu", ["Retraining:Samples"] = "8", ["Retraining:FoolRateSamples"] = "8",
         ["Retraining:HeldOutFraction"] = "0.3",
         // The gate passes any finite candidate, so the second round must start from the first round's models.
-        ["Retraining:MaxMacroF1Drop"] = "1", ["Retraining:MaxPerplexityFactor"] = "1000",
+        ["Retraining:MaxMacroF1Drop"] = "1", ["Retraining:MaxPerplexityFactor"] = "1000", ["Retraining:MinMacroF1OverBaseline"] = "-1",
         ["Retraining:Keywords:0"] = "fire", ["Retraining:Keywords:1"] = "flood",
         ["Retraining:Generator:Steps"] = "2", ["Retraining:Generator:SamplesPerStep"] = "4", ["Retraining:Generator:MaxNewTokens"] = "8",
         ["Retraining:Generator:LearningRate"] = "0.001", ["Retraining:Generator:MleBatchSize"] = "4",

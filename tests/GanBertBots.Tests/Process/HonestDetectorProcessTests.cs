@@ -1,0 +1,127 @@
+using System.Text.RegularExpressions;
+using GanBertBots.Models.GanBert;
+using GanBertBots.Training.Detector;
+
+namespace GanBertBots.Tests.Process;
+
+/// <summary>
+/// Issue 12's useless detector as a user meets it in the built executable: eval-detector says it is no better than the
+/// majority class, models register refuses it without --force, and the console's /detect and /stats say what a served
+/// detector's verdict and figures are worth.
+/// </summary>
+[Collection(ServiceProcessCollection.Name)]
+public sealed class HonestDetectorProcessTests
+{
+    static readonly string[] Texts = ["a flood took the bridge near the town", "wildfire near the town", "people evacuated after the storm",
+        "the river rose over the road", "smoke over the hills tonight"];
+
+    /// <summary>8 gpt2 texts and 2 human ones: a detector answering gpt2 for all scores 0.8 accuracy and nothing more.</summary>
+    static string HeldOut(string work)
+    {
+        string path = Path.Combine(work, "heldout.jsonl");
+        File.WriteAllLines(path, Enumerable.Range(0, 10).Select(i => $$"""{"text":"{{Texts[i % Texts.Length]}} {{i}}","label":"{{(i < 8 ? "gpt2" : "human")}}"}"""));
+        return path;
+    }
+
+    [Fact]
+    public async Task Eval_detector_prints_the_baseline_the_warning_and_the_calibration_of_a_useless_detector()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-honest-").FullName;
+        try
+        {
+            TinyRoundModels.UselessDetector(Path.Combine(work, "useless"), Texts, always: "gpt2");
+            HeldOut(work);
+            var (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "eval-detector", "--model", "useless", "--data", "heldout.jsonl", "--device", "cpu");
+            Assert.True(code == 0, output + error);
+            Assert.Matches(@"classes\s+0\.8000\s+0\.4444", output);
+            Assert.Matches(@"majority baseline \(always gpt2\)\s+0\.8000\s+0\.4444", output);
+            Assert.Matches(@"real or fake\s+0\.8000\s+0\.4444", output);
+            Assert.Contains("WARNING: the detector answered \"gpt2\" for 100.0% of the texts (more than 90%)", output);
+            // P(person) is 0.1 for every text while 2 of 10 are a person's: ECE |0.1 − 0.2| = 0.1, Brier (8·0.01 + 2·0.81)/10 = 0.17.
+            Assert.Matches(@"raw softmax\s+0\.1000\s+0\.1700", output);
+            Assert.Contains("no calibration.json in useless: the raw softmax is served", output);
+            Assert.Contains("AUROC of P(person): 0.5000", output); // the same score for every text
+            Assert.True(File.Exists(Path.Combine(work, "useless", "eval", "reliability-diagram.png")), output);
+            Assert.True(File.Exists(Path.Combine(work, "useless", "eval", "confusion-matrix.png")), output);
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
+    public async Task Calibrate_detector_fits_the_known_temperature_and_eval_detector_then_reports_it()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-calibrate-").FullName;
+        try
+        {
+            // Always P(gpt2) = 0.9 while 8 of 10 texts are gpt2's: the NLL is least where softmax(log p / T) gives gpt2 0.8,
+            // 9^(1/T) = 4, T = ln 9 / ln 4 = 1.585; then P(person) = 0.2 matches the share of human texts exactly (ECE 0).
+            TinyRoundModels.UselessDetector(Path.Combine(work, "useless"), Texts, always: "gpt2", confidence: 0.9);
+            HeldOut(work);
+            var (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "calibrate-detector", "--detector", "useless", "--data", "heldout.jsonl", "--device", "cpu");
+            Assert.True(code == 0, output + error);
+            Assert.Contains("calibration fitted on heldout.jsonl (10 texts): temperature 1.585", output);
+            Assert.Contains("P(person): ECE 0.1000 -> 0.0000", output);
+            Assert.Contains("no length limit", output); // 10 texts are too few to measure one
+            Assert.Equal(Math.Log(9) / Math.Log(4), GanBertBots.Models.GanBert.DetectorCalibration.Read(Path.Combine(work, "useless"))!.Temperature, 4);
+
+            (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "eval-detector", "--model", "useless", "--data", "heldout.jsonl", "--device", "cpu");
+            Assert.True(code == 0, output + error);
+            Assert.Matches(@"calibrated \(T = 1\.585\)\s+0\.0000\s+0\.1600", output); // Brier (8·0.04 + 2·0.64)/10 = 0.16
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
+    public async Task Models_register_refuses_a_useless_detector_unless_forced_and_says_why()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-gate-").FullName;
+        try
+        {
+            TinyRoundModels.UselessDetector(Path.Combine(work, "useless"), Texts, always: "gpt2");
+            HeldOut(work);
+            var (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "models", "register", "detector", "useless", "--data", "heldout.jsonl", "--registry", "registry");
+            Assert.Equal(1, code);
+            Assert.Contains("models register: gate refused: heldout.jsonl macro-F1 0.444 (accuracy 0.800, 10 texts) is not above the majority baseline's 0.444 (always gpt2: accuracy 0.800) by more than 0.05", error);
+            Assert.Contains("Nothing was registered; --force registers it anyway", error);
+            Assert.False(Directory.Exists(Path.Combine(work, "registry", "detector", "v0001")), output);
+
+            (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "models", "register", "detector", "useless", "--data", "heldout.jsonl", "--registry", "registry", "--force");
+            Assert.True(code == 0, output + error);
+            Assert.Contains("gate refused, registered because of --force: heldout.jsonl macro-F1 0.444", output);
+            Assert.Contains("detector v0001 registered", output);
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
+    public async Task Console_detect_says_the_verdict_in_words_and_stats_shows_the_held_out_figures()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-words-").FullName;
+        try
+        {
+            string detector = Path.Combine(work, "models", "detector");
+            TinyRoundModels.UselessDetector(detector, Texts, always: "gpt2", confidence: 0.9);
+            // A calibration that softens its 90% a lot (T = 4: 0.9 -> 0.64) and finds texts under 5 tokens too short.
+            new DetectorCalibration { Temperature = 4, MinimumTokens = 5 }.Write(detector);
+            DetectorGate.Store(detector, new GateFigures("held-out", 200, 0.8, 0.444, "gpt2", 0.8, 0.444, 0.05, Passed: false, Forced: true));
+
+            await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
+            await service.WaitForOutputAsync("Type /help for the commands");
+            service.Type("/detect wildfire near the town today");
+            await service.WaitForOutputAsync("Most likely writer");
+            // P(gpt2) 0.9 softened by T = 4: 0.9^¼ / (0.9^¼ + 0.1^¼) = 0.634, so P(person) = 37%: outside the 40-60% band.
+            Assert.Matches(new Regex(@"Verdict: likely machine-written - person 37% \(calibrated\)"), service.Output);
+
+            service.Type("/detect wildfire");
+            await service.WaitForOutputAsync("too short to judge reliably");
+            Assert.Contains("Verdict: too short to judge reliably (1 tokens; this detector needs at least 5).", service.Output);
+            Assert.Contains("Its scores anyway: person 37% (calibrated)", service.Output);
+            Assert.Contains("Was I right?", service.Output); // the feedback buttons still follow the verdict
+
+            service.Type("/stats");
+            await service.WaitForOutputAsync("Your game score");
+            Assert.Contains("(held-out macro-F1 0.44 (majority baseline 0.44), accuracy 0.80 on 200 texts; let through with --force)", service.Output);
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+}
