@@ -30,7 +30,7 @@ public static class ServedModels
 
     /// <summary>A first detector trained offline into <paramref name="dir"/>: the pretrained MiniLM encoder on the M4 subset, split by paper.</summary>
     public static IReadOnlyList<string> TrainDetectorCommand(string dir, string sharedData = SharedData) =>
-        ["train-detector", "--data", $"{sharedData}/m4-subset/m4_subset.jsonl", "--group-field", "source_id", "--test-fraction", "0.1",
+        ["train-detector", "--preset", "m4", "--data", $"{sharedData}/m4-subset/m4_subset.jsonl",
          "--backbone", "bert", $"{sharedData}/all-MiniLM-L6-v2", "--out", dir];
 
     /// <summary>The operator's log line: why there is no generator, and the commands that make one.</summary>
@@ -42,8 +42,8 @@ public static class ServedModels
     /// <summary>The operator's log line: why there is no detector, and the commands that make one.</summary>
     public static string DetectorMissing(string dir, string? problem = null, string sharedData = SharedData) =>
         $"The detector is not set up ({Why(dir, problem)}). Offline, train a first one from the public data set: " +
-        $"`{Shell(TrainDetectorCommand(dir, sharedData))}`. With the model hub: `ganbertbots models pull bert-base-uncased`, " +
-        "then the same command with `--backbone bert models/bert-base-uncased` (Models:Detector names the folder served). Then restart.";
+        $"`{Shell(TrainDetectorCommand(dir, sharedData))}`. With the model hub: `ganbertbots models pull sentence-transformers/all-MiniLM-L6-v2`, " +
+        "then the same command with `--backbone bert models/all-MiniLM-L6-v2` (Models:Detector names the folder served). Then restart.";
 
     static string Why(string dir, string? problem) =>
         problem is null ? $"nothing in '{dir}'" : $"'{dir}' is not loadable: {problem}";

@@ -31,7 +31,7 @@ public sealed class SetUpHintTests : IDisposable
         string logged = string.Join("\n", log.Lines);
         Assert.Contains($"`ganbertbots train-generator --data ../shared/data/disaster-tweets/train.csv", logged);
         Assert.Contains("`ganbertbots models pull gpt2`", logged);
-        Assert.Contains("`ganbertbots train-detector --data ../shared/data/m4-subset/m4_subset.jsonl", logged);
+        Assert.Contains("`ganbertbots train-detector --preset m4 --data ../shared/data/m4-subset/m4_subset.jsonl", logged);
         Assert.Contains($"'{detectorDir}' is not loadable: config.json: not a GAN-BERT detector", logged);
         var tweet = await service.GenerateAsync(new TweetRequest("floods"));
         var verdict = await service.DetectAsync("some text");
@@ -49,7 +49,9 @@ public sealed class SetUpHintTests : IDisposable
         Assert.All(tweets, r => Assert.False(string.IsNullOrWhiteSpace(r["text"])));
 
         var detector = PrintedCommand(ServedModels.DetectorMissing("models/detector", sharedData: SharedData.Root!), "train-detector");
-        var rows = DetectorData.Load(ValueOf(detector, "--data"), "text", "label", ValueOf(detector, "--group-field"));
+        var preset = DetectorPreset.Find(ValueOf(detector, "--preset"));
+        var rows = DetectorData.Load(ValueOf(detector, "--data"), preset.TextField, preset.LabelField, preset.GroupField);
+        Assert.All(rows, r => Assert.False(string.IsNullOrEmpty(r.Group)));
         Assert.Equal(["human", "chatGPT", "cohere", "davinci", "dolly"], DetectorTrainer.ClassesOf(rows));
     }
 
