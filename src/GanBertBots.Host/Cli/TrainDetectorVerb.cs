@@ -41,6 +41,9 @@ public sealed class TrainDetectorVerb : ICliVerb
           --freeze-encoder        train the head only; the encoder stays as loaded
           --pooling mean|cls      one vector per text: mean over the real tokens (default), or the encoder's [CLS]
                                   (BERT's pooler, DistilBERT's [CLS] state)
+          --adapters SIZE         Houlsby adapters (bottleneck SIZE, e.g. 64) in every layer of the frozen pretrained encoder;
+                                  adapters, LayerNorms and head train, and OUT stores only those (megabytes) beside the
+                                  encoder's directory and sha256: the encoder must stay there (or in models/) to load it
           --progress-every N      when the output is not a terminal: a progress line (losses, step/s, ETA) every N steps
                                   (default 10; also the first step and each epoch's last); a terminal gets a progress bar
           --resume                continue the run in --out (from OUT/last/: weights, optimisers; epoch, history, best epoch)
@@ -98,6 +101,7 @@ public sealed class TrainDetectorVerb : ICliVerb
             WeightDecay = a.GetDouble("weight-decay", 0.01),
             LayerLearningRateDecay = a.GetDouble("layer-lr-decay", 1.0),
             FreezeEncoder = a.Flag("freeze-encoder"),
+            AdapterSize = a.GetInt("adapters", 0),
         };
         int progressEvery = ProgressLines.Every(a);
         a.RejectUnknown();

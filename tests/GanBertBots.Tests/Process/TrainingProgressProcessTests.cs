@@ -60,6 +60,39 @@ public sealed class TrainingProgressProcessTests
     }
 
     [Fact]
+    public async Task Train_detector_with_adapters_writes_a_detector_that_needs_its_base_encoder()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-adapters-").FullName;
+        try
+        {
+            string bert = new TinyBert(distil: false, seed: 9).Save(Path.Combine(work, "tiny-bert"));
+            File.WriteAllLines(Path.Combine(bert, "vocab.txt"), new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }
+                .Concat(SyntheticDetector.HumanWords).Concat(SyntheticDetector.MachineWords).Concat(["the", "and"]));
+            DetectorData.WriteJsonl(Path.Combine(work, "texts.jsonl"), SyntheticDetector.Rows(16, seed: 4));
+
+            await ServiceProcess.RunCliOkAsync(work, null, "train-detector", "--data", "texts.jsonl", "--backbone", "bert", "tiny-bert",
+                "--out", "detector", "--epochs", "1", "--batch-size", "8", "--max-length", "16", "--adapters", "4", "--lr", "1e-2",
+                "--threads", "1", "--device", "cpu");
+            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(work, "detector", "config.json")))!;
+            Assert.Equal("tiny-bert", config["base_encoder"]!["directory"]!.GetValue<string>());
+            Assert.Equal(4, config["encoder"]!["adapter_size"]!.GetValue<int>());
+
+            var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "detect", "--model", "detector", "--text", "apple river stone", "--device", "cpu");
+            Assert.True(code == 0, output + errors);
+            Assert.Contains("human", output + errors);
+
+            Directory.Move(bert, Path.Combine(work, "moved-away"));
+            var missing = await ServiceProcess.RunCliAsync(work, null, "detect", "--model", "detector", "--text", "apple river stone", "--device", "cpu");
+            Assert.NotEqual(0, missing.Code);
+            Assert.Contains("its base encoder 'tiny-bert' was not found", missing.Error);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Train_generator_prints_progress_lines_when_not_on_a_terminal()
     {
         string work = Directory.CreateTempSubdirectory("ganbertbots-progress-").FullName;
