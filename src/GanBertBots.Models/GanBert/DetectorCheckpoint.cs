@@ -168,7 +168,9 @@ public static class DetectorCheckpoint
         try
         {
             var o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CheckpointException($"{path}: not a JSON object");
-            DetectorConfig.FromJson(o, ConfigFile);
+            var config = DetectorConfig.FromJson(o, ConfigFile);
+            // An adapter detector also needs its base encoder's files (their hash is checked when loading).
+            if (files.IsLoadable && config.BaseEncoder is { } reference) FindBaseEncoder(directory, reference);
             return files;
         }
         catch (Exception e) when (e is CheckpointException or JsonException or IOException or FormatException or InvalidOperationException)
@@ -213,6 +215,18 @@ public static class DetectorCheckpoint
     /// <exception cref="CheckpointException">Not found (naming every place looked), or found with other weights.</exception>
     public static string ResolveBaseEncoder(string detectorDirectory, BaseEncoderReference reference, IReadOnlyList<string>? encoderDirectories = null)
     {
+        string found = FindBaseEncoder(detectorDirectory, reference, encoderDirectories);
+        string hash = BaseEncoderReference.HashOf(found);
+        if (!string.Equals(hash, reference.Sha256, StringComparison.OrdinalIgnoreCase))
+            throw new CheckpointException($"{detectorDirectory}: base encoder {found} has other weights than the detector was trained on " +
+                $"({WeightsFile} sha256 {hash[..12]}…, expected {reference.Sha256[..Math.Min(12, reference.Sha256.Length)]}…); use the same encoder files");
+        return found;
+    }
+
+    /// <summary>Where the base encoder's files are (not yet checked against the hash).</summary>
+    /// <exception cref="CheckpointException">Not found, naming every place looked.</exception>
+    public static string FindBaseEncoder(string detectorDirectory, BaseEncoderReference reference, IReadOnlyList<string>? encoderDirectories = null)
+    {
         string name = Path.GetFileName(reference.Directory.TrimEnd('/', '\\'));
         var candidates = new List<string> { reference.Directory };
         if (!Path.IsPathRooted(reference.Directory)) candidates.Add(Path.Combine(detectorDirectory, reference.Directory));
@@ -222,10 +236,6 @@ public static class DetectorCheckpoint
             throw new CheckpointException($"{detectorDirectory}: its base encoder '{reference.Directory}' was not found (looked for config.json and " +
                 $"{WeightsFile} in {string.Join(", ", candidates.Distinct())}); the detector holds only adapters and its head: put the encoder it was " +
                 $"trained on there (e.g. `ganbertbots models pull` into models/{name})");
-        string hash = BaseEncoderReference.HashOf(found);
-        if (!string.Equals(hash, reference.Sha256, StringComparison.OrdinalIgnoreCase))
-            throw new CheckpointException($"{detectorDirectory}: base encoder {found} has other weights than the detector was trained on " +
-                $"({WeightsFile} sha256 {hash[..12]}…, expected {reference.Sha256[..Math.Min(12, reference.Sha256.Length)]}…); use the same encoder files");
         return found;
     }
 

@@ -121,6 +121,8 @@ public sealed class AdapterTests : IDisposable
         DetectorCheckpoint.Save(saved, config, network, Path.Combine(bert, "vocab.txt"));
         network.Dispose();
 
+        Assert.True(DetectorCheckpoint.Check(saved).IsLoadable);
+
         // Moved into a models directory: found there by its folder name.
         string models = Path.Combine(_dir, "models");
         Directory.CreateDirectory(models);
@@ -130,6 +132,9 @@ public sealed class AdapterTests : IDisposable
         var missing = Assert.Throws<CheckpointException>(() => GanBertDetector.Load(saved, TorchPlacement.Cpu, encoderDirectories: [Path.Combine(_dir, "elsewhere")]));
         Assert.Contains($"its base encoder '{bert}' was not found", missing.Message);
         Assert.Contains(Path.Combine(_dir, "elsewhere", "tiny-bert"), missing.Message);
+        var check = DetectorCheckpoint.Check(saved); // what `models list` and the service's start show
+        Assert.False(check.IsLoadable);
+        Assert.Contains("its base encoder", check.Problem);
 
         // Other weights where the base should be: refused, naming the hash.
         TinyBertDirectory(seed: 10);
