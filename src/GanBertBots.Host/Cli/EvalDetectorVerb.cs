@@ -32,7 +32,7 @@ public sealed class EvalDetectorVerb : ICliVerb
         a.RejectUnknown();
 
         var rows = DetectorData.Load(data, textField, labelField);
-        using var detector = GanBertDetector.Load(model, placement, batch);
+        using var detector = GanBertDetector.Load(model, placement, batch, [HubSettings.Read(context.Configuration).ModelsDirectory]); // an adapter detector's base encoder may be there
         var report = DetectorEvaluation.Evaluate(detector, rows);
         if (report.Scored == 0)
         {

@@ -81,7 +81,13 @@ public sealed class TrainingProgressProcessTests
             Assert.True(code == 0, output + errors);
             Assert.Contains("human", output + errors);
 
-            Directory.Move(bert, Path.Combine(work, "moved-away"));
+            // Moved into the configured models directory: found there by its folder name.
+            Directory.CreateDirectory(Path.Combine(work, "my-models"));
+            Directory.Move(bert, Path.Combine(work, "my-models", "tiny-bert"));
+            await ServiceProcess.RunCliOkAsync(work, new Dictionary<string, string> { ["GANBERTBOTS_Hub__ModelsDirectory"] = "my-models" },
+                "detect", "--model", "detector", "--text", "apple river stone", "--device", "cpu");
+
+            Directory.Move(Path.Combine(work, "my-models", "tiny-bert"), Path.Combine(work, "moved-away"));
             var missing = await ServiceProcess.RunCliAsync(work, null, "detect", "--model", "detector", "--text", "apple river stone", "--device", "cpu");
             Assert.NotEqual(0, missing.Code);
             Assert.Contains("its base encoder 'tiny-bert' was not found", missing.Error);
