@@ -147,16 +147,16 @@ public sealed class TrainDetectorVerb : ICliVerb
         {
             outcome = null!;
             AnsiConsole.Progress().AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("epoch 1", maxValue: 1);
                     var pace = new TrainingPace();
-                    var progress = new Progress<TrainingProgress>(p =>
+                    var progress = new InlineProgress<TrainingProgress>(p =>
                     {
                         long done = (long)(p.Epoch - 1) * p.Steps + p.Step;
                         var (rate, _) = pace.Observe(done, (long)p.Epochs * p.Steps);
-                        task.Description = $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps}  L_D {p.DiscriminatorLoss:F3}  L_G {p.GeneratorLoss:F3}  {rate:F2} step/s";
+                        task.Description = $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps} L_D {p.DiscriminatorLoss:F3} L_G {p.GeneratorLoss:F3} {rate:F2} step/s";
                         task.Value = (p.Epoch - 1 + (double)p.Step / p.Steps) / p.Epochs;
                     });
                     outcome = DetectorTrainer.Train(options, train, validation, test, progress, context.Cancellation);

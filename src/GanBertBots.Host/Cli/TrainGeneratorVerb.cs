@@ -100,7 +100,7 @@ public sealed class TrainGeneratorVerb : ICliVerb
             {
                 history = null!;
                 AnsiConsole.Progress().AutoClear(false)
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask("training", maxValue: 1);
@@ -108,9 +108,9 @@ public sealed class TrainGeneratorVerb : ICliVerb
                         string perplexity = "";
                         var progress = new InlineProgress<GeneratorTrainingProgress>(p =>
                         {
-                            if (p.HeldOutPerplexity is double ppl) perplexity = $"  held-out perplexity {ppl:F2} after epoch {p.Epoch}";
+                            if (p.HeldOutPerplexity is double ppl) perplexity = $" ppl {ppl:F1}";
                             var (rate, _) = pace.Observe(p.Step, p.TotalSteps);
-                            task.Description = $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {rate:F2} step/s{perplexity}";
+                            task.Description = $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.TotalSteps} loss {p.Loss:F3} {rate:F2} step/s{perplexity}";
                             task.Value = (double)p.Step / Math.Max(1, p.TotalSteps);
                         });
                         history = trainer.Train(train, heldOut, outDir, resume, progress, context.Cancellation).ToList();
