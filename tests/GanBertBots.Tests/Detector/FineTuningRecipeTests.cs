@@ -265,6 +265,19 @@ public sealed class FineTuningRecipeTests : IDisposable
         Assert.Contains("Retraining:Detector:Warmup", Assert.Throws<ArgumentException>(() => new RoundDetectorOptions { Warmup = 1 }.Validate()).Message);
     }
 
+    [Fact]
+    public void Optimiser_state_with_other_parameter_groups_is_a_clear_error_on_resume()
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var (network, _, _) = SyntheticDetector.Untrained(vocab, seed: 6);
+        using var __ = network;
+        using (var layered = new GanBertOptimisation(network, FineTuningRecipe.ForPretrained() with { LayerLearningRateDecay = 0.5 }, 10, adversarial: true))
+            layered.Save(_dir);
+        using var plain = new GanBertOptimisation(network, FineTuningRecipe.ForPretrained(), 10, adversarial: true);
+        var e = Assert.Throws<GanBertBots.Models.UserFacingException>(() => plain.TryLoad(_dir));
+        Assert.Contains("the optimiser state does not fit this run's parameter groups", e.Message);
+    }
+
     sealed class StepProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => report(value);
