@@ -45,6 +45,11 @@ public sealed class TrainDetectorVerb : ICliVerb
           --freeze-encoder        train the head only; the encoder stays as loaded
           --pooling mean|cls      one vector per text: mean over the real tokens (default), or the encoder's [CLS]
                                   (BERT's pooler, DistilBERT's [CLS] state)
+          --adapters SIZE         Houlsby adapters (bottleneck SIZE, e.g. 64) in every layer of the frozen pretrained encoder;
+                                  adapters, LayerNorms and head train, and OUT stores only those (megabytes) beside the
+                                  encoder's directory and sha256: the encoder must stay there (or in models/) to load it
+          --progress-every N      when the output is not a terminal: a progress line (losses, step/s, ETA) every N steps
+                                  (default 10; also the first step and each epoch's last); a terminal gets a progress bar
           --resume                continue the run in --out (from OUT/last/: weights, optimisers; epoch, history, best epoch)
           --margin X              the gate: held-out (else validation) macro-F1 must beat the majority baseline's by more
                                   than X (default Retraining:MinMacroF1OverBaseline, 0.05); otherwise exit code 1
@@ -110,7 +115,9 @@ public sealed class TrainDetectorVerb : ICliVerb
             WeightDecay = a.GetDouble("weight-decay", 0.01),
             LayerLearningRateDecay = a.GetDouble("layer-lr-decay", 1.0),
             FreezeEncoder = a.Flag("freeze-encoder"),
+            AdapterSize = a.GetInt("adapters", 0),
         };
+        int progressEvery = ProgressLines.Every(a);
         a.RejectUnknown();
         // Everything is checked before OUT is made: a usage error leaves nothing behind.
         DetectorTrainer.Validate(options);
@@ -153,13 +160,17 @@ public sealed class TrainDetectorVerb : ICliVerb
         if (context.Interactive)
         {
             outcome = null!;
-            AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            AnsiConsole.Progress().AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("epoch 1", maxValue: 1);
-                    var progress = new Progress<TrainingProgress>(p =>
+                    var pace = new TrainingPace();
+                    var progress = new InlineProgress<TrainingProgress>(p =>
                     {
-                        task.Description = $"epoch {p.Epoch}/{p.Epochs}  L_D {p.DiscriminatorLoss:F3}  L_G {p.GeneratorLoss:F3}";
+                        long done = (long)(p.Epoch - 1) * p.Steps + p.Step;
+                        var (rate, _) = pace.Observe(done, (long)p.Epochs * p.Steps);
+                        task.Description = $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps} L_D {p.DiscriminatorLoss:F3} L_G {p.GeneratorLoss:F3} {rate:F2} step/s";
                         task.Value = (p.Epoch - 1 + (double)p.Step / p.Steps) / p.Epochs;
                     });
                     outcome = DetectorTrainer.Train(options, train, validation, test, progress, context.Cancellation);
@@ -167,7 +178,9 @@ public sealed class TrainDetectorVerb : ICliVerb
         }
         else
         {
-            var progress = new LineProgress(context.Out);
+            var lines = new ProgressLines(context.Out, progressEvery);
+            var progress = new InlineProgress<TrainingProgress>(p => lines.Report(p.Epoch, p.Epochs, p.Step, p.Steps,
+                (long)(p.Epoch - 1) * p.Steps + p.Step, (long)p.Epochs * p.Steps, $"L_D {p.DiscriminatorLoss:F3} L_G {p.GeneratorLoss:F3}"));
             outcome = DetectorTrainer.Train(options, train, validation, test, progress, context.Cancellation);
         }
 
@@ -222,16 +235,5 @@ public sealed class TrainDetectorVerb : ICliVerb
             "no better than always answering the most frequent class; models register will refuse it too. Train longer or on more " +
             "balanced data, or keep it anyway with --force.");
         return 1;
-    }
-
-    /// <summary>Plain progress lines for logs: one per epoch's quarter.</summary>
-    sealed class LineProgress(TextWriter output) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress p)
-        {
-            int quarter = Math.Max(1, p.Steps / 4);
-            if (p.Step % quarter == 0 || p.Step == p.Steps)
-                output.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps} L_D {p.DiscriminatorLoss:F3} L_G {p.GeneratorLoss:F3}");
-        }
     }
 }

@@ -4,6 +4,7 @@ using GanBertBots.Models.Runtime;
 using GanBertBots.Models.Tokenizers;
 using GanBertBots.Training.Data;
 using GanBertBots.Training.Generator;
+using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,6 +27,8 @@ public sealed class TrainGeneratorVerb : ICliVerb
           --epochs N (3)  --batch-size B (16)  --accumulate N (1)  --lr X (5e-4)  --warmup F (0.05)
           --clip X (1.0)  --block-size N (96)  --held-out F (0.05)  --max-examples N  --seed S (1234)
           --resume                continue from the last finished epoch in --out
+          --progress-every N      when the output is not a terminal: a progress line (loss, step/s, ETA) every N optimiser
+                                  steps (default 10; also the first step and each epoch's last); a terminal gets a progress bar
           --device auto|cpu|cuda
         """;
 
@@ -45,6 +48,7 @@ public sealed class TrainGeneratorVerb : ICliVerb
             BlockSize = a.GetInt("block-size", 96), Seed = a.GetLong("seed", 1234),
         };
         var placement = TorchPlacement.Resolve(a.Get("device"), "float32");
+        int progressEvery = ProgressLines.Every(a);
         a.RejectUnknown();
         try { options.Validate(); } catch (ArgumentException e) { throw new CliUsageException(e.Message); }
         if (heldOutShare is < 0 or >= 1) throw new CliUsageException("--held-out must be in [0, 1)");
@@ -91,9 +95,39 @@ public sealed class TrainGeneratorVerb : ICliVerb
                                   $"{model.parameters().Sum(p => p.numel()) / 1e6:F1}M parameters on {placement}" + (resuming ? "; resuming" : ""));
             if (heldOut.Count > 0 && !resuming)
                 context.Out.WriteLine($"held-out perplexity before training: {trainer.Perplexity(heldOut):F2}");
-            var progress = new ProgressLine(context);
-            var history = trainer.Train(train, heldOut, outDir, resume, progress, context.Cancellation);
-            progress.Done();
+            List<GeneratorEpochRecord> history;
+            if (context.Interactive)
+            {
+                history = null!;
+                AnsiConsole.Progress().AutoClear(false)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var task = ctx.AddTask("training", maxValue: 1);
+                        var pace = new TrainingPace();
+                        string perplexity = "";
+                        var progress = new InlineProgress<GeneratorTrainingProgress>(p =>
+                        {
+                            if (p.HeldOutPerplexity is double ppl) perplexity = $" ppl {ppl:F1}";
+                            var (rate, _) = pace.Observe(p.Step, p.TotalSteps);
+                            task.Description = $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.TotalSteps} loss {p.Loss:F3} {rate:F2} step/s{perplexity}";
+                            task.Value = (double)p.Step / Math.Max(1, p.TotalSteps);
+                        });
+                        history = trainer.Train(train, heldOut, outDir, resume, progress, context.Cancellation).ToList();
+                    });
+            }
+            else
+            {
+                var lines = new ProgressLines(context.Out, progressEvery);
+                var progress = new InlineProgress<GeneratorTrainingProgress>(p =>
+                {
+                    if (p.HeldOutPerplexity is double ppl)
+                        context.Out.WriteLine($"epoch {p.Epoch}/{p.Epochs}: step {p.Step}/{p.TotalSteps}, loss {p.Loss:F4}, held-out perplexity {ppl:F2}");
+                    else
+                        lines.Report(p.Epoch, p.Epochs, p.Step, p.TotalSteps, p.Step, p.TotalSteps, $"loss {p.Loss:F4} lr {p.LearningRate:E2}");
+                });
+                history = trainer.Train(train, heldOut, outDir, resume, progress, context.Cancellation).ToList();
+            }
             context.Out.WriteLine("| epoch | step | train loss | held-out perplexity |");
             context.Out.WriteLine("|------:|-----:|-----------:|--------------------:|");
             foreach (var h in history)
@@ -101,27 +135,5 @@ public sealed class TrainGeneratorVerb : ICliVerb
             context.Out.WriteLine($"checkpoint: {Path.GetFullPath(outDir)}");
         }
         return Task.FromResult(0);
-    }
-
-    /// <summary>A progress line redrawn in place on a terminal, one plain line per epoch otherwise.</summary>
-    sealed class ProgressLine(CliContext context) : IProgress<GeneratorTrainingProgress>
-    {
-        DateTime _last = DateTime.MinValue;
-
-        public void Report(GeneratorTrainingProgress p)
-        {
-            if (p.HeldOutPerplexity is double ppl)
-            {
-                if (context.Interactive) context.Out.Write("\r" + new string(' ', 100) + "\r");
-                context.Out.WriteLine($"epoch {p.Epoch}/{p.Epochs}: step {p.Step}/{p.TotalSteps}, loss {p.Loss:F4}, held-out perplexity {ppl:F2}");
-                return;
-            }
-            if (!context.Interactive || DateTime.UtcNow - _last < TimeSpan.FromMilliseconds(200)) return;
-            _last = DateTime.UtcNow;
-            int width = 30, filled = (int)(width * p.Step / Math.Max(1, p.TotalSteps));
-            context.Out.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.LearningRate:E2}   ");
-        }
-
-        public void Done() { if (context.Interactive) context.Out.WriteLine(); }
     }
 }

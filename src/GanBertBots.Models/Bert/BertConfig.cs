@@ -36,6 +36,8 @@ public sealed record BertConfig
     public double Dropout { get; init; } = 0.1;
     public double AttentionDropout { get; init; } = 0.1;
     public Pooling Pooling { get; init; } = Pooling.Pooler;
+    /// <summary>Bottleneck size of the Houlsby adapters in every layer; 0 = no adapters.</summary>
+    public int AdapterSize { get; init; }
 
     public int HeadSize => HiddenSize / Heads;
 
@@ -60,6 +62,7 @@ public sealed record BertConfig
         Check(MaxPositions > 2, $"max_position_embeddings {MaxPositions} is too small");
         Check(TypeVocabSize >= 0, $"type_vocab_size {TypeVocabSize} must not be negative");
         Check(LayerNormEps > 0, $"layer_norm_eps {LayerNormEps} must be positive");
+        Check(AdapterSize >= 0, $"adapter_size {AdapterSize} must not be negative");
     }
 
     /// <summary>Reads a Hugging Face <c>config.json</c> (file or the directory holding it).</summary>
@@ -135,6 +138,7 @@ public sealed record BertConfig
                 Pooling = ReadPooling(o, source, kind == EncoderKind.Small ? "mean" : "pooler"),
             };
         }
+        c = c with { AdapterSize = Int("adapter_size", 0) };
         c.Validate(source);
         return c;
     }
@@ -152,6 +156,13 @@ public sealed record BertConfig
 
     /// <summary>The config in Hugging Face form, so a saved encoder can be read back by the same loader (and by transformers).</summary>
     public JsonObject ToJson()
+    {
+        var o = HuggingFaceJson();
+        if (AdapterSize > 0) o["adapter_size"] = AdapterSize;
+        return o;
+    }
+
+    JsonObject HuggingFaceJson()
     {
         if (Kind == EncoderKind.DistilBert)
             return new JsonObject

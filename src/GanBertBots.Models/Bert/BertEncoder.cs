@@ -26,6 +26,8 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
         if (config.Pooling == Pooling.Pooler) pooler = new BertPooler(config);
         RegisterComponents();
         InitialiseLikeBert();
+        foreach (var (_, module) in named_modules())
+            if (module is BertAdapter adapter) adapter.StartAsIdentity();
     }
 
     /// <summary>BERT's initializer_range: the standard deviation of every embedding and dense weight at initialisation.</summary>

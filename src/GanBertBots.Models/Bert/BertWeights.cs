@@ -32,6 +32,11 @@ public static partial class BertWeights
         string i = m.Groups[1].Value, rest = m.Groups[2].Value;
         string part = rest[..rest.LastIndexOf('.')];
         string layer = distil ? $"transformer.layer.{i}." : $"encoder.layer.{i}.";
+        // Adapters are ours (no Hugging Face model has them): named beside the sublayer they follow.
+        if (rest.StartsWith("attention_adapter.", StringComparison.Ordinal))
+            return layer + (distil ? "sa_adapter." : "attention.output.adapter.") + rest["attention_adapter.".Length..];
+        if (rest.StartsWith("output_adapter.", StringComparison.Ordinal))
+            return layer + (distil ? "ffn.adapter." : "output.adapter.") + rest["output_adapter.".Length..];
         string mapped = (part, distil) switch
         {
             ("attention.query", false) => "attention.self.query",
@@ -55,6 +60,12 @@ public static partial class BertWeights
         return layer + mapped + "." + Tail();
     }
 
+    /// <summary>Whether one of our encoder parameter names belongs to an adapter.</summary>
+    public static bool IsAdapter(string ours) => ours.Contains("_adapter.", StringComparison.Ordinal);
+
+    /// <summary>Whether one of our encoder parameter names belongs to a LayerNorm (trained beside the adapters).</summary>
+    public static bool IsLayerNorm(string ours) => ours.Contains("norm.", StringComparison.Ordinal);
+
     /// <summary>The model prefix Hugging Face puts before the encoder's names in task checkpoints.</summary>
     public static string Prefix(EncoderKind kind) => kind == EncoderKind.DistilBert ? "distilbert." : "bert.";
 
@@ -70,15 +81,16 @@ public static partial class BertWeights
 
     /// <summary>Builds an encoder from a Hugging Face checkpoint directory (config.json + model.safetensors).</summary>
     /// <param name="pooling">How the encoder pools; null = the checkpoint's own (BERT's pooler, DistilBERT's [CLS]).</param>
-    public static BertEncoder LoadEncoder(string directory, TorchPlacement placement, EncoderKind? expected = null, Pooling? pooling = null)
+    /// <param name="adapterSize">Adds Houlsby adapters of this bottleneck size (starting as the identity); 0 = none.</param>
+    public static BertEncoder LoadEncoder(string directory, TorchPlacement placement, EncoderKind? expected = null, Pooling? pooling = null, int adapterSize = 0)
     {
-        var config = BertConfig.Load(directory, expected);
+        var config = BertConfig.Load(directory, expected) with { AdapterSize = adapterSize };
         if (pooling is { } p) config = config with { Pooling = p };
         var checkpoint = SafeTensorsCheckpoint.Open(directory);
         var encoder = new BertEncoder(config);
         try
         {
-            LoadInto(encoder, checkpoint);
+            LoadInto(encoder, checkpoint, include: name => !IsAdapter(name));
             encoder.to(placement.Device, placement.DType);
             encoder.eval();
             return encoder;
@@ -95,12 +107,14 @@ public static partial class BertWeights
     /// wrong shape is a <see cref="CheckpointException"/> naming the tensor.
     /// </summary>
     /// <param name="extraPrefix">A prefix before the Hugging Face names, e.g. "encoder." inside a larger checkpoint.</param>
-    public static void LoadInto(BertEncoder encoder, SafeTensorsCheckpoint checkpoint, string extraPrefix = "")
+    /// <param name="include">Which of our parameter names to load (null = all); the others keep their values.</param>
+    public static void LoadInto(BertEncoder encoder, SafeTensorsCheckpoint checkpoint, string extraPrefix = "", Func<string, bool>? include = null)
     {
         var kind = encoder.Config.Kind == EncoderKind.Small ? EncoderKind.Bert : encoder.Config.Kind;
         using var noGrad = no_grad();
         foreach (var (ours, param) in encoder.named_parameters())
         {
+            if (include is not null && !include(ours)) continue;
             string hf = HuggingFaceName(ours, kind);
             var tried = Candidates(hf, kind, extraPrefix).ToList();
             string? found = tried.FirstOrDefault(checkpoint.Contains);
@@ -125,10 +139,12 @@ public static partial class BertWeights
     }
 
     /// <summary>The encoder's weights under Hugging Face names (with the model prefix), ready for <see cref="SafeTensors.Write"/>.</summary>
-    public static IEnumerable<KeyValuePair<string, Tensor>> ToHuggingFace(BertEncoder encoder, string extraPrefix = "")
+    /// <param name="include">Which of our parameter names to write (null = all).</param>
+    public static IEnumerable<KeyValuePair<string, Tensor>> ToHuggingFace(BertEncoder encoder, string extraPrefix = "", Func<string, bool>? include = null)
     {
         var kind = encoder.Config.Kind == EncoderKind.Small ? EncoderKind.Bert : encoder.Config.Kind;
         foreach (var (ours, param) in encoder.named_parameters())
-            yield return new(extraPrefix + Prefix(kind) + HuggingFaceName(ours, kind), param);
+            if (include is null || include(ours))
+                yield return new(extraPrefix + Prefix(kind) + HuggingFaceName(ours, kind), param);
     }
 }

@@ -9,6 +9,25 @@ using static TorchSharp.torch;
 
 namespace GanBertBots.Models.GanBert;
 
+/// <summary>
+/// The pretrained encoder an adapter detector stands on: its directory as given when training, and the sha256 of its
+/// <c>model.safetensors</c> (the weights the adapters were trained against).
+/// </summary>
+public sealed record BaseEncoderReference(string Directory, string Sha256)
+{
+    public JsonObject ToJson() => new() { ["directory"] = Directory, ["sha256"] = Sha256 };
+
+    /// <summary>The reference to the encoder checkpoint in <paramref name="directory"/> (hashes its weights file).</summary>
+    public static BaseEncoderReference Of(string directory) => new(directory, HashOf(directory));
+
+    /// <summary>sha256 (hex) of a Hugging Face directory's model.safetensors.</summary>
+    public static string HashOf(string directory)
+    {
+        using var stream = File.OpenRead(Path.Combine(directory, DetectorCheckpoint.WeightsFile));
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}
+
 /// <summary>What a trained detector directory's <c>config.json</c> says about it.</summary>
 public sealed record DetectorConfig
 {
@@ -27,6 +46,8 @@ public sealed record DetectorConfig
     public string ModelVersion { get; init; } = "";
     /// <summary>How the encoder pools its hidden states into one vector per text (stored in the encoder's config as "pooling").</summary>
     public Pooling Pooling => Encoder.Pooling;
+    /// <summary>Set for an adapter detector: its checkpoint holds only adapters, LayerNorms and the head; the rest of the encoder is this one.</summary>
+    public BaseEncoderReference? BaseEncoder { get; init; }
     /// <summary>Free-form facts about training (data, fraction of labels, seed, metrics).</summary>
     public JsonObject Training { get; init; } = new();
 
@@ -53,6 +74,7 @@ public sealed record DetectorConfig
         ["lower_case"] = LowerCase,
         ["head_dropout"] = HeadDropout,
         ["encoder"] = Encoder.ToJson(),
+        ["base_encoder"] = BaseEncoder?.ToJson(),
         ["training"] = JsonNode.Parse(Training.ToJsonString()),
     };
 
@@ -83,7 +105,14 @@ public sealed record DetectorConfig
             HeadDropout = o["head_dropout"]?.GetValue<double>() ?? 0.1,
             ModelVersion = o["model_version"]?.GetValue<string>() ?? "",
             Training = o["training"] as JsonObject is { } t ? (JsonObject)JsonNode.Parse(t.ToJsonString())! : new JsonObject(),
+            BaseEncoder = o["base_encoder"] is JsonObject b
+                ? new BaseEncoderReference(
+                    b["directory"]?.GetValue<string>() ?? throw new CheckpointException($"{source}: field 'base_encoder.directory' is missing"),
+                    b["sha256"]?.GetValue<string>() ?? throw new CheckpointException($"{source}: field 'base_encoder.sha256' is missing"))
+                : null,
         };
+        if (config.BaseEncoder is not null && config.Encoder.AdapterSize == 0)
+            throw new CheckpointException($"{source}: names a base encoder but its encoder has no adapters (adapter_size)");
         config.Validate(source);
         return config;
     }
@@ -100,10 +129,15 @@ public static class DetectorCheckpoint
     public const string WeightsFile = "model.safetensors";
     public const string VocabFile = "vocab.txt";
 
+    /// <summary>
+    /// Writes the detector. An adapter detector (<see cref="DetectorConfig.BaseEncoder"/> set) stores only the encoder's
+    /// adapters and LayerNorms beside the head; the rest is read from the base encoder when loading.
+    /// </summary>
     public static void Save(string directory, DetectorConfig config, GanBertNetwork network, string vocabSource)
     {
         Directory.CreateDirectory(directory);
-        var tensors = BertWeights.ToHuggingFace(network.Encoder)
+        Func<string, bool>? encoderPart = config.BaseEncoder is null ? null : TrainedWithAdapters;
+        var tensors = BertWeights.ToHuggingFace(network.Encoder, include: encoderPart)
             .Concat(network.Discriminator.named_parameters().Select(p => new KeyValuePair<string, Tensor>("discriminator." + p.name, p.parameter)))
             .Concat(network.Generator.named_parameters().Select(p => new KeyValuePair<string, Tensor>("generator." + p.name, p.parameter)));
         SafeTensors.Write(Path.Combine(directory, WeightsFile), tensors,
@@ -134,7 +168,9 @@ public static class DetectorCheckpoint
         try
         {
             var o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CheckpointException($"{path}: not a JSON object");
-            DetectorConfig.FromJson(o, ConfigFile);
+            var config = DetectorConfig.FromJson(o, ConfigFile);
+            // An adapter detector also needs its base encoder's files (their hash is checked when loading).
+            if (files.IsLoadable && config.BaseEncoder is { } reference) FindBaseEncoder(directory, reference);
             return files;
         }
         catch (Exception e) when (e is CheckpointException or JsonException or IOException or FormatException or InvalidOperationException)
@@ -164,14 +200,61 @@ public static class DetectorCheckpoint
         catch (JsonException e) { throw new CheckpointException($"{path}: not valid JSON ({e.Message})", e); }
     }
 
+    /// <summary>The encoder parameters an adapter detector trains and stores: adapters and LayerNorms.</summary>
+    public static bool TrainedWithAdapters(string encoderParameter) =>
+        BertWeights.IsAdapter(encoderParameter) || BertWeights.IsLayerNorm(encoderParameter);
+
+    /// <summary>Where an adapter detector's base encoder is looked for besides its stored directory: the models directory.</summary>
+    public static IReadOnlyList<string> DefaultEncoderDirectories { get; } = ["models"];
+
+    /// <summary>
+    /// The directory of an adapter detector's base encoder: the stored directory (as given, then relative to the detector),
+    /// else a folder of the same name in one of <paramref name="encoderDirectories"/>; its model.safetensors must have the
+    /// stored sha256.
+    /// </summary>
+    /// <exception cref="CheckpointException">Not found (naming every place looked), or found with other weights.</exception>
+    public static string ResolveBaseEncoder(string detectorDirectory, BaseEncoderReference reference, IReadOnlyList<string>? encoderDirectories = null)
+    {
+        string found = FindBaseEncoder(detectorDirectory, reference, encoderDirectories);
+        string hash = BaseEncoderReference.HashOf(found);
+        if (!string.Equals(hash, reference.Sha256, StringComparison.OrdinalIgnoreCase))
+            throw new CheckpointException($"{detectorDirectory}: base encoder {found} has other weights than the detector was trained on " +
+                $"({WeightsFile} sha256 {hash[..12]}…, expected {reference.Sha256[..Math.Min(12, reference.Sha256.Length)]}…); use the same encoder files");
+        return found;
+    }
+
+    /// <summary>Where the base encoder's files are (not yet checked against the hash).</summary>
+    /// <exception cref="CheckpointException">Not found, naming every place looked.</exception>
+    public static string FindBaseEncoder(string detectorDirectory, BaseEncoderReference reference, IReadOnlyList<string>? encoderDirectories = null)
+    {
+        string name = Path.GetFileName(reference.Directory.TrimEnd('/', '\\'));
+        var candidates = new List<string> { reference.Directory };
+        if (!Path.IsPathRooted(reference.Directory)) candidates.Add(Path.Combine(detectorDirectory, reference.Directory));
+        candidates.AddRange((encoderDirectories ?? DefaultEncoderDirectories).Select(d => Path.Combine(d, name)));
+        string? found = candidates.Distinct().FirstOrDefault(d => File.Exists(Path.Combine(d, WeightsFile)) && File.Exists(Path.Combine(d, ConfigFile)));
+        if (found is null)
+            throw new CheckpointException($"{detectorDirectory}: its base encoder '{reference.Directory}' was not found (looked for config.json and " +
+                $"{WeightsFile} in {string.Join(", ", candidates.Distinct())}); the detector holds only adapters and its head: put the encoder it was " +
+                $"trained on there (e.g. `ganbertbots models pull` into models/{name})");
+        return found;
+    }
+
     /// <summary>Builds the network of a detector directory and loads its weights (every tensor checked by name and shape).</summary>
-    public static GanBertNetwork LoadNetwork(string directory, DetectorConfig config, TorchPlacement placement)
+    /// <param name="encoderDirectories">Where an adapter detector's base encoder may also be (default <see cref="DefaultEncoderDirectories"/>).</param>
+    public static GanBertNetwork LoadNetwork(string directory, DetectorConfig config, TorchPlacement placement, IReadOnlyList<string>? encoderDirectories = null)
     {
         var checkpoint = SafeTensorsCheckpoint.Open(Path.Combine(directory, WeightsFile));
+        string? baseDirectory = config.BaseEncoder is { } reference ? ResolveBaseEncoder(directory, reference, encoderDirectories) : null;
         var network = new GanBertNetwork(new BertEncoder(config.Encoder), config.Classes.Count, config.HeadDropout);
         try
         {
-            BertWeights.LoadInto(network.Encoder, checkpoint);
+            if (baseDirectory is null) BertWeights.LoadInto(network.Encoder, checkpoint);
+            else
+            {
+                // The frozen weights from the base encoder, then what training moved from the detector's own file.
+                BertWeights.LoadInto(network.Encoder, SafeTensorsCheckpoint.Open(baseDirectory), include: n => !TrainedWithAdapters(n));
+                BertWeights.LoadInto(network.Encoder, checkpoint, include: TrainedWithAdapters);
+            }
             LoadHead(network.Discriminator, "discriminator.", checkpoint);
             LoadHead(network.Generator, "generator.", checkpoint);
             network.to(placement.Device, placement.DType);

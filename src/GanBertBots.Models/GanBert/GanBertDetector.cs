@@ -41,14 +41,15 @@ public sealed class GanBertDetector : IDisposable
     }
 
     /// <summary>Loads a trained detector directory (config.json, model.safetensors, vocab.txt).</summary>
-    public static GanBertDetector Load(string directory, TorchPlacement placement, int batchSize = 32)
+    /// <param name="encoderDirectories">Where an adapter detector's base encoder may also be (default: models/).</param>
+    public static GanBertDetector Load(string directory, TorchPlacement placement, int batchSize = 32, IReadOnlyList<string>? encoderDirectories = null)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
         var config = DetectorCheckpoint.ReadConfig(directory);
         var tokenizer = new BertWordPieceTokenizer(Path.Combine(directory, DetectorCheckpoint.VocabFile), config.MaxLength, config.LowerCase);
         if (tokenizer.VocabSize != config.Encoder.VocabSize)
             throw new CheckpointException($"{directory}: vocab.txt has {tokenizer.VocabSize} tokens but the encoder's vocab_size is {config.Encoder.VocabSize}");
-        var network = DetectorCheckpoint.LoadNetwork(directory, config, placement);
+        var network = DetectorCheckpoint.LoadNetwork(directory, config, placement, encoderDirectories);
         return new GanBertDetector(network, config, tokenizer, placement, batchSize);
     }
 

@@ -57,6 +57,9 @@ public sealed record DetectorTrainingOptions
     public double LayerLearningRateDecay { get; init; } = 1.0;
     /// <summary>Train the head only; the encoder stays as loaded.</summary>
     public bool FreezeEncoder { get; init; }
+    /// <summary>Houlsby adapters of this bottleneck size in every layer of a pretrained encoder, which is frozen: adapters,
+    /// LayerNorms and the head train, and the detector stores only those beside a reference to the encoder; 0 = none.</summary>
+    public int AdapterSize { get; init; }
 
     /// <summary>The optimiser's recipe these options give.</summary>
     public FineTuningRecipe Recipe()
@@ -168,7 +171,9 @@ public static class DetectorTrainer
                     ["adversarial"] = o.Adversarial, ["labeled_fraction"] = o.LabeledFraction, ["seed"] = o.Seed,
                     ["batch_size"] = o.BatchSize, ["train_rows"] = train.Count, ["validation_rows"] = validation.Count,
                     ["recipe"] = RecipeFacts(o.Recipe()),
+                    ["adapter_size"] = o.AdapterSize,
                 },
+                BaseEncoder = o.AdapterSize > 0 ? BaseEncoderReference.Of(o.EncoderDirectory!) : null,
             };
             config.Validate(o.OutputDirectory);
             network = new GanBertNetwork(encoder, classes.Count);
@@ -394,6 +399,9 @@ public static class DetectorTrainer
         if (o.LabeledFraction is <= 0 or > 1) throw new UserFacingException($"labelled fraction must be in (0, 1] (got {o.LabeledFraction})");
         if (o.MaxLength < 3) throw new UserFacingException($"max length must be at least 3 (got {o.MaxLength})");
         o.Recipe().Validate();
+        if (o.AdapterSize < 0) throw new UserFacingException($"--adapters must be a bottleneck size of 1 or more (got {o.AdapterSize})");
+        if (o.AdapterSize > 0 && o.Backbone == "small")
+            throw new UserFacingException("--adapters needs a pretrained encoder (--backbone bert DIR or distilbert DIR); the small backbone trains from scratch");
         if (o.Resume && File.Exists(Path.Combine(o.OutputDirectory, StateFile))) return; // the backbone comes from the run being resumed
         switch (o.Backbone)
         {
@@ -449,7 +457,7 @@ public static class DetectorTrainer
                 if (!File.Exists(vocab)) throw new UserFacingException($"{vocab}: vocabulary file not found (pass --vocab)");
                 // Mean pooling unless [CLS] was asked for; then the checkpoint's own: BERT's pooler, DistilBERT's [CLS] state.
                 var encoder = BertWeights.LoadEncoder(dir, TorchPlacement.Cpu, o.Backbone == "bert" ? EncoderKind.Bert : EncoderKind.DistilBert,
-                    o.Pooling == Pooling.Cls ? null : Pooling.Mean);
+                    o.Pooling == Pooling.Cls ? null : Pooling.Mean, o.AdapterSize);
                 torch.manual_seed(o.Seed);
                 return encoder;
             default:

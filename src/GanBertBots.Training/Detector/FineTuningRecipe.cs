@@ -139,11 +139,15 @@ public sealed partial record FineTuningRecipe
         return set;
     }
 
-    /// <summary>Makes the encoder's parameters (not) require gradients, as <see cref="FreezeEncoder"/> says.</summary>
+    /// <summary>
+    /// Stops gradients to the encoder's weights that stay as loaded: all of them with <see cref="FreezeEncoder"/>; with
+    /// adapters (<see cref="Models.Bert.BertConfig.AdapterSize"/> &gt; 0) all but the adapters and LayerNorms.
+    /// </summary>
     public void ApplyFreezing(GanBertNetwork network)
     {
-        if (!FreezeEncoder) return;
-        foreach (var p in network.Encoder.parameters()) p.requires_grad = false;
+        bool adapters = network.Encoder.Config.AdapterSize > 0;
+        foreach (var (name, p) in network.Encoder.named_parameters())
+            if (FreezeEncoder || (adapters && !DetectorCheckpoint.TrainedWithAdapters(name))) p.requires_grad = false;
     }
 }
 

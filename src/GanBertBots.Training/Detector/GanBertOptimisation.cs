@@ -161,8 +161,18 @@ public sealed class GanBertOptimisation : IDisposable
     {
         string d = Path.Combine(directory, "optimizer-discriminator.bin"), g = Path.Combine(directory, "optimizer-generator.bin");
         if (!File.Exists(d) || !File.Exists(g)) return false;
-        _discriminator.load_state_dict(d);
-        _generator.load_state_dict(g);
+        try
+        {
+            _discriminator.load_state_dict(d);
+            _generator.load_state_dict(g);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Runs started before the fine-tuning recipe kept one parameter group per optimiser; the recipe keeps several.
+            throw new GanBertBots.Models.UserFacingException($"{directory}: the optimiser state does not fit this run's parameter groups " +
+                $"(written by an older trainer, or with other --freeze-encoder/--layer-lr-decay/--weight-decay settings): {e.Message}; " +
+                "resume with the settings the run started with, or start a new run", e);
+        }
         return true;
     }
 

@@ -14,6 +14,7 @@ namespace GanBertBots.Tests.Detector;
 /// parameters decay, layer-wise rates, a frozen encoder, mean pooling against a hand-computed mean, and pooling kept
 /// in the detector's checkpoint.
 /// </summary>
+[Collection(TorchRandomSequence.Name)] // seeded runs compared bit for bit (resume, step on features) draw from the process-wide generator
 public sealed class FineTuningRecipeTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("recipe").FullName;
@@ -267,6 +268,60 @@ public sealed class FineTuningRecipeTests : IDisposable
         var bad = Assert.Throws<GanBertBots.Models.UserFacingException>(() =>
             DetectorTrainer.Validate(Options(Path.Combine(_dir, "bad"), null) with { WarmupFraction = 1.5 }));
         Assert.Contains("--warmup", bad.Message);
+    }
+
+    [Fact]
+    public void A_resumed_run_continues_the_schedule_where_it_stopped()
+    {
+        string bert = TinyBertDirectory();
+        var rows = SyntheticDetector.Rows(24, seed: 2);
+        DetectorTrainingOptions Options(string outDir, int epochs, bool resume = false) => new()
+        {
+            Backbone = "bert", EncoderDirectory = bert, OutputDirectory = outDir, Epochs = epochs, BatchSize = 8, MaxLength = 16,
+            Seed = 3, Resume = resume, LearningRate = 1e-3, WarmupFraction = 0.3, LayerLearningRateDecay = 0.8,
+        };
+        var whole = DetectorTrainer.Train(Options(Path.Combine(_dir, "whole"), 3), rows);
+        // The same 3-epoch run, stopped as epoch 2 begins (epoch 1 is committed), then resumed.
+        using var stop = new CancellationTokenSource();
+        var stopAtEpoch2 = new StepProgress(p => { if (p.Epoch == 2) stop.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => DetectorTrainer.Train(Options(Path.Combine(_dir, "parts"), 3), rows, progress: stopAtEpoch2, cancellation: stop.Token));
+        Assert.Single(DetectorTrainer.ReadHistory(Path.Combine(_dir, "parts")));
+        var resumed = DetectorTrainer.Train(Options(Path.Combine(_dir, "parts"), 3, resume: true), rows);
+        // Same losses in every epoch: the warm-up and decay went on from step 4 of 9, not from step 1 again.
+        Assert.Equal(whole.History.Select(h => (h.DiscriminatorLoss, h.GeneratorLoss, h.SupervisedLoss)),
+                     resumed.History.Select(h => (h.DiscriminatorLoss, h.GeneratorLoss, h.SupervisedLoss)));
+    }
+
+    [Fact]
+    public void The_rounds_detector_settings_give_the_recipe_and_name_a_bad_key()
+    {
+        var defaults = new RoundDetectorOptions();
+        Assert.Equal(LearningRateSchedule.Linear, defaults.RecipeFor("bert").Schedule);
+        Assert.Equal(0.1, defaults.RecipeFor("bert").WarmupFraction);
+        Assert.Equal(2e-5, defaults.RecipeFor("bert").LearningRate);
+        Assert.Equal(LearningRateSchedule.Constant, defaults.RecipeFor("small").Schedule);
+        var set = new RoundDetectorOptions { Warmup = 0.2, WeightDecay = 0.1, LayerLrDecay = 0.9, FreezeEncoder = true }.RecipeFor("small");
+        Assert.Equal((LearningRateSchedule.Linear, 0.2, 0.1, 0.9, true), (set.Schedule, set.WarmupFraction, set.WeightDecay, set.LayerLearningRateDecay, set.FreezeEncoder));
+        Assert.Contains("Retraining:Detector:LayerLrDecay", Assert.Throws<ArgumentException>(() => new RoundDetectorOptions { LayerLrDecay = 0 }.Validate()).Message);
+        Assert.Contains("Retraining:Detector:Warmup", Assert.Throws<ArgumentException>(() => new RoundDetectorOptions { Warmup = 1 }.Validate()).Message);
+    }
+
+    [Fact]
+    public void Optimiser_state_with_other_parameter_groups_is_a_clear_error_on_resume()
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var (network, _, _) = SyntheticDetector.Untrained(vocab, seed: 6);
+        using var __ = network;
+        using (var layered = new GanBertOptimisation(network, FineTuningRecipe.ForPretrained() with { LayerLearningRateDecay = 0.5 }, 10, adversarial: true))
+            layered.Save(_dir);
+        using var plain = new GanBertOptimisation(network, FineTuningRecipe.ForPretrained(), 10, adversarial: true);
+        var e = Assert.Throws<GanBertBots.Models.UserFacingException>(() => plain.TryLoad(_dir));
+        Assert.Contains("the optimiser state does not fit this run's parameter groups", e.Message);
+    }
+
+    sealed class StepProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
     }
 
     static void torch_seed(long seed) => TorchSharp.torch.manual_seed(seed);
