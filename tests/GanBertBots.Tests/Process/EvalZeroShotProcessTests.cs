@@ -50,6 +50,17 @@ public sealed class EvalZeroShotProcessTests
             Assert.Matches(@"\| sampled, tweet preset \| 3 \| -?\d+\.\d{3} \| \d\.\d{3} \|", output);
             Assert.Matches(@"\| sampled, no repetition penalty \| 3 \| -?\d+\.\d{3} \| \d\.\d{3} \|", output);
             Assert.Contains("human = 'human': 3 texts", output);
+
+            // eval-detector prints the zero-shot AUROC beside the detector's figures when given a scorer.
+            string[] known = ["a flood took the bridge", "wildfire near the town", "people evacuated after the storm", "tornado sirens at noon"];
+            TinyRoundModels.Detector(Path.Combine(work, "detector"), known);
+            File.WriteAllLines(Path.Combine(work, "known.jsonl"), known.Select((t, i) => $$"""{"text":"{{t}}","label":"{{(i % 2 == 0 ? "human" : "gpt2")}}"}"""));
+            (code, output, error) = await ServiceProcess.RunCliAsync(work, null,
+                "eval-detector", "--model", "detector", "--data", "known.jsonl", "--scorer", scorer, "--device", "cpu");
+            Assert.True(code == 0, output + error);
+            Assert.Contains("texts scored: 4", output);
+            Assert.Contains("beside the detector:", output);
+            Assert.Matches(@"\| gpt2 \| 2 \| -?\d+\.\d{3} \| \d\.\d{3} \|", output);
             Directory.Delete(scorer, recursive: true);
         }
         finally
