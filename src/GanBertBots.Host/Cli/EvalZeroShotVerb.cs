@@ -25,12 +25,13 @@ public sealed class EvalZeroShotVerb : ICliVerb
                                   without its repetition penalty, and score them against the human rows; then every
                                   row of --data is human unless --label-field is given
           --keyword-field F       topics for --generate (default keyword; rows without one ask for anything)
+          --repetition-penalty R  the penalty of the preset's samples (default the tweet preset's, 1.1)
           --max-per-class N       score at most the first N texts of each class
           --batch-size B (16)  --seed S (1234)  --threads N  --device auto|cpu|cuda
         """;
 
-    public const string PresetLabel = "sampled, tweet preset";
-    public const string NoPenaltyLabel = "sampled, no repetition penalty";
+    public static string PresetLabel(double penalty) => $"sampled, tweet preset (repetition penalty {penalty.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)})";
+    public const string NoPenaltyLabel = "sampled, tweet preset without repetition penalty";
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
     {
@@ -42,12 +43,14 @@ public sealed class EvalZeroShotVerb : ICliVerb
         int generate = a.GetInt("generate", 0);
         string keywordField = a.Get("keyword-field") ?? "keyword";
         int? maxPerClass = a.GetIntOrNull("max-per-class");
+        double penalty = a.GetDouble("repetition-penalty", new TweetSettings().RepetitionPenalty);
         int batch = a.GetInt("batch-size", 16);
         long seed = a.GetLong("seed", 1234);
         int? threads = a.GetIntOrNull("threads");
         var placement = TorchPlacement.Resolve(a.Get("device") ?? "auto", "float32");
         a.RejectUnknown();
         if (generate < 0) throw new CliUsageException($"--generate must not be negative (got {generate})");
+        if (penalty <= 0) throw new CliUsageException($"--repetition-penalty must be above 0 (got {penalty})");
         if (batch < 1) throw new CliUsageException($"--batch-size must be at least 1 (got {batch})");
         if (maxPerClass is < 1) throw new CliUsageException($"--max-per-class must be at least 1 (got {maxPerClass})");
         if (threads is { } t)
@@ -68,7 +71,8 @@ public sealed class EvalZeroShotVerb : ICliVerb
             var topics = ReadTopics(data, keywordField, generate);
             var tweets = new Gpt2TweetModel(generator);   // not disposed here: it would dispose the generator, still needed to score
             var preset = new TweetSettings { Seed = seed };
-            rows.AddRange(Sample(tweets, topics, preset, batch, context.Cancellation).Select(x => new LabelledText(x, PresetLabel)));
+            rows.AddRange(Sample(tweets, topics, preset with { RepetitionPenalty = penalty }, batch, context.Cancellation)
+                .Select(x => new LabelledText(x, PresetLabel(penalty))));
             rows.AddRange(Sample(tweets, topics, preset with { RepetitionPenalty = 1.0 }, batch, context.Cancellation)
                 .Select(x => new LabelledText(x, NoPenaltyLabel)));
         }

@@ -47,8 +47,8 @@ public sealed class EvalZeroShotProcessTests
             (code, output, error) = await ServiceProcess.RunCliAsync(work, null,
                 "eval-zero-shot", "--scorer", scorer, "--data", "tweets.csv", "--generate", "3", "--device", "cpu", "--threads", "1");
             Assert.True(code == 0, output + error);
-            Assert.Matches(@"\| sampled, tweet preset \| 3 \| -?\d+\.\d{3} \| \d\.\d{3} \|", output);
-            Assert.Matches(@"\| sampled, no repetition penalty \| 3 \| -?\d+\.\d{3} \| \d\.\d{3} \|", output);
+            Assert.Matches(@"\| sampled, tweet preset \(repetition penalty 1.1\) \| 3 \| -?\d+\.\d{3} \| \d\.\d{3} \|", output);
+            Assert.Matches(@"\| sampled, tweet preset without repetition penalty \| 3 \| -?\d+\.\d{3} \| \d\.\d{3} \|", output);
             Assert.Contains("human = 'human': 3 texts", output);
 
             // eval-detector prints the zero-shot AUROC beside the detector's figures when given a scorer.
