@@ -1,5 +1,6 @@
 using GanBertBots.Models.Generation;
 using GanBertBots.Models.Runtime;
+using GanBertBots.Models.ZeroShot;
 
 namespace GanBertBots.Inference;
 
@@ -8,8 +9,10 @@ namespace GanBertBots.Inference;
 /// batched <see cref="TextGenerator.Generate"/> call answers them all, and each tweet is finished to at most 280
 /// characters, also while it streams.
 /// </summary>
-public sealed class Gpt2TweetModel(TextGenerator generator, string? servedVersion = null) : ITweetModel
+public sealed class Gpt2TweetModel(TextGenerator generator, string? servedVersion = null) : ITweetModel, ITextExplainer
 {
+    TextScorer? _scorer;
+
     /// <param name="servedVersion">The name it is served under (a registry version); default the checkpoint's own.</param>
     public static Gpt2TweetModel Load(string checkpointDirectory, TorchPlacement placement, string? servedVersion = null) =>
         new(TextGenerator.Load(checkpointDirectory, placement), servedVersion);
@@ -62,6 +65,13 @@ public sealed class Gpt2TweetModel(TextGenerator generator, string? servedVersio
 
     /// <summary>How many times a prompt whose tweet came out empty is sampled again before the empty tweet is returned.</summary>
     public const int MaxResamples = 3;
+
+    /// <summary>The same GPT-2 read as a zero-shot scorer (Fast-DetectGPT's score and GLTR's ranks; see <see cref="TextScorer"/>).</summary>
+    public IReadOnlyList<TextEvidence> ExplainBatch(IReadOnlyList<string> texts, CancellationToken cancellationToken)
+    {
+        _scorer ??= new TextScorer(generator.Model, generator.Tokenizer);
+        return _scorer.Score(texts, cancellationToken).Select(s => TextEvidenceReading.From(s, ModelVersion)).ToList();
+    }
 
     public void Dispose() => generator.Dispose();
 }

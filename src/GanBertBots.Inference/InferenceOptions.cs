@@ -50,6 +50,8 @@ public sealed class InferenceOptions
     public string DType { get; set; } = "auto";
     public BatchingOptions Generation { get; set; } = new() { MaxBatchSize = 8, MaxWaitMs = 20, QueueCapacity = 64 };
     public BatchingOptions Detection { get; set; } = new() { MaxBatchSize = 32, MaxWaitMs = 5, QueueCapacity = 512 };
+    /// <summary>Explanations (the served GPT-2's view of a text: ranks and zero-shot score), run on the generator's model.</summary>
+    public BatchingOptions Explanation { get; set; } = new() { MaxBatchSize = 32, MaxWaitMs = 5, QueueCapacity = 512 };
     /// <summary>A request (queue wait plus model time) taking longer ends with <see cref="InferenceOutcome.TimedOut"/>. 0 = no limit.</summary>
     public double RequestTimeoutSeconds { get; set; } = 120;
     /// <summary>Settings of tweets whose request names none.</summary>
@@ -62,6 +64,7 @@ public sealed class InferenceOptions
         Verdict.Validate();
         Generation.Validate(nameof(Generation));
         Detection.Validate(nameof(Detection));
+        Explanation.Validate(nameof(Explanation));
         if (RequestTimeoutSeconds < 0) throw new ArgumentException("Inference:RequestTimeoutSeconds must not be negative");
     }
 }

@@ -8,7 +8,7 @@ namespace GanBertBots.Inference;
 
 /// <summary>
 /// Owns the device: one worker thread runs every model call. Requests from all chats wait in two bounded queues
-/// (generation, detection) and are merged into batches (up to MaxBatchSize, waiting at most MaxWaitMs for the
+/// (generation, detection, explanation) and are merged into batches (up to MaxBatchSize, waiting at most MaxWaitMs for the
 /// oldest). A full queue answers <see cref="InferenceOutcome.Busy"/> at once. A caller's cancellation or the
 /// request timeout ends that request at once, whether it is still queued or already in a batch (the batch goes on
 /// for the others and is cancelled only when nobody is left waiting for it). Models are swapped at run time:
@@ -21,6 +21,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
     readonly object _gate = new();
     readonly List<Job<TweetResult>> _generationQueue = [];
     readonly List<Job<Verdict>> _detectionQueue = [];
+    readonly List<Job<TextEvidence>> _explanationQueue = [];
     readonly List<(IDisposable Model, TaskCompletionSource Done)> _retired = [];
     readonly Thread _worker;
     ITweetModel? _generator;
@@ -28,8 +29,11 @@ public sealed class InferenceService : IInferenceService, IDisposable
     string _generatorMissing = "The tweet generator is not loaded.";
     string _detectorMissing = "The detector is not loaded.";
     bool _stopping;
-    bool _detectionWentLast;
+    WorkKind _wentLast = WorkKind.Generation;   // detection first when several queues have work at start
     long _generationBatches, _detectionBatches, _generationRequests, _detectionRequests, _generationModelTicks, _detectionModelTicks, _busyAnswers;
+    long _explanationBatches, _explanationRequests, _explanationModelTicks;
+
+    enum WorkKind { Generation, Detection, Explanation }
 
     readonly ILogger _log;
 
@@ -68,7 +72,11 @@ public sealed class InferenceService : IInferenceService, IDisposable
             lock (_gate)
                 return new InferenceStatistics(_generationBatches, _generationRequests, TimeSpan.FromTicks(_generationModelTicks),
                     _detectionBatches, _detectionRequests, TimeSpan.FromTicks(_detectionModelTicks), _busyAnswers,
-                    _generationQueue.Count, _detectionQueue.Count);
+                    _generationQueue.Count, _detectionQueue.Count)
+                {
+                    ExplanationBatches = _explanationBatches, ExplanationRequests = _explanationRequests,
+                    ExplanationModelTime = TimeSpan.FromTicks(_explanationModelTicks), ExplanationQueued = _explanationQueue.Count,
+                };
         }
     }
 
@@ -156,11 +164,19 @@ public sealed class InferenceService : IInferenceService, IDisposable
         };
     }
 
+    /// <summary>What chat users are told when the loaded generator cannot read texts back (it is not a GPT-2).</summary>
+    public const string NoExplainerMessage = "Explanations need the GPT-2 tweet generator, and the loaded generator cannot give them.";
+
+    /// <summary>
+    /// The served GPT-2's view of <paramref name="text"/> (<see cref="ITextExplainer"/>): queued and batched like
+    /// detection, on the generator's model (so Unavailable when no generator is loaded).
+    /// </summary>
     public Task<TextEvidence> ExplainAsync(string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        // Placeholder until the zero-shot scorer lands (issue 13): the contract is fixed so the picture and the fused verdict can be built beside it.
-        return Task.FromResult(new TextEvidence { Outcome = InferenceOutcome.Unavailable, Message = "Explanations are not available yet." });
+        return Submit(_explanationQueue, _options.Explanation, new ExplainJob(text), cancellationToken,
+            () => _generator is null ? _generatorMissing : _generator is ITextExplainer ? null : NoExplainerMessage,
+            (outcome, message) => new TextEvidence { Outcome = outcome, Message = message });
     }
 
     Task<T> Submit<T>(List<Job<T>> queue, BatchingOptions limits, Job<T> job, CancellationToken callerToken,
@@ -198,16 +214,20 @@ public sealed class InferenceService : IInferenceService, IDisposable
         while (true)
         {
             List<(IDisposable Model, TaskCompletionSource Done)> retired;
-            bool runDetection;
+            WorkKind next = WorkKind.Generation;
             lock (_gate)
             {
-                while (!_stopping && _retired.Count == 0 && _generationQueue.Count == 0 && _detectionQueue.Count == 0)
+                while (!_stopping && _retired.Count == 0 && _generationQueue.Count == 0 && _detectionQueue.Count == 0 && _explanationQueue.Count == 0)
                     Monitor.Wait(_gate);
                 retired = [.. _retired];
                 _retired.Clear();
                 if (_stopping && retired.Count == 0) break;
-                // Alternate between the queues when both have work, so neither starves.
-                runDetection = _detectionQueue.Count > 0 && (_generationQueue.Count == 0 || !_detectionWentLast);
+                // Take the queues in turn, starting after the one served last, so none starves.
+                for (int step = 1; step <= 3; step++)
+                {
+                    var kind = (WorkKind)(((int)_wentLast + step) % 3);
+                    if (QueueLength(kind) > 0) { next = kind; break; }
+                }
             }
             foreach (var (model, done) in retired)
             {
@@ -215,11 +235,21 @@ public sealed class InferenceService : IInferenceService, IDisposable
                 done.TrySetResult();
             }
             if (retired.Count > 0) continue;
-            if (runDetection) RunDetectionBatch(); else RunGenerationBatch();
+            if (next == WorkKind.Detection) RunDetectionBatch();
+            else if (next == WorkKind.Explanation) RunExplanationBatch();
+            else RunGenerationBatch();
         }
         FailAll(_generationQueue);
         FailAll(_detectionQueue);
+        FailAll(_explanationQueue);
     }
+
+    int QueueLength(WorkKind kind) => kind switch
+    {
+        WorkKind.Generation => _generationQueue.Count,
+        WorkKind.Detection => _detectionQueue.Count,
+        _ => _explanationQueue.Count,
+    };
 
     void FailAll<T>(List<Job<T>> queue)
     {
@@ -257,7 +287,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
         var batch = CollectBatch(_generationQueue, _options.Generation,
             (a, b) => ((TweetJob)a).Settings == ((TweetJob)b).Settings);
         ITweetModel? model;
-        lock (_gate) { model = _generator; _detectionWentLast = false; }
+        lock (_gate) { model = _generator; _wentLast = WorkKind.Generation; }
         RunBatch(batch, model, _generatorMissing, (m, ct) =>
         {
             var jobs = batch.Cast<TweetJob>().ToList();
@@ -275,14 +305,14 @@ public sealed class InferenceService : IInferenceService, IDisposable
                 GeneratedTokens = t.GeneratedTokens, ModelVersion = m.ModelVersion, Settings = jobs[i].Settings,
             }).ToList();
         }, (r, size, queued, modelTime) => r with { BatchSize = size, QueueTime = queued, ModelTime = modelTime },
-        isGeneration: true);
+        WorkKind.Generation);
     }
 
     void RunDetectionBatch()
     {
         var batch = CollectBatch(_detectionQueue, _options.Detection, (_, _) => true);
         IDetectorModel? model;
-        lock (_gate) { model = _detector; _detectionWentLast = true; }
+        lock (_gate) { model = _detector; _wentLast = WorkKind.Detection; }
         RunBatch(batch, model, _detectorMissing, (m, ct) =>
         {
             var outputs = m.DetectBatch(batch.Select(j => ((DetectJob)j).Text).ToList(), ct);
@@ -298,7 +328,26 @@ public sealed class InferenceService : IInferenceService, IDisposable
                 MinimumTokens = calibration?.MinimumTokens ?? 0, FusionWeights = calibration?.Fusion,
             }).ToList();
         }, (r, size, queued, modelTime) => r with { BatchSize = size, QueueTime = queued, ModelTime = modelTime },
-        isGeneration: false);
+        WorkKind.Detection);
+    }
+
+    void RunExplanationBatch()
+    {
+        var batch = CollectBatch(_explanationQueue, _options.Explanation, (_, _) => true);
+        ITextExplainer? model;
+        string missing;
+        lock (_gate)
+        {
+            model = _generator as ITextExplainer;
+            missing = _generator is null ? _generatorMissing : NoExplainerMessage;
+            _wentLast = WorkKind.Explanation;
+        }
+        RunBatch(batch, model, missing, (m, ct) =>
+        {
+            var evidence = m.ExplainBatch(batch.Select(j => ((ExplainJob)j).Text).ToList(), ct);
+            CheckCount(evidence.Count, batch.Count);
+            return [.. evidence];
+        }, (r, _, _, _) => r, WorkKind.Explanation);
     }
 
     static void CheckCount(int got, int expected)
@@ -307,7 +356,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
     }
 
     void RunBatch<TModel, T>(List<Job<T>> batch, TModel? model, string missing, Func<TModel, CancellationToken, List<T>> call,
-        Func<T, int, TimeSpan, TimeSpan, T> stamp, bool isGeneration) where TModel : class
+        Func<T, int, TimeSpan, TimeSpan, T> stamp, WorkKind kind) where TModel : class
     {
         batch.RemoveAll(j => j.Completion.Task.IsCompleted);
         if (batch.Count == 0) return;
@@ -334,14 +383,18 @@ public sealed class InferenceService : IInferenceService, IDisposable
         {
             // The exception may name server folders and file offsets: it goes to the operator's log, users get a reference.
             reference = Guid.NewGuid().ToString("N")[..8];
-            try { _log.LogError(error, "The {Kind} model failed on a batch of {Size} (ref {Ref})", isGeneration ? "generation" : "detection", batch.Count, reference); }
+            try { _log.LogError(error, "The {Kind} model failed on a batch of {Size} (ref {Ref})", KindName(kind), batch.Count, reference); }
             catch { /* a failing logger must not stop the worker */ }
         }
 
         lock (_gate)
         {
-            if (isGeneration) { _generationBatches++; _generationRequests += batch.Count; _generationModelTicks += modelTime.Ticks; }
-            else { _detectionBatches++; _detectionRequests += batch.Count; _detectionModelTicks += modelTime.Ticks; }
+            switch (kind)
+            {
+                case WorkKind.Generation: _generationBatches++; _generationRequests += batch.Count; _generationModelTicks += modelTime.Ticks; break;
+                case WorkKind.Detection: _detectionBatches++; _detectionRequests += batch.Count; _detectionModelTicks += modelTime.Ticks; break;
+                default: _explanationBatches++; _explanationRequests += batch.Count; _explanationModelTicks += modelTime.Ticks; break;
+            }
         }
         for (int i = 0; i < batch.Count; i++)
         {
@@ -350,9 +403,16 @@ public sealed class InferenceService : IInferenceService, IDisposable
             if (results != null) job.Finish(stamp(results[i], batch.Count, queued, modelTime));
             else if (error != null) job.Finish(job.Failure!(InferenceOutcome.Failed, FailureMessage(reference!)));
         }
-        try { BatchCompleted?.Invoke(new BatchReport(isGeneration ? "generation" : "detection", batch.Count, modelTime, error)); }
+        try { BatchCompleted?.Invoke(new BatchReport(KindName(kind), batch.Count, modelTime, error)); }
         catch { /* an observer must not stop the worker */ }
     }
+
+    static string KindName(WorkKind kind) => kind switch
+    {
+        WorkKind.Generation => "generation",
+        WorkKind.Detection => "detection",
+        _ => "explanation",
+    };
 
     public void Dispose()
     {
@@ -431,6 +491,11 @@ public sealed class InferenceService : IInferenceService, IDisposable
         public string Text { get; } = text;
     }
 
+    sealed class ExplainJob(string text) : Job<TextEvidence>
+    {
+        public string Text { get; } = text;
+    }
+
     /// <summary>The jobs of one running batch: cancels the model call once none of them is waiting any more.</summary>
     sealed class BatchGroup<T>(List<Job<T>> jobs, CancellationTokenSource cancel)
     {
@@ -450,4 +515,10 @@ public sealed record BatchReport(string Kind, int Size, TimeSpan ModelTime, Exce
 public sealed record InferenceStatistics(
     long GenerationBatches, long GenerationRequests, TimeSpan GenerationModelTime,
     long DetectionBatches, long DetectionRequests, TimeSpan DetectionModelTime,
-    long BusyAnswers, int GenerationQueued, int DetectionQueued);
+    long BusyAnswers, int GenerationQueued, int DetectionQueued)
+{
+    public long ExplanationBatches { get; init; }
+    public long ExplanationRequests { get; init; }
+    public TimeSpan ExplanationModelTime { get; init; }
+    public int ExplanationQueued { get; init; }
+}

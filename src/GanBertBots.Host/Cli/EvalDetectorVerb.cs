@@ -15,6 +15,8 @@ public sealed class EvalDetectorVerb : ICliVerb
           --data FILE    .jsonl or .csv with a text and a label per row (labels outside the detector's classes are shown, not scored)
           --out DIR      where the PNGs go (default: DIR/eval): confusion-matrix.png, reliability-diagram.png, training curves
           --json FILE    also write the report as JSON
+          --scorer DIR   also print the zero-shot AUROC of this GPT-2 checkpoint on the same texts (see eval-zero-shot)
+          --human L      the human class for that AUROC (default human)
         """;
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
@@ -29,6 +31,8 @@ public sealed class EvalDetectorVerb : ICliVerb
         string title = a.Get("title") ?? Path.GetFileName(Path.GetFullPath(model).TrimEnd('/'));
         var placement = TorchPlacement.Resolve(a.Get("device") ?? "auto");
         int batch = a.GetInt("batch-size", 32);
+        string? scorerDir = a.Get("scorer");
+        string human = a.Get("human") ?? "human";
         a.RejectUnknown();
 
         var rows = DetectorData.Load(data, textField, labelField);
@@ -76,6 +80,14 @@ public sealed class EvalDetectorVerb : ICliVerb
         }
         var curves = DetectorPlots.TrainingCurves(DetectorTrainer.ReadHistory(model), outDir, title);
         await context.Out.WriteLineAsync($"charts: {string.Join(", ", charts.Concat(curves))}");
+        if (scorerDir is not null)
+        {
+            using var scorer = GanBertBots.Models.Generation.TextGenerator.Load(scorerDir, placement);
+            var zeroShot = GanBertBots.Training.ZeroShot.ZeroShotEvaluation.Evaluate(
+                new GanBertBots.Models.ZeroShot.TextScorer(scorer.Model, scorer.Tokenizer), rows, human, cancellationToken: context.Cancellation);
+            await context.Out.WriteLineAsync($"zero-shot scorer {scorer.ModelVersion}, beside the detector:");
+            await context.Out.WriteAsync(zeroShot.Format());
+        }
         if (jsonPath is not null)
         {
             var json = report.ToJson();
