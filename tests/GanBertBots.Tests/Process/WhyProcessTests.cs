@@ -33,20 +33,13 @@ public sealed class WhyProcessTests
             telegram.PressButton(chat, verdict.MessageId, chat, why.Data);
             var answer = await telegram.WaitForCallAsync(c => c.ChatId == chat && c.Method is "sendPhoto" or "sendMessage", TimeSpan.FromSeconds(60), skip: answered);
             Assert.Equal(verdict.MessageId, answer.ReplyToMessageId);
-            if (answer.Method == "sendPhoto")
-            {
-                // With the zero-shot scorer served (issue 13 item 1), the person gets the picture.
-                var photo = Assert.Single(telegram.PhotosIn(chat));
-                using var bitmap = SKBitmap.Decode(photo.Content);
-                Assert.NotNull(bitmap);
-                Assert.InRange(bitmap.Width, 800, 1100);
-                Assert.StartsWith("Why? Each word is coloured by how high GPT-2 ranked it", photo.Caption);
-            }
-            else
-            {
-                // Until the scorer lands, the inference service's placeholder has no evidence: one plain sentence.
-                Assert.Equal("I can't show why for this text right now. Explanations are not available yet.", answer.Text);
-            }
+            // The served GPT-2 scores the text (issue 13 item 1): the person gets the picture, not a sentence.
+            Assert.Equal("sendPhoto", answer.Method);
+            var photo = Assert.Single(telegram.PhotosIn(chat));
+            using var bitmap = SKBitmap.Decode(photo.Content);
+            Assert.NotNull(bitmap);
+            Assert.InRange(bitmap.Width, 800, 1100);
+            Assert.StartsWith("Why? Each word is coloured by how high GPT-2 ranked it", photo.Caption);
         }
         finally { Directory.Delete(work, recursive: true); }
     }
@@ -67,16 +60,13 @@ public sealed class WhyProcessTests
             await service.WaitUntilAsync(() => service.Output.Contains("[picture saved: ") || service.Output.Contains("I can't show why"), "the answer to Why?",
                 TimeSpan.FromSeconds(60));
             string output = service.Output;
+            // The served GPT-2 scores the text: the picture's file, whose path the person can open.
             int saved = output.IndexOf("[picture saved: ", StringComparison.Ordinal);
-            if (saved >= 0)
-            {
-                // With the zero-shot scorer served: the picture's file, whose path the person can open.
-                string path = output[(saved + "[picture saved: ".Length)..].Split(']')[0];
-                using var bitmap = SKBitmap.Decode(File.ReadAllBytes(path));
-                Assert.NotNull(bitmap);
-                File.Delete(path);
-            }
-            else Assert.Contains("I can't show why for this text right now. Explanations are not available yet.", output);
+            Assert.True(saved >= 0, output);
+            string path = output[(saved + "[picture saved: ".Length)..].Split(']')[0];
+            using var bitmap = SKBitmap.Decode(File.ReadAllBytes(path));
+            Assert.NotNull(bitmap);
+            File.Delete(path);
         }
         finally { Directory.Delete(work, recursive: true); }
     }
