@@ -11,10 +11,13 @@ public sealed class CalibrateDetectorVerb : ICliVerb
     public string Name => "calibrate-detector";
     public string Summary => "fit a detector's calibration (temperature, shortest reliable text) on labelled validation texts";
     public string Usage => """
-        Usage: ganbertbots calibrate-detector --detector DIR --data FILE [--text-field text] [--label-field label] [--short-text-accuracy 0.7]
+        Usage: ganbertbots calibrate-detector --detector DIR --data FILE [--text-field text] [--label-field label] [--short-text-accuracy 0.7] [--scorer GPT2DIR]
           --data FILE    .jsonl or .csv of labelled texts the detector did not train on (e.g. OUT/validation.jsonl)
           --short-text-accuracy X   texts shorter than where accuracy falls below X are answered "too short to judge"
-        Writes DIR/calibration.json (read when the detector is loaded; without it the raw softmax is served).
+          --scorer DIR   also fit the fusion with this GPT-2's zero-shot score (the generator the service serves, e.g.
+                         models/gpt2): a logistic regression over [logit of the calibrated P(machine), zero-shot score]
+        Writes DIR/calibration.json (read when the detector is loaded; without it the raw softmax is served; with fusion
+        weights the service fuses the detector with the served GPT-2's zero-shot score).
         """;
 
     public Task<int> RunAsync(IReadOnlyList<string> args, CliContext context)
@@ -27,13 +30,26 @@ public sealed class CalibrateDetectorVerb : ICliVerb
         double level = a.GetDouble("short-text-accuracy", DetectorCalibrationFit.DefaultShortTextAccuracy);
         if (level is <= 0 or > 1 || double.IsNaN(level)) throw new CliUsageException($"--short-text-accuracy must be above 0 and at most 1 (got {level})");
         var placement = TorchPlacement.Resolve(a.Get("device") ?? "auto");
+        string? scorerDir = a.Get("scorer");
         a.RejectUnknown();
 
         var rows = DetectorData.Load(data, textField, labelField);
         using var detector = GanBertDetector.Load(directory, placement);
         var (calibration, report) = DetectorCalibrationFit.Fit(detector, rows, level);
-        calibration.Write(directory);
         context.Out.WriteLine(Describe(calibration, report, Path.GetFileName(data)));
+        if (scorerDir is not null)
+        {
+            using var scorer = Models.Generation.TextGenerator.Load(scorerDir, placement);
+            var (person, zeroShot, isPerson) = FusedVerdicts.Collect(detector, calibration, new Models.ZeroShot.TextScorer(scorer.Model, scorer.Tokenizer), rows, context.Cancellation);
+            var fusion = FusedVerdicts.Fit(person, zeroShot, isPerson);
+            calibration = calibration with { Fusion = fusion };
+            calibration.Figures["fusion_scorer"] = scorer.ModelVersion;
+            context.Out.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                "  fusion with {0}'s zero-shot score: P(machine) = sigmoid({1:0.###} + {2:0.###}·logit P_detector(machine) + {3:0.###}·score)",
+                scorer.ModelVersion, fusion.Bias, fusion.DetectorWeight, fusion.ZeroShotWeight));
+            context.Out.WriteLine("  on these texts (fitted here, so optimistic): " + FusedVerdicts.Measure(person, zeroShot, isPerson, fusion).Format());
+        }
+        calibration.Write(directory);
         context.Out.WriteLine($"written to {Path.Combine(directory, DetectorCalibration.FileName)}");
         return Task.FromResult(0);
     }

@@ -15,7 +15,8 @@ public sealed class EvalDetectorVerb : ICliVerb
           --data FILE    .jsonl or .csv with a text and a label per row (labels outside the detector's classes are shown, not scored)
           --out DIR      where the PNGs go (default: DIR/eval): confusion-matrix.png, reliability-diagram.png, training curves
           --json FILE    also write the report as JSON
-          --scorer DIR   also print the zero-shot AUROC of this GPT-2 checkpoint on the same texts (see eval-zero-shot)
+          --scorer DIR   also print the zero-shot AUROC of this GPT-2 checkpoint on the same texts (see eval-zero-shot), and
+                         the real-or-fake AUROC of the detector, the zero-shot score and their fusion (calibrate-detector --scorer)
           --human L      the human class for that AUROC (default human)
         """;
 
@@ -87,6 +88,13 @@ public sealed class EvalDetectorVerb : ICliVerb
                 new GanBertBots.Models.ZeroShot.TextScorer(scorer.Model, scorer.Tokenizer), rows, human, cancellationToken: context.Cancellation);
             await context.Out.WriteLineAsync($"zero-shot scorer {scorer.ModelVersion}, beside the detector:");
             await context.Out.WriteAsync(zeroShot.Format());
+            if (detector.Config.RealClass is not null)
+            {
+                // The three real-or-fake answers side by side, as the service would give them with this scorer served.
+                var (person, scores, isPerson) = FusedVerdicts.Collect(detector, calibration,
+                    new GanBertBots.Models.ZeroShot.TextScorer(scorer.Model, scorer.Tokenizer), rows, context.Cancellation);
+                await context.Out.WriteLineAsync(FusedVerdicts.Measure(person, scores, isPerson, calibration?.Fusion).Format());
+            }
         }
         if (jsonPath is not null)
         {

@@ -72,6 +72,36 @@ public sealed class HonestDetectorProcessTests
     }
 
     [Fact]
+    public async Task Calibrate_detector_with_a_scorer_fits_the_fusion_and_eval_detector_compares_the_three_answers()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-fusion-").FullName;
+        try
+        {
+            TinyRoundModels.UselessDetector(Path.Combine(work, "useless"), Texts, always: "gpt2", confidence: 0.9);
+            TinyRoundModels.Generator(Path.Combine(work, "gpt2"), seed: 3);
+            HeldOut(work);
+            var (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "calibrate-detector", "--detector", "useless", "--data", "heldout.jsonl",
+                "--scorer", "gpt2", "--device", "cpu");
+            Assert.True(code == 0, output + error);
+            Assert.Contains("fusion with ", output);
+            var fusion = DetectorCalibration.Read(Path.Combine(work, "useless"))!.Fusion;
+            Assert.NotNull(fusion);
+
+            (code, output, error) = await ServiceProcess.RunCliAsync(work, null, "eval-detector", "--model", "useless", "--data", "heldout.jsonl",
+                "--scorer", "gpt2", "--device", "cpu");
+            Assert.True(code == 0, output + error);
+            var m = Regex.Match(output, @"real or fake on 10 texts, AUROC \(0\.5 = chance\): detector ([\d.]+), zero-shot ([\d.]+), fused ([\d.]+)");
+            Assert.True(m.Success, output);
+            // The detector gives every text the same P(person): it ranks nothing (0.5), and the fused probability is a
+            // monotone function of the zero-shot score alone, so it ranks the texts exactly as the score does (or reversed).
+            double detector = double.Parse(m.Groups[1].Value), zeroShot = double.Parse(m.Groups[2].Value), fused = double.Parse(m.Groups[3].Value);
+            Assert.Equal(0.5, detector, 4);
+            Assert.Equal(fusion!.ZeroShotWeight >= 0 ? zeroShot : 1 - zeroShot, fused, 4);
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
     public async Task Models_register_refuses_a_useless_detector_unless_forced_and_says_why()
     {
         string work = Directory.CreateTempSubdirectory("ganbertbots-gate-").FullName;
