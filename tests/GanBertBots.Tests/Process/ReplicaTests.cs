@@ -66,9 +66,22 @@ public sealed class ReplicaTests
             var right = detect.Answer.Buttons.SelectMany(r => r).Single(x => x.Label.Contains("Right"));
             telegram.PressButton(Alice, detect.Answer.MessageId, Alice, right.Data);
             await telegram.WaitForCallAsync(c => c.Method == "answerCallbackQuery" && c.Text == "Thanks, noted!", TimeSpan.FromSeconds(20));
+            // A webhook update is answered 200 once it is handled, a moment after the button's answer: wait for the press's
+            // own delivery before asking which replica took it.
+            for (int i = 0; i < 80 && telegram.WebhookDeliveries.Count(d => d.Status == 200) < telegram.UpdatesPosted; i++) await Task.Delay(100);
             string pressedAt = telegram.WebhookDeliveries.Last(d => d.Status == 200).Endpoint;
             using (var metrics = new HttpClient { BaseAddress = new Uri(pressedAt.Replace("/telegram/webhook", "")) })
-                Assert.Matches("ganbertbots_labels_written_total\\{[^}]*source=\"userfeedback\"[^}]*\\} 1", await metrics.GetStringAsync("/metrics"));
+            {
+                // The Prometheus exporter serves a cached scrape for a moment: read until the count shows (or 10 s pass).
+                const string written = "ganbertbots_labels_written_total\\{[^}]*source=\"userfeedback\"[^}]*\\} 1";
+                string scraped = "";
+                for (int i = 0; i < 40 && !System.Text.RegularExpressions.Regex.IsMatch(scraped, written); i++)
+                {
+                    if (i > 0) await Task.Delay(250);
+                    scraped = await metrics.GetStringAsync("/metrics");
+                }
+                Assert.Matches(written, scraped);
+            }
             var stats = await SayAsync(telegram, Moderator, "/stats");
             Assert.NotEqual(pressedAt, stats.Replica);
             Assert.Contains("1 feedback", stats.Answer.Text);
