@@ -84,15 +84,17 @@ public sealed class EvalDetectorVerb : ICliVerb
         if (scorerDir is not null)
         {
             using var scorer = GanBertBots.Models.Generation.TextGenerator.Load(scorerDir, placement);
-            var zeroShot = GanBertBots.Training.ZeroShot.ZeroShotEvaluation.Evaluate(
-                new GanBertBots.Models.ZeroShot.TextScorer(scorer.Model, scorer.Tokenizer), rows, human, cancellationToken: context.Cancellation);
+            GanBertBots.Training.ZeroShot.ZeroShotEvaluation.CheckLabels(labelled, human); // before the long scoring pass
+            // One GPT-2 pass over the labelled texts serves the zero-shot report and the fusion below.
+            var scored = GanBertBots.Training.ZeroShot.ZeroShotEvaluation.Score(
+                new GanBertBots.Models.ZeroShot.TextScorer(scorer.Model, scorer.Tokenizer), labelled.Select(r => r.Text).ToList(), cancellationToken: context.Cancellation);
             await context.Out.WriteLineAsync($"zero-shot scorer {scorer.ModelVersion}, beside the detector:");
-            await context.Out.WriteAsync(zeroShot.Format());
+            await context.Out.WriteAsync(GanBertBots.Training.ZeroShot.ZeroShotEvaluation.Report(labelled, scored, human).Format());
             if (detector.Config.RealClass is not null)
             {
-                // The three real-or-fake answers side by side, as the service would give them with this scorer served.
-                var (person, scores, isPerson) = FusedVerdicts.Collect(detector, calibration,
-                    new GanBertBots.Models.ZeroShot.TextScorer(scorer.Model, scorer.Tokenizer), rows, context.Cancellation);
+                // The three real-or-fake answers side by side, as the service would give them with this scorer served,
+                // from the detector's probabilities computed above.
+                var (person, scores, isPerson) = FusedVerdicts.Collect(detector, calibration, labelled, probabilities, scored.Select(s => s.Score).ToList());
                 await context.Out.WriteLineAsync(FusedVerdicts.Measure(person, scores, isPerson, calibration?.Fusion).Format());
             }
         }

@@ -27,13 +27,21 @@ public static class FusedVerdicts
     public static (List<double> Person, List<double> ZeroShot, List<bool> IsPerson) Collect(GanBertDetector detector, DetectorCalibration? calibration,
         TextScorer scorer, IReadOnlyList<LabelledText> rows, CancellationToken cancellationToken = default)
     {
-        string real = detector.Config.RealClass ?? throw new Models.UserFacingException($"detector {detector.ModelVersion} has no human class: nothing to fuse");
         var kept = rows.Where(r => r.Label is not null && detector.Classes.Contains(r.Label)).ToList();
         var (probabilities, _) = DetectorCalibrationFit.Run(detector, kept);
-        int realIndex = detector.Classes.ToList().IndexOf(real);
-        var person = probabilities.Select(p => calibration?.PersonProbability(p[realIndex]) ?? p[realIndex]).ToList();
         var zeroShot = ZeroShotEvaluation.Score(scorer, kept.Select(r => r.Text).ToList(), cancellationToken: cancellationToken).Select(s => s.Score).ToList();
-        return (person, zeroShot, kept.Select(r => r.Label == real).ToList());
+        return Collect(detector, calibration, kept, probabilities, zeroShot);
+    }
+
+    /// <summary>The same from the detector's probabilities and the zero-shot scores already computed for <paramref name="rows"/> (index by index).</summary>
+    public static (List<double> Person, List<double> ZeroShot, List<bool> IsPerson) Collect(GanBertDetector detector, DetectorCalibration? calibration,
+        IReadOnlyList<LabelledText> rows, IReadOnlyList<double[]> probabilities, IReadOnlyList<double> zeroShot)
+    {
+        string real = detector.Config.RealClass ?? throw new Models.UserFacingException($"detector {detector.ModelVersion} has no human class: nothing to fuse");
+        int realIndex = detector.Classes.ToList().IndexOf(real);
+        var kept = Enumerable.Range(0, rows.Count).Where(i => rows[i].Label is { } label && detector.Classes.Contains(label)).ToList();
+        var person = kept.Select(i => calibration?.PersonProbability(probabilities[i][realIndex]) ?? probabilities[i][realIndex]).ToList();
+        return (person, kept.Select(i => zeroShot[i]).ToList(), kept.Select(i => rows[i].Label == real).ToList());
     }
 
     /// <summary>Logistic regression over [logit P(machine), zero-shot score] on validation texts.</summary>

@@ -81,14 +81,27 @@ public static class ZeroShotEvaluation
         IProgress<int>? done = null, CancellationToken cancellationToken = default)
     {
         var labelled = rows.Where(r => r.Label is not null).ToList();
+        CheckLabels(labelled, humanLabel);
+        var scored = Score(scorer, labelled.Select(r => r.Text).ToList(), batchSize, done, cancellationToken);
+        return Report(labelled, scored, humanLabel);
+    }
+
+    /// <summary>The report from texts already scored (<paramref name="scored"/>[i] is <paramref name="labelled"/>[i]'s).</summary>
+    public static ZeroShotReport Report(IReadOnlyList<LabelledText> labelled, IReadOnlyList<ScoredText> scored, string humanLabel)
+    {
+        CheckLabels(labelled, humanLabel);
+        return Compare(labelled.Select(r => r.Label!).ToList(), scored.Select(s => s.Score).ToList(), humanLabel,
+            scored.Count(s => s.Truncated));
+    }
+
+    /// <exception cref="UserFacingException">No row is labelled human, or no row has another label.</exception>
+    public static void CheckLabels(IReadOnlyList<LabelledText> labelled, string humanLabel)
+    {
         var labels = labelled.Select(r => r.Label!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         if (!labels.Contains(humanLabel))
             throw new UserFacingException($"no text is labelled '{humanLabel}' (the human class); labels found: {string.Join(", ", labels.Take(12))}. Name it with --human");
         if (labels.Count < 2)
             throw new UserFacingException($"every text is labelled '{humanLabel}': there is nothing to tell them from");
-        var scored = Score(scorer, labelled.Select(r => r.Text).ToList(), batchSize, done, cancellationToken);
-        return Compare(labelled.Select(r => r.Label!).ToList(), scored.Select(s => s.Score).ToList(), humanLabel,
-            scored.Count(s => s.Truncated));
     }
 
     /// <summary>The report from scores already computed (one per label; NaN = unscored).</summary>
