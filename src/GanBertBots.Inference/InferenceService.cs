@@ -396,6 +396,9 @@ public sealed class InferenceService : IInferenceService, IDisposable
                 default: _explanationBatches++; _explanationRequests += batch.Count; _explanationModelTicks += modelTime.Ticks; break;
             }
         }
+        // Observers hear of the batch before its callers are answered, so a caller that saw its answer sees the batch counted.
+        try { BatchCompleted?.Invoke(new BatchReport(KindName(kind), batch.Count, modelTime, error)); }
+        catch { /* an observer must not stop the worker */ }
         for (int i = 0; i < batch.Count; i++)
         {
             var job = batch[i];
@@ -403,8 +406,6 @@ public sealed class InferenceService : IInferenceService, IDisposable
             if (results != null) job.Finish(stamp(results[i], batch.Count, queued, modelTime));
             else if (error != null) job.Finish(job.Failure!(InferenceOutcome.Failed, FailureMessage(reference!)));
         }
-        try { BatchCompleted?.Invoke(new BatchReport(KindName(kind), batch.Count, modelTime, error)); }
-        catch { /* an observer must not stop the worker */ }
     }
 
     static string KindName(WorkKind kind) => kind switch
