@@ -44,6 +44,8 @@ public sealed class TrainDetectorVerb : ICliVerb
           --weight-decay X        AdamW weight decay, never on biases or LayerNorm (default 0.01)
           --layer-lr-decay X      layer-wise rate decay: layer l of L gets lr*X^(L-l), the embeddings the lowest (default 1 = off)
           --freeze-encoder        train the head only; the encoder stays as loaded
+          --feature-matching W    weight of the generator's feature-matching term (default 1, as in GAN-BERT)
+          --unlabelled-ratio R    use at most R unlabelled rows per labelled row (a seeded choice; default: all)
           --pooling mean|cls      one vector per text: mean over the real tokens (default), or the encoder's [CLS]
                                   (BERT's pooler, DistilBERT's [CLS] state)
           --adapters SIZE         Houlsby adapters (bottleneck SIZE, e.g. 64) in every layer of the frozen pretrained encoder;
@@ -117,6 +119,8 @@ public sealed class TrainDetectorVerb : ICliVerb
             LayerLearningRateDecay = a.GetDouble("layer-lr-decay", 1.0),
             FreezeEncoder = a.Flag("freeze-encoder"),
             AdapterSize = a.GetInt("adapters", 0),
+            FeatureMatchingWeight = a.GetDouble("feature-matching", 1.0),
+            UnlabelledPerLabelled = a.GetDoubleOrNull("unlabelled-ratio"),
         };
         int progressEvery = ProgressLines.Every(a);
         a.RejectUnknown();
@@ -189,6 +193,7 @@ public sealed class TrainDetectorVerb : ICliVerb
             await context.Out.WriteLineAsync($"epoch {h.Epoch}: L_D {h.DiscriminatorLoss:F4} L_G {h.GeneratorLoss:F4} L_sup {h.SupervisedLoss:F4} " +
                 $"train acc {h.TrainAccuracy:F3}" + (h.ValidationAccuracy is { } v ? $" validation acc {v:F3} macro-F1 {h.ValidationMacroF1:F3}" : "") +
                 (h.TestAccuracy is { } t ? $" test acc {t:F3} macro-F1 {h.TestMacroF1:F3}" : "") + $" ({h.Seconds:F0}s)" +
+                (h.Health is { } g ? $" GAN: {g}" : "") +
                 (h.Epoch == outcome.BestEpoch ? "  <- chosen" : ""));
         await context.Out.WriteLineAsync($"chosen epoch {outcome.BestEpoch} of {outcome.History.Count} ({outcome.Selection})" +
             (outcome.StoppedEarly ? $"; stopped early (patience {options.Patience})" : ""));

@@ -14,7 +14,7 @@ public sealed record DiscriminatorLoss(Tensor Total, Tensor Supervised, Tensor R
 /// <list type="bullet">
 /// <item>L_sup = cross-entropy over the k real logits on labelled rows only (optionally a weighted mean); 0 when none are labelled;</item>
 /// <item>L_real = −mean log(1 − p_fake(real) + ε); L_fake = −mean log(p_fake(G(z)) + ε); L_D = L_sup + L_real + L_fake;</item>
-/// <item>L_G = −mean log(1 − p_fake(G(z)) + ε) + mean over dims of (mean f_real − mean f_fake)².</item>
+/// <item>L_G = −mean log(1 − p_fake(G(z)) + ε) + λ · mean over dims of (mean f_real − mean f_fake)², λ = 1 in GAN-BERT.</item>
 /// </list>
 /// </summary>
 public static class GanBertLosses
@@ -61,10 +61,11 @@ public static class GanBertLosses
     /// <param name="fakeLogits">[M, k+1] the discriminator on generator outputs (not detached)</param>
     /// <param name="realFeatures">[N, H] the discriminator's features on real rows (detached: G's loss must not move the encoder)</param>
     /// <param name="fakeFeatures">[M, H] its features on the generator's outputs</param>
-    public static Tensor Generator(Tensor fakeLogits, Tensor realFeatures, Tensor fakeFeatures)
+    /// <param name="featureMatchingWeight">λ, the weight of the feature-matching term</param>
+    public static Tensor Generator(Tensor fakeLogits, Tensor realFeatures, Tensor fakeFeatures, double featureMatchingWeight = 1.0)
     {
         var adversarial = -(1 - FakeProbability(fakeLogits) + Epsilon).log().mean();
         var matching = (realFeatures.mean(new long[] { 0 }) - fakeFeatures.mean(new long[] { 0 })).pow(2).mean();
-        return adversarial + matching;
+        return featureMatchingWeight == 1.0 ? adversarial + matching : adversarial + featureMatchingWeight * matching;
     }
 }

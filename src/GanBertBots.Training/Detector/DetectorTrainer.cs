@@ -60,6 +60,11 @@ public sealed record DetectorTrainingOptions
     /// <summary>Houlsby adapters of this bottleneck size in every layer of a pretrained encoder, which is frozen: adapters,
     /// LayerNorms and the head train, and the detector stores only those beside a reference to the encoder; 0 = none.</summary>
     public int AdapterSize { get; init; }
+    /// <summary>Weight of the generator's feature-matching term (GAN-BERT: 1).</summary>
+    public double FeatureMatchingWeight { get; init; } = 1.0;
+    /// <summary>At most this many unlabelled rows per labelled row (a seeded choice, the same in every epoch); null = all of them.
+    /// Both methods take as many steps as the rows kept give.</summary>
+    public double? UnlabelledPerLabelled { get; init; }
 
     /// <summary>The optimiser's recipe these options give.</summary>
     public FineTuningRecipe Recipe()
@@ -70,7 +75,7 @@ public sealed record DetectorTrainingOptions
         return recipe with
         {
             GeneratorLearningRate = GeneratorLearningRate, WeightDecay = WeightDecay,
-            LayerLearningRateDecay = LayerLearningRateDecay, FreezeEncoder = FreezeEncoder,
+            LayerLearningRateDecay = LayerLearningRateDecay, FreezeEncoder = FreezeEncoder, FeatureMatchingWeight = FeatureMatchingWeight,
         };
     }
 }
@@ -79,9 +84,10 @@ public sealed record DetectorTrainingOptions
 /// One epoch's numbers. Validation = the split that chooses the epoch; Test = the held-out set,
 /// scored for the report's curves only (it never influences training or selection).
 /// </summary>
+/// Health = the epoch's mean <see cref="GanHealth"/> (null for supervised-only runs and runs written before it was kept).
 public sealed record EpochRecord(int Epoch, double DiscriminatorLoss, double GeneratorLoss, double SupervisedLoss,
     double TrainAccuracy, double? ValidationAccuracy, double? ValidationMacroF1, double Seconds,
-    double? TestAccuracy = null, double? TestMacroF1 = null);
+    double? TestAccuracy = null, double? TestMacroF1 = null, GanHealth? Health = null);
 
 /// <summary>Where training is, for progress bars.</summary>
 public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int Steps, double DiscriminatorLoss, double GeneratorLoss);
@@ -172,6 +178,7 @@ public static class DetectorTrainer
                     ["batch_size"] = o.BatchSize, ["train_rows"] = train.Count, ["validation_rows"] = validation.Count,
                     ["recipe"] = RecipeFacts(o.Recipe()),
                     ["adapter_size"] = o.AdapterSize,
+                    ["unlabelled_per_labelled"] = o.UnlabelledPerLabelled,
                 },
                 BaseEncoder = o.AdapterSize > 0 ? BaseEncoderReference.Of(o.EncoderDirectory!) : null,
             };
@@ -242,6 +249,7 @@ public static class DetectorTrainer
                 var batches = Batches(labelIndex, keepLabel, o, epoch);
                 double sumD = 0, sumG = 0, sumSup = 0;
                 int labelled = 0, correct = 0;
+                var health = new List<GanHealth?>();
                 for (int s = 0; s < batches.Count; s++)
                 {
                     cancellation.ThrowIfCancellationRequested();
@@ -259,6 +267,7 @@ public static class DetectorTrainer
                     }
                     sumD += step.Discriminator; sumG += step.Generator; sumSup += step.Supervised;
                     labelled += step.Labelled; correct += step.Correct;
+                    health.Add(step.Health);
                     progress?.Report(new TrainingProgress(epoch, o.Epochs, s + 1, batches.Count, step.Discriminator, step.Generator));
                 }
                 double trainSeconds = watch.Elapsed.TotalSeconds;
@@ -266,7 +275,7 @@ public static class DetectorTrainer
                 var onTest = Score(test, testFeatures);
                 int n = Math.Max(1, batches.Count);
                 history.Add(new EpochRecord(epoch, sumD / n, sumG / n, sumSup / n, labelled == 0 ? 0 : (double)correct / labelled,
-                    onValidation?.Accuracy, onValidation?.MacroF1, trainSeconds, onTest?.Accuracy, onTest?.MacroF1));
+                    onValidation?.Accuracy, onValidation?.MacroF1, trainSeconds, onTest?.Accuracy, onTest?.MacroF1, GanHealth.Mean(health)));
 
                 bool best = selecting ? selection.Improves(onValidation!.Value.MacroF1) : true;
                 selection = selecting ? selection.Observe(epoch, onValidation!.Value.MacroF1) : new EpochSelection(epoch, double.NegativeInfinity, 0);
@@ -324,7 +333,7 @@ public static class DetectorTrainer
     {
         ["learning_rate"] = r.LearningRate, ["generator_learning_rate"] = r.GeneratorLearningRate ?? r.LearningRate,
         ["schedule"] = r.Schedule.ToString().ToLowerInvariant(), ["warmup"] = r.WarmupFraction, ["weight_decay"] = r.WeightDecay,
-        ["layer_lr_decay"] = r.LayerLearningRateDecay, ["freeze_encoder"] = r.FreezeEncoder,
+        ["layer_lr_decay"] = r.LayerLearningRateDecay, ["freeze_encoder"] = r.FreezeEncoder, ["feature_matching"] = r.FeatureMatchingWeight,
     };
 
     static JsonObject Facts(JsonObject training, int epochsDone, int bestEpoch, string rule, int patience, int validationRows)
@@ -397,6 +406,8 @@ public static class DetectorTrainer
         if (o.BatchSize < 1) throw new UserFacingException($"batch size must be at least 1 (got {o.BatchSize})");
         if (o.Patience < 0) throw new UserFacingException($"patience must be 0 (off) or more (got {o.Patience})");
         if (o.LabeledFraction is <= 0 or > 1) throw new UserFacingException($"labelled fraction must be in (0, 1] (got {o.LabeledFraction})");
+        if (o.UnlabelledPerLabelled is { } ratio && !(double.IsFinite(ratio) && ratio >= 0))
+            throw new UserFacingException($"--unlabelled-ratio must be 0 or more unlabelled rows per labelled row (got {ratio})");
         if (o.MaxLength < 3) throw new UserFacingException($"max length must be at least 3 (got {o.MaxLength})");
         o.Recipe().Validate();
         if (o.AdapterSize < 0) throw new UserFacingException($"--adapters must be a bottleneck size of 1 or more (got {o.AdapterSize})");
@@ -502,6 +513,13 @@ public static class DetectorTrainer
         var rng = new Random(o.Seed * 7919 + epoch);
         var labelled = Enumerable.Range(0, labelIndex.Length).Where(i => labelIndex[i] >= 0 && keepLabel[i]).ToList();
         var unlabelled = Enumerable.Range(0, labelIndex.Length).Where(i => !(labelIndex[i] >= 0 && keepLabel[i])).ToList();
+        if (o.UnlabelledPerLabelled is { } ratio)
+        {
+            // The same seeded choice in every epoch (its own generator, not the epoch's).
+            var choice = new Random(o.Seed * 104729);
+            int keep = Math.Min(unlabelled.Count, (int)Math.Ceiling(ratio * labelled.Count - 1e-9));
+            unlabelled = unlabelled.OrderBy(_ => choice.Next()).Take(keep).Order().ToList();
+        }
         int repeats = LabelledRepeats(o.LabeledFraction);
         var all = Enumerable.Repeat(labelled, repeats).SelectMany(x => x).Concat(unlabelled).OrderBy(_ => rng.Next()).ToList();
         int steps = (all.Count + o.BatchSize - 1) / o.BatchSize;

@@ -37,6 +37,8 @@ public sealed partial record FineTuningRecipe
     public double LayerLearningRateDecay { get; init; } = 1.0;
     /// <summary>Train the head only: the encoder's weights get no gradient and stay as loaded.</summary>
     public bool FreezeEncoder { get; init; }
+    /// <summary>Weight of the feature-matching term in the generator's loss (GAN-BERT: 1); 0 = the adversarial term alone.</summary>
+    public double FeatureMatchingWeight { get; init; } = 1.0;
     /// <summary>On CUDA, run float32 matmuls on TF32 tensor cores (TorchSharp 0.107 has no autocast). Ignored on the CPU.</summary>
     public bool MixedPrecision { get; init; } = true;
 
@@ -59,6 +61,8 @@ public sealed partial record FineTuningRecipe
         if (!(double.IsFinite(WeightDecay) && WeightDecay >= 0)) throw new UserFacingException($"--weight-decay must be 0 or more (got {WeightDecay})");
         if (!(WarmupFraction is >= 0 and < 1)) throw new UserFacingException($"--warmup must be a fraction of the steps in [0, 1) (got {WarmupFraction})");
         if (!(LayerLearningRateDecay is > 0 and <= 1)) throw new UserFacingException($"--layer-lr-decay must be in (0, 1] (got {LayerLearningRateDecay})");
+        if (!(double.IsFinite(FeatureMatchingWeight) && FeatureMatchingWeight >= 0))
+            throw new UserFacingException($"--feature-matching must be 0 or more (got {FeatureMatchingWeight})");
     }
 
     /// <summary>Steps of warm-up in a run of <paramref name="totalSteps"/> steps.</summary>

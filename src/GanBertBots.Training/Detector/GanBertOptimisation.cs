@@ -9,7 +9,30 @@ namespace GanBertBots.Training.Detector;
 public enum StepParts { Generator = 1, Discriminator = 2, Both = Generator | Discriminator }
 
 /// <summary>What one step measured (losses as numbers, and how the labelled rows were classified).</summary>
-public sealed record StepLosses(double Discriminator, double Generator, double Supervised, int Labelled, int Correct);
+public sealed record StepLosses(double Discriminator, double Generator, double Supervised, int Labelled, int Correct)
+{
+    /// <summary>How the GAN stood at this step; null for supervised-only steps.</summary>
+    public GanHealth? Health { get; init; }
+}
+
+/// <summary>
+/// How the adversarial game stands, from one batch: the discriminator's mean p_fake on the real texts and on the
+/// generator's outputs, and the generator's spread: the mean over dimensions of the standard deviation (across the batch) of
+/// its outputs over that of the real encoder outputs. A spread near 0 is a collapsed generator (every z gives the same
+/// vector); p_fake(real) near 0 with p_fake(fake) near 1 is a discriminator that tells them apart at no cost, so the
+/// fake class teaches the encoder nothing.
+/// </summary>
+public sealed record GanHealth(double RealJudgedFake, double FakeJudgedFake, double Spread)
+{
+    /// <summary>The mean of several steps' figures (an epoch's); null when none has any.</summary>
+    public static GanHealth? Mean(IEnumerable<GanHealth?> steps)
+    {
+        var all = steps.OfType<GanHealth>().ToList();
+        return all.Count == 0 ? null : new GanHealth(all.Average(h => h.RealJudgedFake), all.Average(h => h.FakeJudgedFake), all.Average(h => h.Spread));
+    }
+
+    public override string ToString() => $"p_fake real {RealJudgedFake:F3} fake {FakeJudgedFake:F3} spread {Spread:F2}";
+}
 
 /// <summary>
 /// One optimisation step of GAN-BERT with two AdamW optimisers: one for the encoder and the
@@ -132,7 +155,7 @@ public sealed class GanBertOptimisation : IDisposable
         var fake = _network.Generator.Sample(pooled.shape[0], _noise);                       // [B, H]
         // Generator: D judges G(z) with gradients flowing back into G; the real features are constants.
         var (fakeFeatures, fakeLogitsForG) = _network.Discriminator.forward(fake);
-        var generatorLoss = GanBertLosses.Generator(fakeLogitsForG, realFeatures.detach(), fakeFeatures);
+        var generatorLoss = GanBertLosses.Generator(fakeLogitsForG, realFeatures.detach(), fakeFeatures, Recipe.FeatureMatchingWeight);
         // Discriminator: G(z) is a constant input.
         var (_, fakeLogitsForD) = _network.Discriminator.forward(fake.detach());
         using var d = GanBertLosses.Discriminator(realLogits, fakeLogitsForD, labels, labelMask, weights);
@@ -147,7 +170,24 @@ public sealed class GanBertOptimisation : IDisposable
             d.Total.backward();
             _discriminator.step();
         }
-        return new StepLosses(d.Total.item<float>(), generatorLoss.item<float>(), d.Supervised.item<float>(), labelled, correct);
+        return new StepLosses(d.Total.item<float>(), generatorLoss.item<float>(), d.Supervised.item<float>(), labelled, correct)
+        {
+            Health = Health(pooled, fake, realLogits, fakeLogitsForD),
+        };
+    }
+
+    /// <summary>The batch's <see cref="GanHealth"/> (no gradients; the spread is NaN for a batch of one text).</summary>
+    /// <param name="pooled">[B, H] real encoder outputs</param>
+    /// <param name="fake">[B, H] generator outputs</param>
+    static GanHealth Health(Tensor pooled, Tensor fake, Tensor realLogits, Tensor fakeLogits)
+    {
+        using var scope = NewDisposeScope();
+        using var mode = torch.no_grad();
+        double realFake = GanBertLosses.FakeProbability(realLogits).mean().item<float>();
+        double fakeFake = GanBertLosses.FakeProbability(fakeLogits).mean().item<float>();
+        double spread = pooled.shape[0] < 2 ? double.NaN
+            : fake.std(0).mean().item<float>() / Math.Max(pooled.std(0).mean().item<float>(), 1e-12);     // [H] -> scalar each
+        return new GanHealth(realFake, fakeFake, spread);
     }
 
     public void Save(string directory)

@@ -149,7 +149,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
             int labelled = epochSteps.Sum(s => s.Labelled);
             history.Add(new EpochRecord(epoch, epochSteps.Average(s => s.Discriminator), epochSteps.Average(s => s.Generator),
                 epochSteps.Average(s => s.Supervised), labelled == 0 ? 0 : (double)epochSteps.Sum(s => s.Correct) / labelled,
-                null, null, watch.Elapsed.TotalSeconds));
+                null, null, watch.Elapsed.TotalSeconds, Health: GanHealth.Mean(epochSteps.Select(s => s.Health))));
         }
         cancellation.ThrowIfCancellationRequested();
 

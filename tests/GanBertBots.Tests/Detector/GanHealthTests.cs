@@ -1,0 +1,153 @@
+using GanBertBots.Models;
+using GanBertBots.Models.GanBert;
+using GanBertBots.Training.Detector;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GanBertBots.Tests.Detector;
+
+/// <summary>The knobs and the figures used to find out why GAN-BERT does or does not help: feature-matching weight,
+/// unlabelled rows per labelled row, and each epoch's <see cref="GanHealth"/>.</summary>
+[Collection(TorchRandomSequence.Name)]
+public sealed class GanHealthTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("gan-health").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static Tensor T(double[,] values) => tensor(values, dtype: ScalarType.Float32);
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(2.5)]
+    public void Feature_matching_weight_scales_only_the_matching_term(double weight)
+    {
+        using var scope = NewDisposeScope();
+        var fakeLogits = T(new double[,] { { 0, 0, 2 }, { 1, 0, 0 } });
+        var realFeatures = T(new double[,] { { 1, 2 }, { 3, 4 } });   // mean [2, 3]
+        var fakeFeatures = T(new double[,] { { 0, 1 }, { 0, -1 } });  // mean [0, 0]
+        double e = Math.E, eps = 1e-8;
+        double p0 = e * e / (2 + e * e), p1 = 1 / (e + 2);
+        double adversarial = -(Math.Log(1 - p0 + eps) + Math.Log(1 - p1 + eps)) / 2;
+        Assert.Equal(adversarial + weight * 6.5, GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures, weight).item<float>(), 5);
+    }
+
+    /// <summary>Mean over columns of the unbiased standard deviation down each column, in float64.</summary>
+    static double MeanColumnStd(float[] values, int rows, int columns)
+    {
+        double total = 0;
+        for (int c = 0; c < columns; c++)
+        {
+            double mean = Enumerable.Range(0, rows).Average(r => (double)values[r * columns + c]);
+            total += Math.Sqrt(Enumerable.Range(0, rows).Sum(r => Math.Pow(values[r * columns + c] - mean, 2)) / (rows - 1));
+        }
+        return total / columns;
+    }
+
+    [Fact]
+    public void A_step_reports_what_the_discriminator_said_of_real_and_fake_and_the_generators_spread()
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var (network, _, tokenizer) = SyntheticDetector.Untrained(vocab, seed: 21, dropout: 0);
+        using var _ = network;
+        var texts = new[] { "apple river stone", "vector neural", "the a and of is very then robot", "quiet", "matrix token" };
+        using var scope = NewDisposeScope();
+        var (ids, mask) = TokenBatch.Create(texts.Select(tokenizer.Encode).ToList(), tokenizer.PadId, CPU);
+        var labels = tensor(new long[] { 0, 1, 1, 0, 1 });
+        var labelMask = tensor(new[] { true, true, false, false, false });
+
+        // What the step will see, computed beforehand from the same weights and the same noise draw (no dropout anywhere).
+        double expectedReal, expectedFake, expectedSpread;
+        using (no_grad())
+        {
+            var pooled = network.Encoder.forward(ids, mask);                                  // [5, H]
+            using var sameNoise = new Generator(9);
+            var fake = network.Generator.Sample(texts.Length, sameNoise);                     // [5, H]
+            var pReal = GanBertLosses.FakeProbability(network.Discriminator.forward(pooled).Logits).data<float>().ToArray();
+            var pFake = GanBertLosses.FakeProbability(network.Discriminator.forward(fake).Logits).data<float>().ToArray();
+            expectedReal = pReal.Average(p => (double)p);
+            expectedFake = pFake.Average(p => (double)p);
+            int h = (int)pooled.shape[1];
+            expectedSpread = MeanColumnStd(fake.data<float>().ToArray(), texts.Length, h) / MeanColumnStd(pooled.data<float>().ToArray(), texts.Length, h);
+        }
+
+        using var noise = new Generator(9);
+        using var optimisation = new GanBertOptimisation(network, 1e-3, 1e-3, adversarial: true, noise);
+        var health = optimisation.Step(ids, mask, labels, labelMask).Health!;
+        Assert.Equal(expectedReal, health.RealJudgedFake, 5);
+        Assert.Equal(expectedFake, health.FakeJudgedFake, 5);
+        Assert.Equal(expectedSpread, health.Spread, 4);
+        Assert.InRange(health.Spread, 1e-3, 1e3);
+    }
+
+    [Fact]
+    public void A_collapsed_generator_has_spread_zero_and_supervised_steps_have_no_health()
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var (network, _, tokenizer) = SyntheticDetector.Untrained(vocab, seed: 22, dropout: 0);
+        using var _ = network;
+        using var scope = NewDisposeScope();
+        var (ids, mask) = TokenBatch.Create(new[] { "apple river", "vector neural", "quiet stone" }.Select(tokenizer.Encode).ToList(), tokenizer.PadId, CPU);
+        var labels = tensor(new long[] { 0, 1, 0 });
+        var labelMask = tensor(new[] { true, true, true });
+        // Every z gives the output layer's bias: the generator has collapsed to one point.
+        using (no_grad())
+            foreach (var (name, p) in network.Generator.named_parameters())
+                if (name.StartsWith("output.weight")) p.zero_();
+
+        using var noise = new Generator(3);
+        using (var gan = new GanBertOptimisation(network, 1e-3, 1e-3, adversarial: true, noise))
+            Assert.Equal(0.0, gan.Step(ids, mask, labels, labelMask).Health!.Spread);
+        using var supervised = new GanBertOptimisation(network, 1e-3, 1e-3, adversarial: false, noise);
+        Assert.Null(supervised.Step(ids, mask, labels, labelMask).Health);
+    }
+
+    DetectorTrainingOptions Options(string vocab, string name, bool adversarial, double? ratio) => new()
+    {
+        Backbone = "small", VocabPath = vocab, OutputDirectory = Path.Combine(_dir, name), Epochs = 1, BatchSize = 8, MaxLength = 32,
+        LabeledFraction = 0.5, Adversarial = adversarial, Seed = 7, LearningRate = 1e-2, UnlabelledPerLabelled = ratio,
+        SmallEncoder = SyntheticDetector.TinyEncoder(File.ReadLines(vocab).Count()) with { MaxPositions = 32 },
+    };
+
+    [Fact]
+    public void Unlabelled_ratio_caps_the_unlabelled_rows_and_the_epoch_history_keeps_the_health()
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var train = SyntheticDetector.Rows(40, seed: 4); // 20 keep their labels at 0.5 (labelled once: log2(2) = 1)
+        int Steps(DetectorTrainingOptions o, out TrainingOutcome outcome)
+        {
+            int steps = 0;
+            outcome = DetectorTrainer.Train(o, train, progress: new SyncProgress<TrainingProgress>(p => steps = p.Steps));
+            return steps;
+        }
+
+        Assert.Equal(5, Steps(Options(vocab, "all", true, null), out var all));           // 40 rows / 8
+        Assert.Equal(4, Steps(Options(vocab, "half", true, 0.5), out _));                 // 20 + 10
+        Assert.Equal(3, Steps(Options(vocab, "none", true, 0), out _));                   // 20 labelled only
+        Assert.Equal(3, Steps(Options(vocab, "sup-none", false, 0), out var supervised)); // the baseline takes as many steps
+
+        var health = all.History.Single().Health!;
+        Assert.InRange(health.RealJudgedFake, 0, 1);
+        Assert.InRange(health.FakeJudgedFake, 0, 1);
+        Assert.True(health.Spread > 0);
+        Assert.Equal(health, DetectorTrainer.ReadHistory(all.Directory).Single().Health); // kept in training-state.json
+        Assert.Null(supervised.History.Single().Health);
+        Assert.Null(all.Config.Training!["unlabelled_per_labelled"]);
+    }
+
+    [Theory]
+    [InlineData(-1.0, null, "--unlabelled-ratio")]
+    [InlineData(null, -0.5, "--feature-matching")]
+    [InlineData(double.NaN, null, "--unlabelled-ratio")]
+    public void Bad_values_are_named(double? ratio, double? weight, string option)
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var o = Options(vocab, "bad", true, ratio) with { FeatureMatchingWeight = weight ?? 1.0 };
+        var e = Assert.Throws<UserFacingException>(() => DetectorTrainer.Validate(o));
+        Assert.Contains(option, e.Message);
+    }
+
+    sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
