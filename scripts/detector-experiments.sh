@@ -2,7 +2,7 @@
 # GAN-BERT vs supervised-only on the shared data (see docs/detector.md), with the small backbone trained from
 # scratch (BACKBONE=small, the default) or the pretrained all-MiniLM-L6-v2 (BACKBONE=minilm); EXTRA adds train-detector
 # options to every run (e.g. EXTRA="--adapters 64"), TAG names the runs (default: the backbone).
-# Usage: [SETS="argugpt m4"] [BACKBONE=small|minilm] [EXTRA=...] [TAG=...] [LR=...] [BATCH=32] [MAXLEN=128] [PATIENCE=0] \
+# Usage: [SETS="argugpt m4"] [MODES="gan sup"] [BACKBONE=small|minilm] [EXTRA=...] [TAG=...] [LR=...] [BATCH=32] [MAXLEN=128] [PATIENCE=0] \
 #        [VALFRAC=0.15] [JOBS=2] [THREADS=1] [GANBERTBOTS_DLL=...] \
 #        scripts/detector-experiments.sh OUT_DIR "FRACTIONS" "SEEDS" MAX_EPOCHS
 # Order: seed by seed, and within a seed every fraction x method x data set, so a grid cut short
@@ -68,7 +68,7 @@ one_run() { # set mode fraction seed
   echo "$(date -u +%H:%M:%S) $run $(python3 -c "import json;d=json.load(open('$run/eval.json'));s=json.load(open('$run/training-state.json'));print('acc',round(d['accuracy'],4),'F1',round(d['macro_f1'],4),'best epoch',s['best_epoch'],'of',s['epochs_done'])") $(cat "$run/train-seconds")s"
 }
 
-for seed in $seeds; do for frac in $fractions; do for mode in gan sup; do for set in ${SETS:-argugpt m4}; do
+for seed in $seeds; do for frac in $fractions; do for mode in ${MODES:-gan sup}; do for set in ${SETS:-argugpt m4}; do
   while [ "$(jobs -rp | wc -l)" -ge "${JOBS:-2}" ]; do wait -n || true; done
   one_run "$set" "$mode" "$frac" "$seed" &
 done; done; done; done

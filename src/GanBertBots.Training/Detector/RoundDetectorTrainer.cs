@@ -33,6 +33,10 @@ public sealed class RoundDetectorOptions
     public double LayerLrDecay { get; set; } = 1.0;
     /// <summary>Train the head only; the live detector's encoder is kept as it is.</summary>
     public bool FreezeEncoder { get; set; }
+    /// <summary>Share of the strongly labelled texts (moderator, corpus, generator samples; chosen by content hash) kept out
+    /// of training to fit the candidate's calibration.json (temperature and short-text limit); 0 = the candidate ships
+    /// uncalibrated.</summary>
+    public double CalibrationFraction { get; set; } = 0.15;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad key.</summary>
     public void Validate()
@@ -45,6 +49,7 @@ public sealed class RoundDetectorOptions
         if (Warmup is { } w && !(w is >= 0 and < 1)) throw new ArgumentException($"{Section}:Warmup must be a fraction in [0, 1) or empty for the default (got {w})");
         if (!(double.IsFinite(WeightDecay) && WeightDecay >= 0)) throw new ArgumentException($"{Section}:WeightDecay must be 0 or more (got {WeightDecay})");
         if (!(LayerLrDecay is > 0 and <= 1)) throw new ArgumentException($"{Section}:LayerLrDecay must be in (0, 1] (got {LayerLrDecay})");
+        if (!(CalibrationFraction is >= 0 and < 1)) throw new ArgumentException($"{Section}:CalibrationFraction must be a fraction in [0, 1) (got {CalibrationFraction})");
     }
 
     /// <summary>The optimiser's recipe for a detector of this backbone.</summary>
@@ -71,7 +76,11 @@ public sealed record RoundTrainingRow(string Text, int ClassIndex, double Weight
 /// <param name="UnlabelledAvailable">Unlabelled texts offered before the cap.</param>
 public sealed record RoundTrainingSet(
     IReadOnlyList<RoundTrainingRow> Rows, IReadOnlyDictionary<string, int> RowsBySource, IReadOnlyDictionary<string, double> WeightBySource,
-    int SkippedHeldOut, int SkippedEmpty, int UnlabelledAvailable);
+    int SkippedHeldOut, int SkippedEmpty, int UnlabelledAvailable)
+{
+    /// <summary>Strongly labelled texts kept out of training to calibrate the candidate (see <see cref="RoundDetectorOptions.CalibrationFraction"/>).</summary>
+    public IReadOnlyList<LabelledText> Calibration { get; init; } = [];
+}
 
 /// <summary>
 /// The detector's steps of the adversarial round. Training (step 2) warm-starts from the live detector's checkpoint
@@ -101,7 +110,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
                 Path.GetFullPath(request.OutputDirectory).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
             throw new ArgumentException($"the candidate's output folder is the live detector's ({live}); the live detector must stay untouched");
         var liveConfig = DetectorCheckpoint.ReadConfig(live);
-        var set = Compose(liveConfig.Classes, request, options.MaxUnlabelled);
+        var set = Compose(liveConfig.Classes, request, options.MaxUnlabelled, options.CalibrationFraction);
         if (set.Rows.Count == 0)
             throw new ArgumentException("the round has nothing to train the detector on: no labelled texts, generator samples or unlabelled texts");
 
@@ -158,9 +167,44 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
             ModelVersion = $"round-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}",
             Training = TrainingFacts(liveConfig, set, lr, request.Seed, stepsPerEpoch, history),
         };
+        var (calibration, calibrationFacts) = Calibrate(network, candidate, tokenizer, training, set.Calibration, DetectorCalibration.Read(live));
+        candidate.Training!["calibration"] = calibrationFacts;
         DetectorCheckpoint.Save(request.OutputDirectory, candidate, network, vocab);
+        calibration?.Write(request.OutputDirectory);
         DetectorPlots.StepCurves(steps, stepsPerEpoch, Path.Combine(request.ReportDirectory, TrainingCurvesFile),
             $"Detector {candidate.ModelVersion} from {liveConfig.ModelVersion}: {set.Rows.Count} rows, {options.Epochs} epoch(s), lr {lr:g3}");
+    }
+
+    /// <summary>Fewest calibration texts (with both a person's and a machine's among them) a candidate is calibrated on.</summary>
+    public const int MinimumCalibrationTexts = 20;
+
+    /// <summary>
+    /// The candidate's calibration, fitted on the round's calibration share as <c>calibrate-detector</c> fits it (the short-text
+    /// level kept from the live detector's), and what was done, for the candidate's training facts. Null (uncalibrated,
+    /// the reason in the facts) when the share is too small or one-sided. Fusion weights are never carried over: they were
+    /// fitted to the live detector and the live GPT-2, and the round changes both (refit with calibrate-detector --scorer).
+    /// </summary>
+    static (DetectorCalibration?, JsonObject) Calibrate(GanBertNetwork network, DetectorConfig candidate, BertWordPieceTokenizer tokenizer,
+        TorchPlacement placement, IReadOnlyList<LabelledText> rows, DetectorCalibration? live)
+    {
+        var facts = new JsonObject { ["texts"] = rows.Count, ["fusion_dropped"] = live?.Fusion is not null };
+        int persons = rows.Count(r => r.Label == candidate.RealClass);
+        if (candidate.RealClass is null || rows.Count < MinimumCalibrationTexts || persons == 0 || persons == rows.Count)
+        {
+            facts["calibrated"] = false;
+            facts["reason"] = candidate.RealClass is null ? "the detector has no human class"
+                : $"{rows.Count} calibration texts ({persons} by people); needs {MinimumCalibrationTexts} with both people's and machines'";
+            return (null, facts);
+        }
+        using var detector = GanBertDetector.FromNetwork(network, candidate, tokenizer, placement, ownsNetwork: false);
+        var (calibration, report) = DetectorCalibrationFit.Fit(detector, rows, live?.MinimumTokensAccuracy ?? DetectorCalibrationFit.DefaultShortTextAccuracy);
+        facts["calibrated"] = true;
+        facts["temperature"] = calibration.Temperature;
+        facts["minimum_tokens"] = calibration.MinimumTokens;
+        facts["ece_before"] = report.EceBefore;
+        facts["ece_after"] = report.EceAfter;
+        calibration.Figures["fitted_by"] = "round";
+        return (calibration, facts);
     }
 
     JsonObject TrainingFacts(DetectorConfig live, RoundTrainingSet set, double lr, int seed, int stepsPerEpoch, List<EpochRecord> history)
@@ -200,7 +244,9 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
     /// Texts that are also held-out texts, and empty texts, are left out and counted. Throws
     /// <see cref="ArgumentException"/> for a class outside <paramref name="classes"/> or a weight that is negative or not finite.
     /// </summary>
-    public static RoundTrainingSet Compose(IReadOnlyList<string> classes, DetectorTrainingRequest request, int maxUnlabelled)
+    /// <param name="calibrationFraction">Share of the moderator, corpus and generator texts (by content hash) set aside in
+    /// <see cref="RoundTrainingSet.Calibration"/> instead of trained on; user feedback and game guesses always train (too weak to calibrate on).</param>
+    public static RoundTrainingSet Compose(IReadOnlyList<string> classes, DetectorTrainingRequest request, int maxUnlabelled, double calibrationFraction = 0)
     {
         var data = request.Data;
         var unknown = data.Labelled.Select(r => r.Class).Append(request.GeneratorClass)
@@ -222,10 +268,16 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
         var count = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var weight = new SortedDictionary<string, double>(StringComparer.Ordinal);
         int skippedHeldOut = 0, skippedEmpty = 0;
+        var calibration = new List<LabelledText>();
         void Add(string text, int classIndex, double w, string source)
         {
             if (string.IsNullOrWhiteSpace(text)) { skippedEmpty++; return; }
             if (heldOut.Contains(text)) { skippedHeldOut++; return; }
+            if (classIndex >= 0 && StrongSources.Contains(source) && LabelStoreRoundData.IsCalibration(text, calibrationFraction))
+            {
+                calibration.Add(new LabelledText(text, classes[classIndex]));
+                return;
+            }
             rows.Add(new RoundTrainingRow(text, classIndex, w, source));
             count[source] = count.GetValueOrDefault(source) + 1;
             if (classIndex >= 0) weight[source] = weight.GetValueOrDefault(source) + w;
@@ -244,8 +296,11 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
             ? data.Unlabelled
             : data.Unlabelled.OrderBy(_ => rng.Next()).Take(maxUnlabelled).ToList();
         foreach (var text in unlabelled) Add(text, -1, 0, UnlabelledSource);
-        return new RoundTrainingSet(rows, count, weight, skippedHeldOut, skippedEmpty, data.Unlabelled.Count);
+        return new RoundTrainingSet(rows, count, weight, skippedHeldOut, skippedEmpty, data.Unlabelled.Count) { Calibration = calibration };
     }
+
+    /// <summary>Sources whose labels are strong enough to calibrate on.</summary>
+    static readonly HashSet<string> StrongSources = new(StringComparer.Ordinal) { "moderator", LabelStoreRoundData.CorpusSource, GeneratorSource };
 
     /// <summary>
     /// Accuracy and macro-F1 (over the detector's classes present in the held-out set) of a checkpoint. Every held-out

@@ -56,6 +56,12 @@ public sealed class LabelStoreRoundData(ILabelStore store, double heldOutFractio
     public static bool IsHeldOut(string text, double fraction) => HashWord(text, 0) / (double)ulong.MaxValue < fraction;
 
     /// <summary>
+    /// Whether a labelled text belongs to the calibration share: kept out of the round's training to fit the candidate
+    /// detector's calibration (bytes 16..24 of the SHA-256, independent of the held-out and selection bytes).
+    /// </summary>
+    public static bool IsCalibration(string text, double fraction) => HashWord(text, 2) / (double)ulong.MaxValue < fraction;
+
+    /// <summary>
     /// Which corpus texts a round takes when there are more than it may use: the smallest keys (bytes 8..16 of the
     /// SHA-256, independent of the held-out bytes, so the chosen texts split like all texts).
     /// </summary>

@@ -1,3 +1,4 @@
+using GanBertBots.Models.GanBert;
 using System.Text.Json;
 using GanBertBots.Storage;
 using GanBertBots.Training.Registry;
@@ -117,6 +118,12 @@ public sealed class RealRoundTests : IDisposable
             registry.Verify(registry.Live(name)!);
             Assert.True(File.Exists(Path.Combine(registry.Get(name, "v0002").ReportDirectory, "report.md")));
         }
+        // Each candidate says whether it was calibrated on the round's calibration share (this store is too small: why not).
+        var liveDetector = registry.Live("detector")!.Directory;
+        var calibration = DetectorCheckpoint.ReadConfig(liveDetector).Training["calibration"]!;
+        Assert.False(calibration["calibrated"]!.GetValue<bool>());
+        Assert.Contains("calibration texts", calibration["reason"]!.GetValue<string>());
+        Assert.Null(DetectorCalibration.Read(liveDetector));
         Assert.Empty(Directory.GetFileSystemEntries(Scratch));
 
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -51,8 +51,10 @@ public sealed class RoundDetectorTrainerTests : IDisposable
         string name = "candidate", int seed = 5) =>
         new(live, Path.Combine(_dir, name), data, samples ?? [], generatorClass, Path.Combine(_dir, name + "-report"), seed);
 
-    static RoundDetectorTrainer Trainer(int epochs = 1, double? lr = null, int batch = 16, int maxUnlabelled = 5000) =>
-        new(new RoundDetectorOptions { Epochs = epochs, LearningRate = lr, BatchSize = batch, MaxUnlabelled = maxUnlabelled }, TorchPlacement.Cpu);
+    /// <param name="calibration">The calibration share; 0 unless a test is about it, so every labelled row trains.</param>
+    static RoundDetectorTrainer Trainer(int epochs = 1, double? lr = null, int batch = 16, int maxUnlabelled = 5000, double calibration = 0) =>
+        new(new RoundDetectorOptions { Epochs = epochs, LearningRate = lr, BatchSize = batch, MaxUnlabelled = maxUnlabelled, CalibrationFraction = calibration },
+            TorchPlacement.Cpu);
 
     static Dictionary<string, byte[]> FolderBytes(string dir) =>
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
@@ -288,8 +290,8 @@ public sealed class RoundDetectorTrainerTests : IDisposable
         var bound = new RoundDetectorOptions { LearningRate = 0.5, Epochs = 99 };
         section.Bind(bound);
         var defaults = new RoundDetectorOptions();
-        Assert.Equal((defaults.Epochs, defaults.BatchSize, defaults.LearningRate, defaults.MaxUnlabelled),
-            (bound.Epochs, bound.BatchSize, bound.LearningRate, bound.MaxUnlabelled));
+        Assert.Equal((defaults.Epochs, defaults.BatchSize, defaults.LearningRate, defaults.MaxUnlabelled, defaults.CalibrationFraction),
+            (bound.Epochs, bound.BatchSize, bound.LearningRate, bound.MaxUnlabelled, bound.CalibrationFraction));
     }
 
     [Fact]
@@ -305,6 +307,72 @@ public sealed class RoundDetectorTrainerTests : IDisposable
         var e = Assert.Throws<RegistryException>(() => registry.Register(ModelNames.Detector, live));
         Assert.Contains("does not load", e.Message);
         Assert.Single(registry.Versions(ModelNames.Detector));
+    }
+
+    [Fact]
+    public void The_calibration_share_is_strongly_labelled_texts_chosen_by_hash_and_never_trained_on()
+    {
+        var classes = new[] { "human", "gpt2", "dolly" };
+        var moderator = Labelled(200, seed: 21);
+        var feedback = Labelled(60, seed: 22, source: "user_feedback", weight: 0.3);
+        var heldOut = Labelled(20, seed: 23);
+        var samples = SyntheticDetector.Rows(40, seed: 24).Select(r => r.Text + " robot").ToList();
+        var data = new RoundData(moderator.Concat(feedback).ToList(), [], heldOut);
+        var set = RoundDetectorTrainer.Compose(classes, Request("live", data, samples: samples), maxUnlabelled: 0, calibrationFraction: 0.3);
+
+        bool Held(string t) => heldOut.Any(h => h.Text == t);
+        var expected = moderator.Where(r => !Held(r.Text) && LabelStoreRoundData.IsCalibration(r.Text, 0.3)).Select(r => (r.Text, r.Class))
+            .Concat(samples.Where(t => !Held(t) && LabelStoreRoundData.IsCalibration(t, 0.3)).Select(t => (t, "gpt2"))).ToList();
+        Assert.InRange(expected.Count, 40, 90); // about 30% of 240
+        Assert.Equal(expected.OrderBy(x => x.Item1, StringComparer.Ordinal), set.Calibration.Select(c => (c.Text, c.Label!)).OrderBy(x => x.Item1, StringComparer.Ordinal));
+        var trained = set.Rows.Select(r => r.Text).ToHashSet(StringComparer.Ordinal);
+        Assert.DoesNotContain(set.Calibration, c => trained.Contains(c.Text) && !feedback.Any(f => f.Text == c.Text));
+        // Weak labels train even where their text hashes into the share.
+        Assert.Equal(feedback.Count(f => !Held(f.Text)), set.Rows.Count(r => r.Source == "user_feedback"));
+        Assert.Contains(feedback, f => LabelStoreRoundData.IsCalibration(f.Text, 0.3));
+        // The share is independent of the held-out split: about 30% of held-out-side texts would be in it too.
+        Assert.Empty(RoundDetectorTrainer.Compose(classes, Request("live", data, samples: samples), 0, calibrationFraction: 0).Calibration);
+    }
+
+    [Fact]
+    public async Task A_candidate_is_calibrated_on_its_share_and_live_fusion_weights_are_not_carried_over()
+    {
+        string live = LiveDetector(seed: 3);
+        new DetectorCalibration { Temperature = 3, MinimumTokensAccuracy = 0.8, Fusion = new FusionWeights(0.1, 1, 2) }.Write(live);
+        var data = new RoundData(Labelled(200, seed: 1), SyntheticDetector.Rows(20, seed: 9).Select(r => r.Text).ToList(), Labelled(40, seed: 2));
+        var request = Request(live, data);
+        await Trainer(epochs: 4, lr: 1e-2, calibration: 0.3).TrainAsync(request, CancellationToken.None);
+
+        var facts = DetectorCheckpoint.ReadConfig(request.OutputDirectory).Training["calibration"]!;
+        Assert.True(facts["calibrated"]!.GetValue<bool>());
+        Assert.True(facts["fusion_dropped"]!.GetValue<bool>());
+        var written = DetectorCalibration.Read(request.OutputDirectory)!;
+        Assert.Null(written.Fusion);
+        Assert.Equal(0.8, written.MinimumTokensAccuracy);
+        Assert.Equal("round", written.Figures["fitted_by"]!.GetValue<string>());
+
+        // The same fit, done again from the saved candidate over the share Compose names, gives the same temperature.
+        var share = RoundDetectorTrainer.Compose(["human", "gpt2", "dolly"], request, maxUnlabelled: 0, calibrationFraction: 0.3).Calibration;
+        Assert.Equal(share.Count, facts["texts"]!.GetValue<int>());
+        using var candidate = GanBertDetector.Load(request.OutputDirectory, TorchPlacement.Cpu);
+        var (again, _) = DetectorCalibrationFit.Fit(candidate, share, 0.8);
+        Assert.Equal(again.Temperature, written.Temperature, 6);
+        Assert.NotEqual(3.0, written.Temperature);
+    }
+
+    [Fact]
+    public async Task A_share_too_small_or_one_sided_leaves_the_candidate_uncalibrated_and_says_why()
+    {
+        string live = LiveDetector(seed: 4);
+        var humansOnly = Labelled(200, seed: 5).Where(r => r.Class == "human").ToList();
+        var request = Request(live, new RoundData(humansOnly, [], Labelled(10, seed: 6)));
+        await Trainer(calibration: 0.5).TrainAsync(request, CancellationToken.None);
+
+        Assert.Null(DetectorCalibration.Read(request.OutputDirectory));
+        var facts = DetectorCheckpoint.ReadConfig(request.OutputDirectory).Training["calibration"]!;
+        Assert.False(facts["calibrated"]!.GetValue<bool>());
+        Assert.Contains("needs 20 with both", facts["reason"]!.GetValue<string>());
+        Assert.False(facts["fusion_dropped"]!.GetValue<bool>());
     }
 }
 
