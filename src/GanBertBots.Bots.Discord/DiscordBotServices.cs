@@ -37,7 +37,7 @@ public static class DiscordBotServices
         services.AddHttpClient("discord", http => http.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton(sp => new DiscordRestClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient("discord"), options,
             sp.GetService<ILogger<DiscordRestClient>>()));
-        services.AddSingleton(new DiscordCommandCatalog(options.RegisterModelCommands, options.EphemeralVerdicts));
+        services.AddSingleton(sp => new DiscordCommandCatalog(sp.GetServices<ICommand>(), options.RegisterModelCommands, options.EphemeralVerdicts));
         services.AddSingleton(sp => new DiscordInteractionHandler(sp.GetRequiredService<DiscordRestClient>(), sp.GetRequiredService<IConversation>(),
             sp.GetRequiredService<ButtonCheck>(), sp.GetRequiredService<DiscordCommandCatalog>(), sp.GetRequiredService<ModeratorPolicy>(),
             sp.GetService<ILogger<DiscordInteractionHandler>>()));

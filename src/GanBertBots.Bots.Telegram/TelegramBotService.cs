@@ -24,6 +24,7 @@ public sealed class TelegramBotService : BackgroundService
 {
     readonly TelegramOptions _options;
     readonly InlineVerdicts? _inline;
+    readonly TelegramCommandMenu? _menu;
     readonly IConversation _conversation;
     readonly ILogger _log;
     readonly HttpClient _http;
@@ -36,10 +37,12 @@ public sealed class TelegramBotService : BackgroundService
     CancellationToken _intake;
 
     /// <param name="inline">Answers inline queries ("@bot text"); null: the bot does not take them.</param>
+    /// <param name="menu">The command menu set at start (with <see cref="TelegramOptions.RegisterCommands"/>); null: none is set.</param>
     public TelegramBotService(TelegramOptions options, IConversation conversation, ILogger<TelegramBotService> log, HttpClient? http = null,
-        InlineVerdicts? inline = null)
+        InlineVerdicts? inline = null, TelegramCommandMenu? menu = null)
     {
         _inline = inline;
+        _menu = menu;
         options.Validate();
         _options = options;
         _conversation = conversation;
@@ -66,6 +69,7 @@ public sealed class TelegramBotService : BackgroundService
                 await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
             }
         }
+        if (_menu is not null && _options.RegisterCommands) await _menu.SetAsync(Client, _log, stoppingToken);
         var router = new TelegramUpdateRouter(Client, _conversation, Outbox, _options, me.Username ?? "", _log, _inline);
         _log.LogInformation("Telegram bot @{Name} started ({Mode})", me.Username, _options.IsWebhook ? "webhook" : "long polling");
         // Stopping: no new updates are taken; the ones in flight get DrainLimit to be answered (inside each mode's

@@ -59,7 +59,7 @@ public static class TelegramBotServices
             http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<TelegramOptions>().PollingTimeoutSeconds + 30));
         services.AddSingleton(sp => new TelegramBotService(sp.GetRequiredService<TelegramOptions>(), sp.GetRequiredService<IConversation>(),
             sp.GetRequiredService<ILogger<TelegramBotService>>(), sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName),
-            sp.GetService<InlineVerdicts>()));
+            sp.GetService<InlineVerdicts>(), new TelegramCommandMenu(sp.GetServices<ICommand>(), sp.GetService<ModeratorPolicy>() ?? new ModeratorPolicy([]))));
         services.AddHostedService(sp => sp.GetRequiredService<TelegramBotService>());
         services.AddSingleton<IChatDirectory>(sp => new TelegramChatDirectory(sp.GetRequiredService<TelegramBotService>(),
             sp.GetRequiredService<TelegramOptions>()));

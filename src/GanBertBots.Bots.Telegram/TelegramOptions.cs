@@ -40,6 +40,9 @@ public sealed class TelegramOptions
     /// <summary>How long a looked-up chat-admin status is trusted.</summary>
     public int AdminCacheSeconds { get; set; } = 300;
 
+    /// <summary>Set the bot's command menu (setMyCommands) at start from the conversation core's commands.</summary>
+    public bool RegisterCommands { get; set; } = true;
+
     public bool IsWebhook => string.Equals(Mode, "webhook", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The shape of a token @BotFather issues: the bot's numeric id, a colon, then the secret part.</summary>

@@ -343,6 +343,7 @@ public sealed class FakeBotApiServer : FakeServer
             "getchatmember" => GetChatMember(args),
             "getfile" => GetFile(args),
             "answerinlinequery" => AnswerInline(args),
+            "setmycommands" => SetMyCommands(args),
             _ => Error(404, $"Not Found: method {method} is not implemented by the fake server"),
         };
     }
@@ -474,6 +475,29 @@ public sealed class FakeBotApiServer : FakeServer
             }
             : new JsonObject { ["status"] = "member", ["user"] = user };
         return Ok(member);
+    }
+
+    /// <summary>
+    /// setMyCommands, checked as the Bot API checks it (at most 100 commands; names of 1-32 characters a-z, 0-9 and _;
+    /// descriptions of 1-256 characters). Recorded with the scope's chat id (0 = everyone) and the menu as
+    /// "name - description" lines in <see cref="BotCall.Text"/>.
+    /// </summary>
+    IResult SetMyCommands(JsonObject args)
+    {
+        var commands = args["commands"] is JsonValue v && v.TryGetValue<string>(out var raw) ? JsonNode.Parse(raw) : args["commands"];
+        if (commands is not JsonArray list || list.Count > 100) return Error(400, "Bad Request: commands must be an array of at most 100 commands");
+        var lines = new List<string>();
+        foreach (var c in list)
+        {
+            string name = (string?)c?["command"] ?? "", description = (string?)c?["description"] ?? "";
+            if (name.Length is < 1 or > 32 || !name.All(ch => ch is >= 'a' and <= 'z' or >= '0' and <= '9' or '_'))
+                return Error(400, "Bad Request: BOT_COMMAND_INVALID");
+            if (description.Length is < 1 or > 256) return Error(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID");
+            lines.Add($"{name} - {description}");
+        }
+        var scope = args["scope"] is JsonValue sv && sv.TryGetValue<string>(out var rawScope) ? JsonNode.Parse(rawScope) : args["scope"];
+        long chat = scope?["chat_id"] is JsonNode id ? long.Parse(id.ToString()) : 0;
+        return Record(new BotCall("setMyCommands", chat, 0, string.Join('\n', lines), [], null, null, Now));
     }
 
     IResult Record(BotCall call)

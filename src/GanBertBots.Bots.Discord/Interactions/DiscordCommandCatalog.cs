@@ -1,3 +1,4 @@
+using GanBertBots.Conversation;
 using System.Text.Json.Nodes;
 
 namespace GanBertBots.Bots.Discord.Interactions;
@@ -14,38 +15,34 @@ public sealed record DiscordCommandOption(string Name, string Description, bool 
 public sealed record DiscordCommand(string Name, ApplicationCommandType Type, string Description, string Core,
     bool ModeratorOnly = false, bool Ephemeral = false, IReadOnlyList<DiscordCommandOption>? Options = null);
 
-/// <summary>The commands this bot registers by bulk overwrite (<c>PUT /applications/{app}/commands</c>).</summary>
+/// <summary>
+/// The commands this bot registers by bulk overwrite (<c>PUT /applications/{app}/commands</c>): one slash command for
+/// every command of the conversation core that has a menu entry (<see cref="ICommand.Menu"/>: its summary, parameters as
+/// options, private answers as ephemeral ones), plus the message context menu "Who wrote this?" (which runs detect).
+/// A new command in the core appears here without a change to this adapter.
+/// </summary>
 public sealed class DiscordCommandCatalog
 {
     public const string WhoWroteThis = "Who wrote this?";
 
+    /// <param name="commands">The conversation core's commands, in /help order.</param>
+    /// <param name="includeModelCommands">Also the commands that retrain or swap the models (<c>Discord:RegisterModelCommands</c>).</param>
     /// <param name="ephemeralVerdicts">"Who wrote this?" answers only the person who asked (<c>Discord:EphemeralVerdicts</c>).</param>
-    public DiscordCommandCatalog(bool includeModelCommands, bool ephemeralVerdicts = true)
+    public DiscordCommandCatalog(IEnumerable<ICommand> commands, bool includeModelCommands, bool ephemeralVerdicts = true)
     {
-        var commands = new List<DiscordCommand>
+        var list = new List<DiscordCommand>();
+        foreach (var command in commands)
         {
-            new("tweet", ApplicationCommandType.ChatInput, "Write a disaster-style tweet with our GPT-2", "tweet",
-                Options: [new("prompt", "How the tweet should start (optional)", false, 200)]),
-            new("detect", ApplicationCommandType.ChatInput, "Real or fake? And which model wrote this text?", "detect",
-                Options: [new("text", "The text to check", false, 2000), new("file", "Or a .txt or .md file (up to 1 MB)", false, 0, DiscordInteraction.AttachmentOption)]),
-            new("game", ApplicationCommandType.ChatInput, "Play: spot the machine-written tweet", "game"),
-            new("stats", ApplicationCommandType.ChatInput, "Detector and game statistics", "stats"),
-            new("top", ApplicationCommandType.ChatInput, "The best real-or-fake guessers in this channel", "top"),
-            new("help", ApplicationCommandType.ChatInput, "What this bot can do", "help", Ephemeral: true),
-            new("privacy", ApplicationCommandType.ChatInput, "What this bot keeps about you", "privacy", Ephemeral: true),
-            new("forget", ApplicationCommandType.ChatInput, "Delete the texts and labels you gave this bot (in a DM)", "forget", Ephemeral: true),
-            new("review", ApplicationCommandType.ChatInput, "Moderators: label texts waiting for review", "review", ModeratorOnly: true, Ephemeral: true),
-            new("mods", ApplicationCommandType.ChatInput, "Moderators: who moderates and what is pending", "mods", ModeratorOnly: true, Ephemeral: true),
-            new(WhoWroteThis, ApplicationCommandType.Message, "", "detect", Ephemeral: ephemeralVerdicts),
-        };
-        if (includeModelCommands)
-        {
-            commands.Add(new("retrain", ApplicationCommandType.ChatInput, "Moderators: start an adversarial training round now", "retrain", ModeratorOnly: true, Ephemeral: true));
-            commands.Add(new("promote", ApplicationCommandType.ChatInput, "Moderators: serve a trained model version", "promote", ModeratorOnly: true, Ephemeral: true,
-                Options: [new("version", "Model version to promote", true, 64)]));
-            commands.Add(new("rollback", ApplicationCommandType.ChatInput, "Moderators: go back to the previous model version", "rollback", ModeratorOnly: true, Ephemeral: true));
+            if (command.Menu is not { } menu || (menu.OperatesModels && !includeModelCommands)) continue;
+            string name = command.Name.TrimStart('/');
+            list.Add(new DiscordCommand(name, ApplicationCommandType.ChatInput, menu.Summary, name, command.ModeratorOnly, menu.AnswersPrivately,
+                menu.Parameters.Select(p => p.IsFile
+                    ? new DiscordCommandOption(p.Name, p.Description, p.Required, 0, DiscordInteraction.AttachmentOption)
+                    : new DiscordCommandOption(p.Name, p.Description, p.Required, p.MaxLength)).ToList()));
         }
-        Commands = commands;
+        if (list.Any(c => c.Core == "detect"))
+            list.Add(new DiscordCommand(WhoWroteThis, ApplicationCommandType.Message, "", "detect", Ephemeral: ephemeralVerdicts));
+        Commands = list;
     }
 
     public IReadOnlyList<DiscordCommand> Commands { get; }
@@ -73,7 +70,7 @@ public sealed class DiscordCommandCatalog
                     ["required"] = o.Required,
                 }).ToArray());
                 foreach (var (option, node) in c.Options.Zip(json["options"]!.AsArray()))
-                    if (option.Type == 3) node!["max_length"] = option.MaxLength;
+                    if (option.Type == 3 && option.MaxLength > 0) node!["max_length"] = option.MaxLength;
             }
             array.Add(json);
         }

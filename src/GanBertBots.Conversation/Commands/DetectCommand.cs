@@ -6,6 +6,9 @@ namespace GanBertBots.Conversation;
 /// </summary>
 public sealed class DetectCommand(SubmittedTexts submitted, BotOptions options, ClassChoices classes, ReplyButtons buttons, FileVerdicts files) : Command("/detect", "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)")
 {
+    public override CommandMenuEntry Menu { get; } = new("Real or fake? And which model wrote this text?",
+        [new CommandParameter("text", "The text to check", MaxLength: 2000), new CommandParameter("file", "Or a .txt or .md file (up to 1 MB)", IsFile: true)]);
+
     public override async Task HandleAsync(CommandContext context, CancellationToken ct)
     {
         var message = context.Message;

@@ -3,6 +3,8 @@ namespace GanBertBots.Conversation;
 /// <summary>/forget: asks to confirm deleting everything the person gave (<see cref="ForgetConfirmButton"/>). Private chats only.</summary>
 public sealed class ForgetCommand(ReplyButtons buttons) : Command("/forget", "/forget - delete the texts and labels you gave me")
 {
+    public override CommandMenuEntry Menu { get; } = new("Delete the texts and labels you gave this bot", [], AnswersPrivately: true);
+
     public override Task HandleAsync(CommandContext context, CancellationToken ct)
     {
         // A confirmation button in a group could be pressed by anyone, and it forgets whoever presses it.

@@ -5,6 +5,9 @@ namespace GanBertBots.Conversation;
 /// </summary>
 public sealed class GameCommand(GameRounds rounds) : Command("/game", "/game [easy|hard] - real or fake? guess and keep score")
 {
+    public override CommandMenuEntry Menu { get; } = new("Play: spot the machine-written tweet",
+        [new CommandParameter("level", "easy or hard (optional)", MaxLength: 4)]);
+
     public override Task HandleAsync(CommandContext context, CancellationToken ct) =>
         Level(context.Arguments) is { } level
             ? rounds.DealAsync(context.User, context.Chat, context.Output, ct, level)

@@ -3,6 +3,8 @@ namespace GanBertBots.Conversation;
 /// <summary>/privacy: what is stored about a person, why, and how to take it back.</summary>
 public sealed class PrivacyCommand() : Command("/privacy", "/privacy - what I keep about you")
 {
+    public override CommandMenuEntry Menu { get; } = new("What this bot keeps about you", [], AnswersPrivately: true);
+
     public const string Text =
         "What I keep:\n" +
         "- texts you send me to judge (/detect, or pasted in a private chat), with my verdict, the chat and message they came from;\n" +

@@ -43,13 +43,42 @@ public sealed class ConversationShapeTests
     }
 
     /// <summary>A command the tests add: registering one more ICommand is all it takes.</summary>
-    sealed class PingCommand : ICommand
+    sealed class PingCommand() : Command("/ping", "/ping - are you there?")
     {
-        public string Name => "/ping";
-        public string? Help => "/ping - are you there?";
-        public bool ModeratorOnly => false;
-        public Task HandleAsync(CommandContext context, CancellationToken ct) => context.ReplyAsync("pong " + context.Arguments, ct);
+        public override Task HandleAsync(CommandContext context, CancellationToken ct) => context.ReplyAsync("pong " + context.Arguments, ct);
     }
+
+    [Fact]
+    public void A_new_command_appears_in_the_telegram_and_discord_menus_without_a_change_to_either_adapter()
+    {
+        using var core = Core(s => s.AddSingleton<ICommand, PingCommand>());
+        var commands = core.GetServices<ICommand>().ToList();
+
+        var telegram = new GanBertBots.Bots.Telegram.TelegramCommandMenu(commands, new ModeratorPolicy(["telegram:7", "discord:8"]));
+        var everyone = telegram.For(forModerators: false).ToDictionary(c => c.Command, c => c.Description);
+        Assert.Equal("Are you there?", everyone["ping"]);
+        Assert.Equal(commands.Where(c => c.Menu != null && !c.ModeratorOnly).Select(c => c.Name.TrimStart('/')).Order(), everyone.Keys.Order());
+        Assert.DoesNotContain("review", everyone.Keys);
+        Assert.DoesNotContain("start", everyone.Keys); // no help line, no menu entry
+        Assert.Contains("review", telegram.For(forModerators: true).Select(c => c.Command));
+        Assert.Equal([7L], telegram.ModeratorChats());
+
+        var discord = new GanBertBots.Bots.Discord.Interactions.DiscordCommandCatalog(commands, includeModelCommands: false);
+        var ping = discord.Find("ping", null)!;
+        Assert.Equal(("Are you there?", "ping", false), (ping.Description, ping.Core, ping.Ephemeral));
+        Assert.Null(discord.Find("retrain", null));     // model operations only with Discord:RegisterModelCommands
+        Assert.True(discord.Find("review", null)!.Ephemeral && discord.Find("review", null)!.ModeratorOnly);
+        Assert.Equal(["text", "file"], discord.Find("detect", null)!.Options!.Select(o => o.Name));
+        Assert.NotNull(new GanBertBots.Bots.Discord.Interactions.DiscordCommandCatalog(commands, includeModelCommands: true).Find("retrain", null));
+        // Every summary fits both platforms (Discord: 1-100 characters).
+        Assert.All(commands.Where(c => c.Menu != null), c => Assert.InRange(c.Menu!.Summary.Length, 1, CommandMenuEntry.MaxSummaryLength));
+    }
+
+    [Theory]
+    [InlineData("/tweet [keyword] - I write a tweet", "I write a tweet")]
+    [InlineData("/x - ", "")]
+    [InlineData("no dash here", "No dash here")]
+    public void A_summary_is_the_help_lines_words_after_the_dash(string help, string summary) => Assert.Equal(summary, Command.SummaryOf(help));
 
     [Fact]
     public async Task A_new_command_is_one_class_it_is_routed_and_listed_in_help_and_moderator_commands_are_listed_to_moderators_only()

@@ -28,6 +28,7 @@ public sealed class BothAdaptersTests
         services.AddSingleton(telegram.Conversation.ButtonCheck);
         services.AddSingleton(telegram.Conversation.Moderators);
         services.AddSingleton<IConversation>(telegram.Conversation);   // the very core Telegram is using
+        foreach (var command in telegram.Conversation.Get<IEnumerable<ICommand>>()) services.AddSingleton(command);
         services.AddDiscordBot(config);
         await using var provider = services.BuildServiceProvider();
         var discord = Assert.Single(provider.GetServices<IHostedService>());

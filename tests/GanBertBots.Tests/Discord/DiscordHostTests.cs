@@ -30,6 +30,7 @@ public sealed class DiscordHostTests
         services.AddSingleton(new ButtonCheck(codec, InteractionTests.Moderators(), [ButtonKind.ReviewLabel, ButtonKind.ReviewSkip]));
         services.AddSingleton(InteractionTests.Moderators());
         services.AddSingleton<IConversation>(conversation ?? new RecordingConversation(codec));
+        foreach (var command in CoreCommands.All()) services.AddSingleton(command); // the menu the core would give
         services.AddDiscordBot(config);
         return services.BuildServiceProvider();
     }

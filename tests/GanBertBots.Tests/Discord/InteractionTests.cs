@@ -147,7 +147,7 @@ public sealed class InteractionTests
         var moderators = Moderators();
         var handler = new DiscordInteractionHandler(new DiscordRestClient(new HttpClient(), options), core?.Invoke(codec) ?? recording,
             new ButtonCheck(codec, moderators, [ButtonKind.ReviewLabel, ButtonKind.ReviewSkip]),
-            new DiscordCommandCatalog(includeModelCommands: true), moderators);
+            new DiscordCommandCatalog(CoreCommands.All(), includeModelCommands: true), moderators);
         return new Rig { Rest = rest, Handler = handler, Conversation = recording, Codec = codec };
     }
 

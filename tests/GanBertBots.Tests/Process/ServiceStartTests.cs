@@ -172,12 +172,20 @@ public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper repor
             ["Telegram__ApiBaseUrl"] = telegram.BaseUrl,
             ["Telegram__PollingTimeoutSeconds"] = "1",
             ["Host__Urls"] = baseUrl,
+            ["Bots__Moderators__0"] = "telegram:77",
         });
         const long alice = 4242;
         telegram.PostMessage(alice, alice, "/help");
         var help = await telegram.WaitForCallAsync(c => c.ChatId == alice && c.Method == "sendMessage", TimeSpan.FromSeconds(60));
         var firstAnswer = service.SinceStart;
         Assert.Contains("/detect", help.Text);
+        // The "/" menu, from the core's commands: everyone's, and the moderator's own (in their chat with the bot).
+        var menus = telegram.Calls.Where(c => c.Method == "setMyCommands").ToList();
+        var everyone = menus.Single(c => c.ChatId == 0).Text!.Split('\n');
+        Assert.Contains("tweet - Write a disaster-style tweet with our GPT-2", everyone);
+        Assert.Contains(everyone, l => l.StartsWith("detect - "));
+        Assert.DoesNotContain(everyone, l => l.StartsWith("review - ") || l.StartsWith("start - "));
+        Assert.Contains(menus.Single(c => c.ChatId == 77).Text!.Split('\n'), l => l.StartsWith("review - "));
         telegram.PostMessage(alice, alice, "/detect a flood took the bridge on Main Street this morning");
         var detect = await telegram.WaitForCallAsync(c => c.ChatId == alice && c.Method == "sendMessage" && c.Text!.Contains("detector"),
             TimeSpan.FromSeconds(30));
