@@ -35,12 +35,17 @@ public sealed class CalibrateDetectorVerb : ICliVerb
 
         var rows = DetectorData.Load(data, textField, labelField);
         using var detector = GanBertDetector.Load(directory, placement);
-        var (calibration, report) = DetectorCalibrationFit.Fit(detector, rows, level);
+        // The detector reads each text once: the calibration and the fusion share its answers.
+        var kept = rows.Where(r => r.Label is not null && detector.Classes.Contains(r.Label)).ToList();
+        var answers = kept.Count > 0 ? DetectorCalibrationFit.Run(detector, kept) : (new List<double[]>(), new List<int>());
+        var (calibration, report) = DetectorCalibrationFit.Fit(detector, kept, level, answers);
         context.Out.WriteLine(Describe(calibration, report, Path.GetFileName(data)));
         if (scorerDir is not null)
         {
             using var scorer = Models.Generation.TextGenerator.Load(scorerDir, placement);
-            var (person, zeroShot, isPerson) = FusedVerdicts.Collect(detector, calibration, new Models.ZeroShot.TextScorer(scorer.Model, scorer.Tokenizer), rows, context.Cancellation);
+            var scores = Training.ZeroShot.ZeroShotEvaluation.Score(new Models.ZeroShot.TextScorer(scorer.Model, scorer.Tokenizer),
+                kept.Select(r => r.Text).ToList(), cancellationToken: context.Cancellation).Select(s => s.Score).ToList();
+            var (person, zeroShot, isPerson) = FusedVerdicts.Collect(detector, calibration, kept, answers.Item1, scores);
             var fusion = FusedVerdicts.Fit(person, zeroShot, isPerson);
             calibration = calibration with { Fusion = fusion };
             calibration.Figures["fusion_scorer"] = scorer.ModelVersion;

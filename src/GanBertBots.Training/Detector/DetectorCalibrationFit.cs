@@ -238,14 +238,18 @@ public static class DetectorCalibrationFit
     /// Fits the temperature and the short-text limit on <paramref name="validation"/> (rows whose label is a class) and
     /// reports ECE and Brier before and after, on the same rows.
     /// </summary>
+    /// <param name="computed">The detector's <see cref="Run"/> over exactly the rows whose label is a class, when the caller
+    /// already has it (so the detector does not read them twice); null = run it here.</param>
     public static (DetectorCalibration Calibration, CalibrationReport Report) Fit(GanBertDetector detector, IReadOnlyList<LabelledText> validation,
-        double shortTextAccuracy = DefaultShortTextAccuracy)
+        double shortTextAccuracy = DefaultShortTextAccuracy, (List<double[]> Probabilities, List<int> Tokens)? computed = null)
     {
         if (detector.Config.RealClass is not { } real || !detector.Classes.Contains(real))
             throw new UserFacingException($"detector {detector.ModelVersion} has no human class, so it gives no real-or-fake probability to calibrate");
         var rows = validation.Where(r => r.Label is not null && detector.Classes.Contains(r.Label)).ToList();
         if (rows.Count == 0) throw new UserFacingException($"no validation text has a label among the detector's classes ({string.Join(", ", detector.Classes)})");
-        var (probabilities, tokens) = Run(detector, rows);
+        var (probabilities, tokens) = computed ?? Run(detector, rows);
+        if (probabilities.Count != rows.Count || tokens.Count != rows.Count)
+            throw new ArgumentException($"{probabilities.Count} computed answers for {rows.Count} rows", nameof(computed));
         int realIndex = detector.Classes.ToList().IndexOf(real);
         var person = probabilities.Select(p => p[realIndex]).ToList();
         var isPerson = rows.Select(r => r.Label == real).ToList();
