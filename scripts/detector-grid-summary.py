@@ -53,6 +53,8 @@ for entry in sorted(os.listdir(out)):
     if abs(chosen["TestAccuracy"] - r["acc"]) > 1e-9:
         print(f"warning: {entry}: eval.json accuracy {r['acc']} differs from the history's {chosen['TestAccuracy']} at epoch {r['best']}", file=sys.stderr)
     r["p2acc"] = state["history"][r["p2"][0] - 1]["TestAccuracy"]
+    r["health"] = [(h["Epoch"], h["Health"]) for h in state["history"] if h.get("Health")]
+    r["name"] = entry
     cells[(m["set"], float(m["frac"]), m["mode"], m["tag"] or "small")].append(r)
 
 for data_set in sorted({k[0] for k in cells}):
@@ -78,3 +80,14 @@ for data_set in sorted({k[0] for k in cells}):
         if ood: row.append(ms([r.get("ood") for r in runs], 2))
         row += [ms([r["majority"] for r in runs]), ms([r["seconds"] / 60 if r["seconds"] else None for r in runs], 1)]
         print("| " + " | ".join(row) + " |")
+
+# The GAN's health per epoch (runs trained since the trainer records it): what the discriminator says of real and
+# generated features, and the generator's spread (its outputs' std over the real features' std; 0 = collapsed).
+healthy = [r for runs in cells.values() for r in runs if r["health"]]
+if healthy:
+    print("\n#### GAN health per epoch (mean over the epoch's steps)\n")
+    print("| run | epoch | p_fake(real) | p_fake(generated) | generator spread |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in sorted(healthy, key=lambda r: r["name"]):
+        for epoch, h in r["health"]:
+            print(f"| {r['name']} | {epoch} | {h['RealJudgedFake']:.3f} | {h['FakeJudgedFake']:.3f} | {h['Spread']:.2f} |")
