@@ -30,7 +30,7 @@ public sealed class TrainingProgressProcessTests
             var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "texts.jsonl",
                 "--backbone", "bert", "tiny-bert", "--out", "detector", "--epochs", "2", "--batch-size", "4", "--max-length", "16",
                 "--pooling", "mean", "--warmup", "0.2", "--layer-lr-decay", "0.9", "--weight-decay", "0.02", "--progress-every", "2",
-                "--threads", "1", "--device", "cpu");
+                "--feature-matching", "0.5", "--threads", "1", "--device", "cpu");
             Assert.True(code == 0, output + errors);
             // 24 rows / 4 = 6 steps an epoch: the first step, every 2nd, the epoch's last.
             var lines = output.Split('\n').Where(l => l.Contains(" step/s")).Select(l => l.Trim()).ToList();
@@ -38,6 +38,8 @@ public sealed class TrainingProgressProcessTests
                           "epoch 2/2 step 2/6", "epoch 2/2 step 4/6", "epoch 2/2 step 6/6"],
                 lines.Select(l => Regex.Match(l, @"^epoch \d/\d step \d/\d").Value));
             Assert.All(lines, l => Assert.Matches(@"^epoch \d/2 step \d/6 L_D \d+\.\d{3} L_G -?\d+\.\d{3} · " + Rate + "$", l));
+            // Each epoch's line ends with the GAN's health.
+            Assert.Equal(2, Regex.Matches(output, @"^epoch [12]: L_D .* GAN: p_fake real [01]\.\d{3} fake [01]\.\d{3} spread \d+\.\d\d", RegexOptions.Multiline).Count);
 
             var config = JsonNode.Parse(File.ReadAllText(Path.Combine(work, "detector", "config.json")))!;
             Assert.Equal("mean", config["encoder"]!["pooling"]!.GetValue<string>());
@@ -46,6 +48,7 @@ public sealed class TrainingProgressProcessTests
             Assert.Equal(0.9, recipe["layer_lr_decay"]!.GetValue<double>());
             Assert.Equal(0.02, recipe["weight_decay"]!.GetValue<double>());
             Assert.Equal(5e-5, recipe["learning_rate"]!.GetValue<double>());
+            Assert.Equal(0.5, recipe["feature_matching"]!.GetValue<double>());
 
             var bad = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "texts.jsonl", "--backbone", "bert", "tiny-bert",
                 "--out", "other", "--pooling", "max");
