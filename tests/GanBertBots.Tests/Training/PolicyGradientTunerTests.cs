@@ -5,6 +5,9 @@ using static TorchSharp.torch;
 
 namespace GanBertBots.Tests.Training;
 
+/// <summary>Seeds torch's process-wide generator before building its models (and dropout draws from it): runs alone,
+/// like the other seed-dependent tests, so a parallel class cannot draw from it in between.</summary>
+[Collection(GanBertBots.Tests.Detector.TorchRandomSequence.Name)]
 public class PolicyGradientTunerTests : IDisposable
 {
     readonly string _root = Directory.CreateTempSubdirectory("pgtune").FullName;
