@@ -44,6 +44,8 @@ public sealed class TrainDetectorVerb : ICliVerb
           --weight-decay X        AdamW weight decay, never on biases or LayerNorm (default 0.01)
           --layer-lr-decay X      layer-wise rate decay: layer l of L gets lr*X^(L-l), the embeddings the lowest (default 1 = off)
           --freeze-encoder        train the head only; the encoder stays as loaded
+          --head-lr X             the GAN-BERT head's learning rate (discriminator; the generator's too unless --generator-lr);
+                                  default: --lr. The head starts from scratch on a pretrained encoder and may want more
           --feature-matching W    weight of the generator's feature-matching term (default 1, as in GAN-BERT)
           --unlabelled-ratio R    use at most R unlabelled rows per labelled row (a seeded choice; default: all)
           --pooling mean|cls      one vector per text: mean over the real tokens (default), or the encoder's [CLS]
@@ -99,6 +101,7 @@ public sealed class TrainDetectorVerb : ICliVerb
             BatchSize = a.GetInt("batch-size", preset?.BatchSize ?? 32),
             LearningRate = a.GetDoubleOrNull("lr") ?? (backbone == "small" ? null : preset?.PretrainedLearningRate),
             GeneratorLearningRate = a.GetDoubleOrNull("generator-lr"),
+            HeadLearningRate = a.GetDoubleOrNull("head-lr"),
             MaxLength = a.GetInt("max-length", preset?.MaxLength ?? 256),
             LabeledFraction = a.GetDouble("labeled-fraction", 1.0),
             Adversarial = !a.Flag("supervised-only"),

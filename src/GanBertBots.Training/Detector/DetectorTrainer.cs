@@ -31,8 +31,10 @@ public sealed record DetectorTrainingOptions
     public int BatchSize { get; init; } = 32;
     /// <summary>Encoder + discriminator learning rate; null = 1e-3 for the small backbone, 5e-5 for pretrained encoders.</summary>
     public double? LearningRate { get; init; }
-    /// <summary>Generator learning rate; null = the same as <see cref="LearningRate"/>.</summary>
+    /// <summary>Generator learning rate; null = the head's.</summary>
     public double? GeneratorLearningRate { get; init; }
+    /// <summary>The discriminator head's learning rate; null = the same as <see cref="LearningRate"/>.</summary>
+    public double? HeadLearningRate { get; init; }
     /// <summary>Fraction of the labelled rows whose label is kept (per class, at least one); the rest train as unlabelled.</summary>
     public double LabeledFraction { get; init; } = 1.0;
     /// <summary>GAN-BERT (true) or the same backbone and head on L_sup alone (false).</summary>
@@ -74,7 +76,7 @@ public sealed record DetectorTrainingOptions
         if (WarmupFraction is { } w) recipe = recipe with { Schedule = LearningRateSchedule.Linear, WarmupFraction = w };
         return recipe with
         {
-            GeneratorLearningRate = GeneratorLearningRate, WeightDecay = WeightDecay,
+            GeneratorLearningRate = GeneratorLearningRate, HeadLearningRate = HeadLearningRate, WeightDecay = WeightDecay,
             LayerLearningRateDecay = LayerLearningRateDecay, FreezeEncoder = FreezeEncoder, FeatureMatchingWeight = FeatureMatchingWeight,
         };
     }
@@ -331,7 +333,8 @@ public static class DetectorTrainer
 
     static JsonObject RecipeFacts(FineTuningRecipe r) => new()
     {
-        ["learning_rate"] = r.LearningRate, ["generator_learning_rate"] = r.GeneratorLearningRate ?? r.LearningRate,
+        ["learning_rate"] = r.LearningRate, ["head_learning_rate"] = r.HeadLearningRate ?? r.LearningRate,
+        ["generator_learning_rate"] = r.GeneratorLearningRate ?? r.HeadLearningRate ?? r.LearningRate,
         ["schedule"] = r.Schedule.ToString().ToLowerInvariant(), ["warmup"] = r.WarmupFraction, ["weight_decay"] = r.WeightDecay,
         ["layer_lr_decay"] = r.LayerLearningRateDecay, ["freeze_encoder"] = r.FreezeEncoder, ["feature_matching"] = r.FeatureMatchingWeight,
     };

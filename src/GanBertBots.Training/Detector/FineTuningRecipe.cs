@@ -26,8 +26,11 @@ public sealed partial record FineTuningRecipe
 {
     /// <summary>The rate of the top of the network (head, pooler, last encoder layer).</summary>
     public required double LearningRate { get; init; }
-    /// <summary>The generator's rate; null = <see cref="LearningRate"/>.</summary>
+    /// <summary>The generator's rate; null = the head's (<see cref="HeadLearningRate"/>, else <see cref="LearningRate"/>).</summary>
     public double? GeneratorLearningRate { get; init; }
+    /// <summary>The GAN-BERT head's rate (the discriminator, trained from scratch on top of a pretrained encoder); null =
+    /// <see cref="LearningRate"/>. The encoder keeps <see cref="LearningRate"/> (and its layer-wise decay).</summary>
+    public double? HeadLearningRate { get; init; }
     /// <summary>AdamW's decoupled weight decay on weight matrices and embeddings (not on biases or LayerNorm).</summary>
     public double WeightDecay { get; init; } = 0.01;
     public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Linear;
@@ -58,6 +61,7 @@ public sealed partial record FineTuningRecipe
         static bool Positive(double x) => double.IsFinite(x) && x > 0;
         if (!Positive(LearningRate)) throw new UserFacingException($"--lr must be a positive number (got {LearningRate})");
         if (GeneratorLearningRate is { } g && !Positive(g)) throw new UserFacingException($"--generator-lr must be a positive number (got {g})");
+        if (HeadLearningRate is { } h && !Positive(h)) throw new UserFacingException($"--head-lr must be a positive number (got {h})");
         if (!(double.IsFinite(WeightDecay) && WeightDecay >= 0)) throw new UserFacingException($"--weight-decay must be 0 or more (got {WeightDecay})");
         if (!(WarmupFraction is >= 0 and < 1)) throw new UserFacingException($"--warmup must be a fraction of the steps in [0, 1) (got {WarmupFraction})");
         if (!(LayerLearningRateDecay is > 0 and <= 1)) throw new UserFacingException($"--layer-lr-decay must be in (0, 1] (got {LayerLearningRateDecay})");
@@ -112,14 +116,14 @@ public sealed partial record FineTuningRecipe
             Add("encoder." + name, p, LearningRate * Math.Pow(LayerLearningRateDecay, depth));
         }
         foreach (var (name, p) in network.Discriminator.named_parameters())
-            if (p.requires_grad) Add("discriminator." + name, p, LearningRate);
+            if (p.requires_grad) Add("discriminator." + name, p, HeadLearningRate ?? LearningRate);
         return groups;
     }
 
     /// <summary>The generator's groups: its own rate, weight decay on its weight matrices only.</summary>
     public IReadOnlyList<ParameterGroup> GeneratorGroups(GanBertNetwork network)
     {
-        double lr = GeneratorLearningRate ?? LearningRate;
+        double lr = GeneratorLearningRate ?? HeadLearningRate ?? LearningRate;
         var decay = new ParameterGroup(lr, WeightDecay, []);
         var none = new ParameterGroup(lr, 0, []);
         foreach (var (name, p) in network.Generator.named_parameters())

@@ -88,6 +88,16 @@ public sealed class FineTuningRecipeTests : IDisposable
         var generator = recipe.GeneratorGroups(network).SelectMany(g => g.Names.Select(n => (n, g.WeightDecay))).ToDictionary(x => x.n, x => x.WeightDecay);
         Assert.Equal(0.05, generator["generator.output.weight"]);
         Assert.Equal(0.0, generator["generator.output.bias"]);
+
+        // A head rate moves the discriminator (and the generator, unless it has its own) and leaves the encoder's rates.
+        var headed = recipe with { HeadLearningRate = 2e-3 };
+        var headRate = headed.DiscriminatorGroups(network).SelectMany(g => g.Names.Select(n => (n, g.LearningRate))).ToDictionary(x => x.n, x => x.LearningRate);
+        Assert.Equal(2e-3, headRate["discriminator.hidden.weight"], 15);
+        Assert.Equal(2e-3, headRate["discriminator.classifier.bias"], 15);
+        Assert.Equal(rateOf.Where(kv => kv.Key.StartsWith("encoder.")), headRate.Where(kv => kv.Key.StartsWith("encoder.")));
+        Assert.All(headed.GeneratorGroups(network), g => Assert.Equal(2e-3, g.LearningRate, 15));
+        Assert.All((headed with { GeneratorLearningRate = 3e-4 }).GeneratorGroups(network), g => Assert.Equal(3e-4, g.LearningRate, 15));
+        Assert.Contains("--head-lr", Assert.Throws<GanBertBots.Models.UserFacingException>(() => (recipe with { HeadLearningRate = -1 }).Validate()).Message);
     }
 
     [Fact]
