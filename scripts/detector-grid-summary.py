@@ -89,5 +89,7 @@ if healthy:
     print("| run | epoch | p_fake(real) | p_fake(generated) | generator spread |")
     print("| --- | --- | --- | --- | --- |")
     for r in sorted(healthy, key=lambda r: r["name"]):
-        for epoch, h in r["health"]:
+        # Long runs: the first epoch, the chosen one and the last.
+        shown = r["health"] if len(r["health"]) <= 6 else [(e, h) for e, h in r["health"] if e in (1, r["best"], r["health"][-1][0])]
+        for epoch, h in shown:
             print(f"| {r['name']} | {epoch} | {h['RealJudgedFake']:.3f} | {h['FakeJudgedFake']:.3f} | {h['Spread']:.2f} |")
