@@ -213,7 +213,10 @@ public sealed class TrainDetectorVerb : ICliVerb
         IReadOnlyList<LabelledText> test, double margin, bool force, double shortTextAccuracy, CliContext context)
     {
         using var detector = GanBertDetector.Load(directory, placement);
-        if (validation.Count > 0)
+        if (detector.Config.RealClass is null)
+            // "Which model wrote this?" among machines only (e.g. ArguGPT): no P(person) to calibrate; the gate still applies.
+            await context.Out.WriteLineAsync($"no human class among {string.Join(", ", detector.Classes)}: no real-or-fake calibration (the detector names models only)");
+        else if (validation.Count > 0)
         {
             var (calibration, report) = DetectorCalibrationFit.Fit(detector, validation, shortTextAccuracy);
             calibration.Write(directory);

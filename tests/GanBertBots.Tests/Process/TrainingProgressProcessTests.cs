@@ -17,6 +17,27 @@ public sealed class TrainingProgressProcessTests
     const string Rate = @"\d+\.\d+ step/s · ETA \d+(s|m\d\ds)";
 
     [Fact]
+    public async Task A_detector_of_machines_only_trains_skips_the_real_or_fake_calibration_and_is_gated()
+    {
+        // "Which model wrote this?" among machines only, as ArguGPT's essays are: no human class, no P(person) to calibrate.
+        string work = Directory.CreateTempSubdirectory("ganbertbots-machines-").FullName;
+        try
+        {
+            var rows = SyntheticDetector.Rows(60, seed: 4).Select(r => r with { Label = r.Label == "human" ? "davinci" : r.Label }).ToList();
+            DetectorData.WriteJsonl(Path.Combine(work, "essays.jsonl"), rows);
+            var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "essays.jsonl",
+                "--backbone", "small", "--out", "detector", "--epochs", "4", "--batch-size", "8", "--max-length", "16", "--lr", "1e-2",
+                "--validation-fraction", "0.3", "--force", "--threads", "1", "--device", "cpu");
+            Assert.True(code == 0, output + errors);
+            Assert.Contains("no human class among davinci, gpt2: no real-or-fake calibration", output);
+            Assert.Matches("gate (passed|refused, kept because of --force): ", output);
+            Assert.False(File.Exists(Path.Combine(work, "detector", "calibration.json")));
+            Assert.True(File.Exists(Path.Combine(work, "detector", "model.safetensors")));
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
     public async Task Train_detector_on_a_pretrained_encoder_prints_progress_lines_and_keeps_the_recipe()
     {
         string work = Directory.CreateTempSubdirectory("ganbertbots-progress-").FullName;
