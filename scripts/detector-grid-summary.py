@@ -92,4 +92,5 @@ if healthy:
         # Long runs: the first epoch, the chosen one and the last.
         shown = r["health"] if len(r["health"]) <= 6 else [(e, h) for e, h in r["health"] if e in (1, r["best"], r["health"][-1][0])]
         for epoch, h in shown:
-            print(f"| {r['name']} | {epoch} | {h['RealJudgedFake']:.3f} | {h['FakeJudgedFake']:.3f} | {h['Spread']:.2f} |")
+            spread = "n/a" if h.get("Spread") is None else f"{h['Spread']:.2f}"  # none for an epoch of one-text batches
+            print(f"| {r['name']} | {epoch} | {h['RealJudgedFake']:.3f} | {h['FakeJudgedFake']:.3f} | {spread} |")

@@ -20,18 +20,20 @@ public sealed record StepLosses(double Discriminator, double Generator, double S
 /// generator's outputs, and the generator's spread: the mean over dimensions of the standard deviation (across the batch) of
 /// its outputs over that of the real encoder outputs. A spread near 0 is a collapsed generator (every z gives the same
 /// vector); p_fake(real) near 0 with p_fake(fake) near 1 is a discriminator that tells them apart at no cost, so the
-/// fake class teaches the encoder nothing.
+/// fake class teaches the encoder nothing. The spread is null for a batch of one text (no spread to measure).
 /// </summary>
-public sealed record GanHealth(double RealJudgedFake, double FakeJudgedFake, double Spread)
+public sealed record GanHealth(double RealJudgedFake, double FakeJudgedFake, double? Spread)
 {
-    /// <summary>The mean of several steps' figures (an epoch's); null when none has any.</summary>
+    /// <summary>The mean of several steps' figures (an epoch's; the spread over the steps that have one); null when none has any.</summary>
     public static GanHealth? Mean(IEnumerable<GanHealth?> steps)
     {
         var all = steps.OfType<GanHealth>().ToList();
-        return all.Count == 0 ? null : new GanHealth(all.Average(h => h.RealJudgedFake), all.Average(h => h.FakeJudgedFake), all.Average(h => h.Spread));
+        var spreads = all.Select(h => h.Spread).OfType<double>().ToList();
+        return all.Count == 0 ? null
+            : new GanHealth(all.Average(h => h.RealJudgedFake), all.Average(h => h.FakeJudgedFake), spreads.Count == 0 ? null : spreads.Average());
     }
 
-    public override string ToString() => $"p_fake real {RealJudgedFake:F3} fake {FakeJudgedFake:F3} spread {Spread:F2}";
+    public override string ToString() => $"p_fake real {RealJudgedFake:F3} fake {FakeJudgedFake:F3} spread " + (Spread is { } s ? $"{s:F2}" : "n/a");
 }
 
 /// <summary>
@@ -176,7 +178,7 @@ public sealed class GanBertOptimisation : IDisposable
         };
     }
 
-    /// <summary>The batch's <see cref="GanHealth"/> (no gradients; the spread is NaN for a batch of one text).</summary>
+    /// <summary>The batch's <see cref="GanHealth"/> (no gradients; no spread for a batch of one text).</summary>
     /// <param name="pooled">[B, H] real encoder outputs</param>
     /// <param name="fake">[B, H] generator outputs</param>
     static GanHealth Health(Tensor pooled, Tensor fake, Tensor realLogits, Tensor fakeLogits)
@@ -185,7 +187,7 @@ public sealed class GanBertOptimisation : IDisposable
         using var mode = torch.no_grad();
         double realFake = GanBertLosses.FakeProbability(realLogits).mean().item<float>();
         double fakeFake = GanBertLosses.FakeProbability(fakeLogits).mean().item<float>();
-        double spread = pooled.shape[0] < 2 ? double.NaN
+        double? spread = pooled.shape[0] < 2 ? null
             : fake.std(0).mean().item<float>() / Math.Max(pooled.std(0).mean().item<float>(), 1e-12);     // [H] -> scalar each
         return new GanHealth(realFake, fakeFake, spread);
     }

@@ -75,8 +75,8 @@ public sealed class GanHealthTests : IDisposable
         var health = optimisation.Step(ids, mask, labels, labelMask).Health!;
         Assert.Equal(expectedReal, health.RealJudgedFake, 5);
         Assert.Equal(expectedFake, health.FakeJudgedFake, 5);
-        Assert.Equal(expectedSpread, health.Spread, 4);
-        Assert.InRange(health.Spread, 1e-3, 1e3);
+        Assert.Equal(expectedSpread, health.Spread!.Value, 4);
+        Assert.InRange(health.Spread!.Value, 1e-3, 1e3);
     }
 
     [Fact]
@@ -132,6 +132,20 @@ public sealed class GanHealthTests : IDisposable
         Assert.Equal(health, DetectorTrainer.ReadHistory(all.Directory).Single().Health); // kept in training-state.json
         Assert.Null(supervised.History.Single().Health);
         Assert.Null(all.Config.Training!["unlabelled_per_labelled"]);
+    }
+
+    [Fact]
+    public void A_last_batch_of_one_text_has_no_spread_and_the_epoch_keeps_the_others()
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var train = SyntheticDetector.Rows(41, seed: 4); // batches of 8: five full ones, then one text alone
+        var outcome = DetectorTrainer.Train(Options(vocab, "odd", true, null) with { LabeledFraction = 1.0 }, train);
+        var health = outcome.History.Single().Health!;
+        Assert.NotNull(health.Spread);
+        Assert.True(health.Spread > 0);
+        Assert.Equal(health, DetectorTrainer.ReadHistory(outcome.Directory).Single().Health);
+        Assert.Null(GanHealth.Mean([new GanHealth(0.1, 0.2, null)])!.Spread);
+        Assert.Equal(0.5, GanHealth.Mean([new GanHealth(0.1, 0.2, null), new GanHealth(0.3, 0.4, 0.5)])!.Spread);
     }
 
     [Theory]
