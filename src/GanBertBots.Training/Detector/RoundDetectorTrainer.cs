@@ -300,7 +300,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
     }
 
     /// <summary>Sources whose labels are strong enough to calibrate on.</summary>
-    static readonly HashSet<string> StrongSources = new(StringComparer.Ordinal) { "moderator", LabelStoreRoundData.CorpusSource, GeneratorSource };
+    static readonly HashSet<string> StrongSources = new(StringComparer.Ordinal) { LabelStoreRoundData.ModeratorSource, LabelStoreRoundData.CorpusSource, GeneratorSource };
 
     /// <summary>
     /// Accuracy and macro-F1 (over the detector's classes present in the held-out set) of a checkpoint. Every held-out

@@ -17,6 +17,8 @@ public sealed class LabelStoreRoundData(ILabelStore store, double heldOutFractio
 {
     /// <summary>The source name of corpus texts in <see cref="WeightedText.Source"/>.</summary>
     public const string CorpusSource = "corpus";
+    /// <summary>The source name of moderators' labels in <see cref="WeightedText.Source"/>.</summary>
+    public const string ModeratorSource = "moderator";
 
     public async Task<RoundData> LoadAsync(CancellationToken cancellation)
     {
@@ -76,7 +78,7 @@ public sealed class LabelStoreRoundData(ILabelStore store, double heldOutFractio
 
     static string SourceName(LabelSource source) => source switch
     {
-        LabelSource.Moderator => "moderator",
+        LabelSource.Moderator => ModeratorSource,
         LabelSource.UserFeedback => "user_feedback",
         _ => "game_guess",
     };
