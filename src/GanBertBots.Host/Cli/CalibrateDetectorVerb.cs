@@ -35,9 +35,10 @@ public sealed class CalibrateDetectorVerb : ICliVerb
 
         var rows = DetectorData.Load(data, textField, labelField);
         using var detector = GanBertDetector.Load(directory, placement);
-        // The detector reads each text once: the calibration and the fusion share its answers.
+        // The detector reads each text once: the calibration and the fusion share its answers. Nothing is read when Fit
+        // will refuse anyway (no human class, no usable row), so its message comes at once.
         var kept = rows.Where(r => r.Label is not null && detector.Classes.Contains(r.Label)).ToList();
-        var answers = kept.Count > 0 ? DetectorCalibrationFit.Run(detector, kept) : (new List<double[]>(), new List<int>());
+        var answers = kept.Count > 0 && detector.Config.RealClass is not null ? DetectorCalibrationFit.Run(detector, kept) : (new List<double[]>(), new List<int>());
         var (calibration, report) = DetectorCalibrationFit.Fit(detector, kept, level, answers);
         context.Out.WriteLine(Describe(calibration, report, Path.GetFileName(data)));
         if (scorerDir is not null)
