@@ -64,6 +64,8 @@ public sealed record DetectorTrainingOptions
     public int AdapterSize { get; init; }
     /// <summary>Weight of the generator's feature-matching term (GAN-BERT: 1).</summary>
     public double FeatureMatchingWeight { get; init; } = 1.0;
+    /// <summary>Weight of the generator's spread-matching term (not in GAN-BERT: 0).</summary>
+    public double SpreadMatchingWeight { get; init; }
     /// <summary>At most this many unlabelled rows per labelled row (a seeded choice, the same in every epoch); null = all of them.
     /// Both methods take as many steps as the rows kept give.</summary>
     public double? UnlabelledPerLabelled { get; init; }
@@ -78,6 +80,7 @@ public sealed record DetectorTrainingOptions
         {
             GeneratorLearningRate = GeneratorLearningRate, HeadLearningRate = HeadLearningRate, WeightDecay = WeightDecay,
             LayerLearningRateDecay = LayerLearningRateDecay, FreezeEncoder = FreezeEncoder, FeatureMatchingWeight = FeatureMatchingWeight,
+            SpreadMatchingWeight = SpreadMatchingWeight,
         };
     }
 }
@@ -337,6 +340,7 @@ public static class DetectorTrainer
         ["generator_learning_rate"] = r.GeneratorLearningRate ?? r.HeadLearningRate ?? r.LearningRate,
         ["schedule"] = r.Schedule.ToString().ToLowerInvariant(), ["warmup"] = r.WarmupFraction, ["weight_decay"] = r.WeightDecay,
         ["layer_lr_decay"] = r.LayerLearningRateDecay, ["freeze_encoder"] = r.FreezeEncoder, ["feature_matching"] = r.FeatureMatchingWeight,
+        ["spread_matching"] = r.SpreadMatchingWeight,
     };
 
     static JsonObject Facts(JsonObject training, int epochsDone, int bestEpoch, string rule, int patience, int validationRows)

@@ -42,6 +42,9 @@ public sealed partial record FineTuningRecipe
     public bool FreezeEncoder { get; init; }
     /// <summary>Weight of the feature-matching term in the generator's loss (GAN-BERT: 1); 0 = the adversarial term alone.</summary>
     public double FeatureMatchingWeight { get; init; } = 1.0;
+    /// <summary>Weight of the spread-matching term in the generator's loss (not in GAN-BERT, so 0 by default): the standard
+    /// deviations of the discriminator's features on real and generated rows are pulled together, against a collapsed generator.</summary>
+    public double SpreadMatchingWeight { get; init; }
     /// <summary>On CUDA, run float32 matmuls on TF32 tensor cores (TorchSharp 0.107 has no autocast). Ignored on the CPU.</summary>
     public bool MixedPrecision { get; init; } = true;
 
@@ -67,6 +70,8 @@ public sealed partial record FineTuningRecipe
         if (!(LayerLearningRateDecay is > 0 and <= 1)) throw new UserFacingException($"--layer-lr-decay must be in (0, 1] (got {LayerLearningRateDecay})");
         if (!(double.IsFinite(FeatureMatchingWeight) && FeatureMatchingWeight >= 0))
             throw new UserFacingException($"--feature-matching must be 0 or more (got {FeatureMatchingWeight})");
+        if (!(double.IsFinite(SpreadMatchingWeight) && SpreadMatchingWeight >= 0))
+            throw new UserFacingException($"--spread-matching must be 0 or more (got {SpreadMatchingWeight})");
     }
 
     /// <summary>Steps of warm-up in a run of <paramref name="totalSteps"/> steps.</summary>

@@ -31,6 +31,29 @@ public sealed class GanHealthTests : IDisposable
         Assert.Equal(adversarial + weight * 6.5, GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures, weight).item<float>(), 5);
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(3.0)]
+    public void Spread_matching_adds_the_squared_difference_of_the_feature_standard_deviations(double weight)
+    {
+        using var scope = NewDisposeScope();
+        var fakeLogits = T(new double[,] { { 0, 0, 2 }, { 1, 0, 0 } });
+        var realFeatures = T(new double[,] { { 1, 2 }, { 3, 4 } });   // column std (n − 1) [√2, √2]
+        var fakeFeatures = T(new double[,] { { 0, 1 }, { 0, -1 } });  // column std [0, √2]
+        double e = Math.E, eps = 1e-8;
+        double p0 = e * e / (2 + e * e), p1 = 1 / (e + 2);
+        double adversarial = -(Math.Log(1 - p0 + eps) + Math.Log(1 - p1 + eps)) / 2;
+        // matching: mean of (2 − 0)², (3 − 0)² = 6.5; spread: mean of (√2 − 0)², (√2 − √2)² = 1
+        Assert.Equal(adversarial + 6.5 + weight * 1.0,
+            GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures, 1.0, weight).item<float>(), 5);
+        if (weight == 0) // the default is GAN-BERT's loss bit for bit
+            Assert.Equal(GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures).item<float>(),
+                GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures, 1.0, weight).item<float>());
+        // One generated row has no spread: the term is left out rather than NaN.
+        var one = GanBertLosses.Generator(fakeLogits.narrow(0, 0, 1), realFeatures, fakeFeatures.narrow(0, 0, 1), 1.0, weight).item<float>();
+        Assert.True(float.IsFinite(one));
+    }
+
     /// <summary>Mean over columns of the unbiased standard deviation down each column, in float64.</summary>
     static double MeanColumnStd(float[] values, int rows, int columns)
     {
@@ -152,10 +175,12 @@ public sealed class GanHealthTests : IDisposable
     [InlineData(-1.0, null, "--unlabelled-ratio")]
     [InlineData(null, -0.5, "--feature-matching")]
     [InlineData(double.NaN, null, "--unlabelled-ratio")]
-    public void Bad_values_are_named(double? ratio, double? weight, string option)
+    [InlineData(null, null, "--spread-matching", -2.0)]
+    [InlineData(null, null, "--spread-matching", double.PositiveInfinity)]
+    public void Bad_values_are_named(double? ratio, double? weight, string option, double spread = 0)
     {
         string vocab = SyntheticDetector.WriteVocab(_dir);
-        var o = Options(vocab, "bad", true, ratio) with { FeatureMatchingWeight = weight ?? 1.0 };
+        var o = Options(vocab, "bad", true, ratio) with { FeatureMatchingWeight = weight ?? 1.0, SpreadMatchingWeight = spread };
         var e = Assert.Throws<UserFacingException>(() => DetectorTrainer.Validate(o));
         Assert.Contains(option, e.Message);
     }

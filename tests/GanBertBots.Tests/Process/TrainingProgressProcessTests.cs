@@ -51,7 +51,7 @@ public sealed class TrainingProgressProcessTests
             var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "texts.jsonl",
                 "--backbone", "bert", "tiny-bert", "--out", "detector", "--epochs", "2", "--batch-size", "4", "--max-length", "16",
                 "--pooling", "mean", "--warmup", "0.2", "--layer-lr-decay", "0.9", "--weight-decay", "0.02", "--progress-every", "2",
-                "--feature-matching", "0.5", "--threads", "1", "--device", "cpu");
+                "--feature-matching", "0.5", "--spread-matching", "2", "--threads", "1", "--device", "cpu");
             Assert.True(code == 0, output + errors);
             // 24 rows / 4 = 6 steps an epoch: the first step, every 2nd, the epoch's last.
             var lines = output.Split('\n').Where(l => l.Contains(" step/s")).Select(l => l.Trim()).ToList();
@@ -70,6 +70,7 @@ public sealed class TrainingProgressProcessTests
             Assert.Equal(0.02, recipe["weight_decay"]!.GetValue<double>());
             Assert.Equal(5e-5, recipe["learning_rate"]!.GetValue<double>());
             Assert.Equal(0.5, recipe["feature_matching"]!.GetValue<double>());
+            Assert.Equal(2.0, recipe["spread_matching"]!.GetValue<double>());
 
             var bad = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "texts.jsonl", "--backbone", "bert", "tiny-bert",
                 "--out", "other", "--pooling", "max");
