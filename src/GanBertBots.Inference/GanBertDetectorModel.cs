@@ -12,10 +12,12 @@ namespace GanBertBots.Inference;
 public sealed class GanBertDetectorModel(GanBertDetector detector, string? servedVersion = null, DetectorCalibration? calibration = null) : IDetectorModel
 {
     /// <param name="servedVersion">The name it is served under (a registry version); default the checkpoint's own.</param>
-    public static GanBertDetectorModel Load(string directory, TorchPlacement placement, string? servedVersion = null)
+    /// <param name="encoderDirectories">Where an adapter detector's base encoder may also be (the models folder); default models/.</param>
+    public static GanBertDetectorModel Load(string directory, TorchPlacement placement, string? servedVersion = null,
+        IReadOnlyList<string>? encoderDirectories = null)
     {
         var calibration = DetectorCalibration.Read(directory); // before the weights: a bad file is named at once
-        return new(GanBertDetector.Load(directory, placement), servedVersion, calibration);
+        return new(GanBertDetector.Load(directory, placement, encoderDirectories: encoderDirectories), servedVersion, calibration);
     }
 
     public string ModelVersion => servedVersion ?? detector.ModelVersion;

@@ -54,7 +54,8 @@ public sealed class TrainDetectorVerb : ICliVerb
                                   (BERT's pooler, DistilBERT's [CLS] state)
           --adapters SIZE         Houlsby adapters (bottleneck SIZE, e.g. 64) in every layer of the frozen pretrained encoder;
                                   adapters, LayerNorms and head train, and OUT stores only those (megabytes) beside the
-                                  encoder's directory and sha256: the encoder must stay there (or in models/) to load it
+                                  encoder's directory and sha256: the encoder must stay there (or in the models folder,
+                                  Hub:ModelsDirectory) to load it
           --progress-every N      when the output is not a terminal: a progress line (losses, step/s, ETA) every N steps
                                   (default 10; also the first step and each epoch's last); a terminal gets a progress bar
           --resume                continue the run in --out (from OUT/last/: weights, optimisers; epoch, history, best epoch)

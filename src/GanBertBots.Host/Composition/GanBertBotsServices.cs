@@ -2,10 +2,12 @@ using GanBertBots.Bots.Console;
 using GanBertBots.Bots.Discord;
 using GanBertBots.Bots.Telegram;
 using GanBertBots.Conversation;
+using GanBertBots.Host.Cli;
 using GanBertBots.Host.Retention;
 using GanBertBots.Host.Retraining;
 using GanBertBots.Host.Serving;
 using GanBertBots.Inference;
+using GanBertBots.Models.GanBert;
 using GanBertBots.Storage;
 using GanBertBots.Training.Registry;
 using GanBertBots.Training.Rounds;
@@ -53,11 +55,14 @@ public static class GanBertBotsServices
         // Storage:RetentionDays: old unlabelled submitted texts are deleted while the service runs (nothing when 0).
         if (shape.HasAdapters) services.AddHostedService<RetentionPurge>();
 
+        // Adapter detectors' base encoders are also looked for in the models folder (Hub:ModelsDirectory), wherever they load.
+        services.AddSingleton(BaseEncoderFolders.For(HubSettings.Read(configuration).ModelsDirectory));
         // The inference service owns the device; ModelServing owns what it serves.
         services.AddSingleton(sp => new InferenceService(sp.GetRequiredService<InferenceOptions>(), log: sp.GetRequiredService<ILogger<InferenceService>>()));
         services.AddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());
         services.AddHostedService(sp => new ModelServing(sp.GetRequiredService<InferenceService>(), sp.GetRequiredService<ModelsOptions>(),
-            sp.GetRequiredService<InferenceOptions>(), sp.GetRequiredService<ILogger<ModelServing>>(), sp.GetService<LiveModelSync>()));
+            sp.GetRequiredService<InferenceOptions>(), sp.GetRequiredService<ILogger<ModelServing>>(), sp.GetService<LiveModelSync>(),
+            sp.GetRequiredService<BaseEncoderFolders>()));
 
         // The registry's live versions are swapped into the inference service (promotions here, in the CLI, on another
         // replica). Nothing counts as loaded until ModelServing's start loads them; a tool serves nothing, so there what
@@ -79,7 +84,8 @@ public static class GanBertBotsServices
             // No rounds and no Quartz, but the registry still decides what is served, and /promote and /rollback work on it.
             var retraining = RetrainingOptions.From(configuration);
             services.AddSingleton(retraining);
-            services.AddSingleton(sp => new ModelRegistry(retraining.RegistryRoot, CheckpointValidators.Default().Validator));
+            services.AddSingleton(sp => new ModelRegistry(retraining.RegistryRoot,
+                CheckpointValidators.Default(sp.GetRequiredService<BaseEncoderFolders>().Directories).Validator));
             services.AddHostedService<LiveModelFollower>();
             services.AddSingleton(sp => new RetrainingCommands(sp.GetRequiredService<ModelRegistry>(), trigger: null, sp.GetRequiredService<LiveModelSync>()));
             services.AddSingleton<IModelOperations, RetrainingModelOperations>();

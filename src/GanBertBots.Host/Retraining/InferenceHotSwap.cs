@@ -1,4 +1,5 @@
 using GanBertBots.Inference;
+using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
 using GanBertBots.Training.Rounds;
 
@@ -9,7 +10,7 @@ namespace GanBertBots.Host.Retraining;
 /// checkpoint is loaded first (a load failure leaves the old model serving), then the handle swapped. The model is served
 /// under its registry name ("detector v0002"): /stats, predictions and generated texts name the version truthfully.
 /// </summary>
-public sealed class InferenceHotSwap(InferenceService inference, InferenceOptions options) : IModelHotSwap
+public sealed class InferenceHotSwap(InferenceService inference, InferenceOptions options, BaseEncoderFolders? encoders = null) : IModelHotSwap
 {
     public async Task SwapAsync(string modelName, string version, string directory, CancellationToken cancellation)
     {
@@ -20,7 +21,7 @@ public sealed class InferenceHotSwap(InferenceService inference, InferenceOption
                 await inference.SwapGenerator(Gpt2TweetModel.Load(directory, placement, $"{modelName} {version}"));
                 break;
             case ModelNames.Detector:
-                await inference.SwapDetector(GanBertDetectorModel.Load(directory, placement, $"{modelName} {version}"));
+                await inference.SwapDetector(GanBertDetectorModel.Load(directory, placement, $"{modelName} {version}", encoders?.Directories));
                 break;
             default:
                 throw new ArgumentException($"no served model is called '{modelName}'");

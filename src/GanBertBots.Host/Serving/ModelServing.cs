@@ -1,4 +1,5 @@
 using GanBertBots.Inference;
+using GanBertBots.Models.GanBert;
 using GanBertBots.Training.Rounds;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace GanBertBots.Host.Serving;
 /// live version of, or for every model when retraining (and with it the registry) is off.
 /// </summary>
 public sealed class ModelServing(InferenceService inference, ModelsOptions models, InferenceOptions inferenceOptions,
-    ILogger<ModelServing> log, LiveModelSync? registry = null) : IHostedService
+    ILogger<ModelServing> log, LiveModelSync? registry = null, BaseEncoderFolders? encoders = null) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -21,7 +22,8 @@ public sealed class ModelServing(InferenceService inference, ModelsOptions model
         bool detectorLive = registry?.Loaded(ModelNames.Detector) is not null;
         if (generatorLive) log.LogInformation("Serving the registry's live generator {Version}", registry!.Loaded(ModelNames.Generator));
         if (detectorLive) log.LogInformation("Serving the registry's live detector {Version}", registry!.Loaded(ModelNames.Detector));
-        await ServedModels.LoadAsync(inference, models, inferenceOptions, log, generator: !generatorLive, detector: !detectorLive);
+        await ServedModels.LoadAsync(inference, models, inferenceOptions, log, generator: !generatorLive, detector: !detectorLive,
+            encoderDirectories: encoders?.Directories);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

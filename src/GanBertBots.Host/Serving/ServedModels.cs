@@ -54,16 +54,17 @@ public static class ServedModels
             ? a : "'" + a.Replace("'", "'\\''") + "'"));
 
     /// <summary>Loads what is there and swaps it in; returns once both are settled.</summary>
+    /// <param name="encoderDirectories">Where an adapter detector's base encoder may also be (the models folder); default models/.</param>
     public static async Task LoadAsync(InferenceService service, ModelsOptions models, InferenceOptions inference, ILogger log,
-        bool generator = true, bool detector = true)
+        bool generator = true, bool detector = true, IReadOnlyList<string>? encoderDirectories = null)
     {
         TorchPlacement? placement = null;
         TorchPlacement Placement() => placement ??= TorchPlacement.Resolve(inference.Device, inference.DType);
 
         if (generator) await LoadOneAsync("tweet generator", models.Generator, TextGenerator.Check, p => GeneratorMissing(models.Generator, p), GeneratorNotSetUp,
             dir => Gpt2TweetModel.Load(dir, Placement()), (m, reason) => service.SwapGenerator(m, reason), m => m.ModelVersion, Placement, log);
-        if (detector) await LoadOneAsync("detector", models.Detector, DetectorCheckpoint.Check, p => DetectorMissing(models.Detector, p), DetectorNotSetUp,
-            dir => LoadDetector(dir, Placement()), (m, reason) => service.SwapDetector(m, reason), m => m.ModelVersion, Placement, log);
+        if (detector) await LoadOneAsync("detector", models.Detector, dir => DetectorCheckpoint.Check(dir, encoderDirectories), p => DetectorMissing(models.Detector, p), DetectorNotSetUp,
+            dir => GanBertDetectorModel.Load(dir, Placement(), encoderDirectories: encoderDirectories), (m, reason) => service.SwapDetector(m, reason), m => m.ModelVersion, Placement, log);
     }
 
     static async Task LoadOneAsync<T>(string what, string dir, Func<string, Loadability> check, Func<string?, string> missing, string notSetUp,
@@ -89,6 +90,4 @@ public static class ServedModels
             await swap(null, $"The {what} is not available right now. Please try again later.");
         }
     }
-
-    static IDetectorModel LoadDetector(string dir, TorchPlacement placement) => GanBertDetectorModel.Load(dir, placement);
 }

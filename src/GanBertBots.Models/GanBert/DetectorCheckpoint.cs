@@ -10,6 +10,16 @@ using static TorchSharp.torch;
 namespace GanBertBots.Models.GanBert;
 
 /// <summary>
+/// Where the base encoders of adapter detectors are looked for besides the directory each stores: the folder that
+/// <c>models pull</c> fills (Hub:ModelsDirectory). The service, the registry's load check and the round all use it.
+/// </summary>
+public sealed record BaseEncoderFolders(IReadOnlyList<string> Directories)
+{
+    /// <summary>The folders for a models directory (Hub:ModelsDirectory; "models" by default).</summary>
+    public static BaseEncoderFolders For(string modelsDirectory) => new([modelsDirectory]);
+}
+
+/// <summary>
 /// The pretrained encoder an adapter detector stands on: its directory as given when training, and the sha256 of its
 /// <c>model.safetensors</c> (the weights the adapters were trained against).
 /// </summary>
@@ -160,7 +170,8 @@ public static class DetectorCheckpoint
     /// Whether <see cref="GanBertDetector.Load"/> finds a detector in <paramref name="directory"/>: config.json that reads as
     /// a <see cref="DetectorConfig"/>, model.safetensors and vocab.txt. Names and config only; the weights are not opened.
     /// </summary>
-    public static Loadability Check(string directory)
+    /// <param name="encoderDirectories">Where an adapter detector's base encoder may also be (as for <see cref="LoadNetwork"/>); default models/.</param>
+    public static Loadability Check(string directory, IReadOnlyList<string>? encoderDirectories = null)
     {
         var files = Loadability.RequireFiles(directory, ConfigFile, WeightsFile, VocabFile);
         string path = Path.Combine(directory, ConfigFile);
@@ -170,7 +181,7 @@ public static class DetectorCheckpoint
             var o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CheckpointException($"{path}: not a JSON object");
             var config = DetectorConfig.FromJson(o, ConfigFile);
             // An adapter detector also needs its base encoder's files (their hash is checked when loading).
-            if (files.IsLoadable && config.BaseEncoder is { } reference) FindBaseEncoder(directory, reference);
+            if (files.IsLoadable && config.BaseEncoder is { } reference) FindBaseEncoder(directory, reference, encoderDirectories);
             return files;
         }
         catch (Exception e) when (e is CheckpointException or JsonException or IOException or FormatException or InvalidOperationException)

@@ -28,7 +28,7 @@ public sealed record LocalCheckpoint(string Name, string Directory, string? Mode
         System.IO.Directory.Exists(modelsDirectory)
             ? System.IO.Directory.EnumerateDirectories(modelsDirectory)
                 .Where(d => !Path.GetFileName(d).StartsWith('.'))
-                .Select(Inspect)
+                .Select(d => Inspect(d, [modelsDirectory])) // an adapter detector's base encoder may be beside it
                 .OrderBy(m => m.Name, StringComparer.Ordinal)
                 .ToList()
             : [];
@@ -42,7 +42,8 @@ public sealed record LocalCheckpoint(string Name, string Directory, string? Mode
                 .ToList()
             : [];
 
-    public static LocalCheckpoint Inspect(string directory)
+    /// <param name="encoderDirectories">Where an adapter detector's base encoder may also be; default models/.</param>
+    public static LocalCheckpoint Inspect(string directory, IReadOnlyList<string>? encoderDirectories = null)
     {
         var files = System.IO.Directory.EnumerateFiles(directory).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
         string config = Path.Combine(directory, "config.json");
@@ -61,7 +62,7 @@ public sealed record LocalCheckpoint(string Name, string Directory, string? Mode
         if (detector) modelType = null;
         var family = HubCheckpoint.FamilyOf(modelType);
         // The same checks as the loaders': a detector as GanBertDetector.Load reads it, a GPT-2 as TextGenerator.Load does.
-        var check = detector ? DetectorCheckpoint.Check(directory)
+        var check = detector ? DetectorCheckpoint.Check(directory, encoderDirectories)
             : family == CheckpointFamily.Gpt2 ? TextGenerator.Check(directory)
             : family is { } f ? Loadability.RequireFiles(directory, [.. HubCheckpoint.RequiredFiles(f)])
             : !File.Exists(config) ? new Loadability(["config.json"], "no config.json")

@@ -89,7 +89,7 @@ public sealed record RoundTrainingSet(
 /// generator's fresh samples (the generator class, weight 1) and a seeded choice of unlabelled user texts; the held-out
 /// texts are never trained on. Evaluation (step 4) scores a checkpoint on the held-out texts.
 /// </summary>
-public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlacement placement) : IDetectorTrainer
+public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlacement placement, BaseEncoderFolders? encoders = null) : IDetectorTrainer
 {
     public const string TrainingCurvesFile = "detector-training.png";
     public const string ConfusionMatrixFile = "confusion_matrix.png";
@@ -123,7 +123,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
         var training = placement with { DType = ScalarType.Float32 };
         double lr = options.LearningRateFor(liveConfig.Backbone);
 
-        using var network = DetectorCheckpoint.LoadNetwork(live, liveConfig, training);
+        using var network = DetectorCheckpoint.LoadNetwork(live, liveConfig, training, encoders?.Directories);
         using var noise = new torch.Generator(unchecked((ulong)request.Seed), training.Device);
         int stepsPerEpoch = (set.Rows.Count + options.BatchSize - 1) / options.BatchSize;
         var recipe = options.RecipeFor(liveConfig.Backbone);
@@ -322,7 +322,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
     {
         var rows = heldOut.Where(r => !string.IsNullOrWhiteSpace(r.Text)).ToList();
         int skippedEmpty = heldOut.Count - rows.Count;
-        using var detector = GanBertDetector.Load(detectorDirectory, placement, options.BatchSize);
+        using var detector = GanBertDetector.Load(detectorDirectory, placement, options.BatchSize, encoders?.Directories);
         var predicted = new List<string>(rows.Count);
         var probabilities = new List<double[]>(rows.Count);
         int chunk = options.BatchSize * 8;

@@ -18,7 +18,8 @@ public sealed record RealTweets(IReadOnlyList<TweetExample> Train, IReadOnlyList
 /// <param name="keywords">Keyword prompts to draw from (e.g. the corpus' disaster keywords).</param>
 /// <param name="realTweets">Loads the real tweets when a round needs them.</param>
 public sealed class Gpt2RoundSteps(IReadOnlyList<string> keywords, Func<CancellationToken, Task<RealTweets>> realTweets,
-    PolicyGradientOptions tuning, TorchPlacement placement, int foolRateSamples = 64) : IGeneratorSampler, IGeneratorTrainer
+    PolicyGradientOptions tuning, TorchPlacement placement, int foolRateSamples = 64, BaseEncoderFolders? encoders = null)
+    : IGeneratorSampler, IGeneratorTrainer
 {
     public Task<IReadOnlyList<string>> SampleAsync(string generatorDirectory, int count, int seed, CancellationToken cancellation) =>
         Task.Run(() =>
@@ -55,7 +56,7 @@ public sealed class Gpt2RoundSteps(IReadOnlyList<string> keywords, Func<Cancella
             var tokenizer = Gpt2Tokenizer.Load(request.LiveGeneratorDirectory);
             using var policy = Gpt2Checkpoint.Load(request.LiveGeneratorDirectory, placement);
             using var reference = Gpt2Checkpoint.Load(request.LiveGeneratorDirectory, placement);
-            using var detector = GanBertDetector.Load(request.DetectorDirectory, placement);
+            using var detector = GanBertDetector.Load(request.DetectorDirectory, placement, encoderDirectories: encoders?.Directories);
             var tuner = new PolicyGradientTuner(policy, reference, tokenizer, new DetectorReward(detector), tuning with { Seed = request.Seed });
             var history = tuner.Train(keywords.Cast<string?>().ToList(), real.Train, cancellation: cancellation);
             Gpt2Checkpoint.Save(policy, request.OutputDirectory);
@@ -75,7 +76,7 @@ public sealed class Gpt2RoundSteps(IReadOnlyList<string> keywords, Func<Cancella
             var ids = real.HeldOut.Select(e => CausalLm.Encode(generator.Tokenizer, e, generator.Model.Config.MaxPositions)).ToList();
             double perplexity = ids.Count == 0 ? double.NaN : GeneratorTrainer.Perplexity(generator.Model, ids, 16, generator.Tokenizer.EndOfTextId);
             var tweets = Sample(generator, foolRateSamples, seed, cancellation);
-            using var detector = GanBertDetector.Load(detectorDirectory, placement);
+            using var detector = GanBertDetector.Load(detectorDirectory, placement, encoderDirectories: encoders?.Directories);
             var scores = new DetectorReward(detector).Score(tweets);
             double foolRate = scores.Count == 0 ? double.NaN : scores.Count(s => s > 0.5) / (double)scores.Count;
             return new GeneratorScore(perplexity, foolRate)

@@ -15,9 +15,10 @@ public sealed class CheckpointValidators
     readonly Dictionary<string, CheckpointValidator> _byName = new(StringComparer.Ordinal);
 
     /// <summary>Generator = GPT-2 load; detector = GAN-BERT detector load; everything else = config.json check.</summary>
-    public static CheckpointValidators Default() => new CheckpointValidators()
+    /// <param name="encoderDirectories">Where an adapter detector's base encoder may also be (the models folder); default models/.</param>
+    public static CheckpointValidators Default(IReadOnlyList<string>? encoderDirectories = null) => new CheckpointValidators()
         .With("generator", LoadsAsGpt2)
-        .With("detector", LoadsAsDetector);
+        .With("detector", (name, directory) => LoadsAsDetector(name, directory, encoderDirectories));
 
     public CheckpointValidators With(string modelName, CheckpointValidator validator)
     {
@@ -39,9 +40,9 @@ public sealed class CheckpointValidators
     }
 
     /// <summary>Loads the folder as a GAN-BERT detector on the CPU (config.json, vocab.txt, every tensor of model.safetensors by name and shape) and frees it.</summary>
-    public static void LoadsAsDetector(string name, string directory)
+    public static void LoadsAsDetector(string name, string directory, IReadOnlyList<string>? encoderDirectories = null)
     {
-        using var detector = GanBertDetector.Load(directory, TorchPlacement.Cpu);
+        using var detector = GanBertDetector.Load(directory, TorchPlacement.Cpu, encoderDirectories: encoderDirectories);
     }
 
     /// <summary>A <c>config.json</c> that parses as a JSON object.</summary>

@@ -1,4 +1,5 @@
 using GanBertBots.Models;
+using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
 using GanBertBots.Storage;
 using GanBertBots.Training.Detector;
@@ -68,11 +69,11 @@ public static class AdversarialRoundServiceCollectionExtensions
             var corpus = sp.GetRequiredService<CorpusTweets>();
             var keywords = o.EffectiveKeywords;
             return new Gpt2RoundSteps(keywords, cancellation => corpus.LoadRealTweetsAsync(keywords, cancellation),
-                sp.GetRequiredService<PolicyGradientOptions>(), placement, o.FoolRateSamples);
+                sp.GetRequiredService<PolicyGradientOptions>(), placement, o.FoolRateSamples, sp.GetService<BaseEncoderFolders>());
         });
         services.AddSingleton<IGeneratorSampler>(sp => sp.GetRequiredService<Gpt2RoundSteps>());
         services.AddSingleton<IGeneratorTrainer>(sp => sp.GetRequiredService<Gpt2RoundSteps>());
-        services.AddSingleton(sp => new RoundDetectorTrainer(sp.GetRequiredService<RoundDetectorOptions>(), placement));
+        services.AddSingleton(sp => new RoundDetectorTrainer(sp.GetRequiredService<RoundDetectorOptions>(), placement, sp.GetService<BaseEncoderFolders>()));
         services.AddSingleton<IDetectorTrainer>(sp => sp.GetRequiredService<RoundDetectorTrainer>());
         return services;
     }

@@ -1,3 +1,4 @@
+using GanBertBots.Models.GanBert;
 using GanBertBots.Storage;
 using GanBertBots.Training.Registry;
 using GanBertBots.Training.Rounds;
@@ -30,7 +31,7 @@ public static class RetrainingServiceCollectionExtensions
         services.AddSingleton(options);
 
         services.TryAddSingleton(sp => new ModelRegistry(options.RegistryRoot,
-            sp.GetService<CheckpointValidator>() ?? CheckpointValidators.Default().Validator));
+            sp.GetService<CheckpointValidator>() ?? CheckpointValidators.Default(sp.GetService<BaseEncoderFolders>()?.Directories).Validator));
         services.TryAddSingleton<IRoundDataSource>(sp =>
             new LabelStoreRoundData(sp.GetRequiredService<ILabelStore>(), options.HeldOutFraction, options.MaxUnlabelled));
         services.TryAddSingleton<StepsNotConfigured>();
