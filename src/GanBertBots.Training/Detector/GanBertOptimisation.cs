@@ -179,18 +179,19 @@ public sealed class GanBertOptimisation : IDisposable
         };
     }
 
-    /// <summary>The batch's <see cref="GanHealth"/> (no gradients; no spread for a batch of one text).</summary>
+    /// <summary>The batch's <see cref="GanHealth"/> (no gradients; no spread for a batch of one text). One read from the
+    /// device for all four figures (each read is a synchronisation on a GPU).</summary>
     /// <param name="pooled">[B, H] real encoder outputs</param>
     /// <param name="fake">[B, H] generator outputs</param>
     static GanHealth Health(Tensor pooled, Tensor fake, Tensor realLogits, Tensor fakeLogits)
     {
         using var scope = NewDisposeScope();
         using var mode = torch.no_grad();
-        double realFake = GanBertLosses.FakeProbability(realLogits).mean().item<float>();
-        double fakeFake = GanBertLosses.FakeProbability(fakeLogits).mean().item<float>();
-        double? spread = pooled.shape[0] < 2 ? null
-            : fake.std(0).mean().item<float>() / Math.Max(pooled.std(0).mean().item<float>(), 1e-12);     // [H] -> scalar each
-        return new GanHealth(realFake, fakeFake, spread);
+        bool spreads = pooled.shape[0] >= 2;
+        var parts = new List<Tensor> { GanBertLosses.FakeProbability(realLogits).mean(), GanBertLosses.FakeProbability(fakeLogits).mean() };
+        if (spreads) parts.AddRange([fake.std(0).mean(), pooled.std(0).mean()]);                          // [H] -> scalar each
+        var f = torch.stack(parts).cpu().data<float>().ToArray();                                         // [2] or [4]
+        return new GanHealth(f[0], f[1], spreads ? f[2] / Math.Max((double)f[3], 1e-12) : null);
     }
 
     public void Save(string directory)
