@@ -16,19 +16,27 @@ public sealed class GanHealthTests : IDisposable
 
     static Tensor T(double[,] values) => tensor(values, dtype: ScalarType.Float32);
 
+    // One batch for the loss tests: two generated rows judged by these logits, and 2-dimensional features.
+    static Tensor FakeLogits() => T(new double[,] { { 0, 0, 2 }, { 1, 0, 0 } });
+    static Tensor RealFeatures() => T(new double[,] { { 1, 2 }, { 3, 4 } });   // mean [2, 3], column std (n − 1) [√2, √2]
+    static Tensor FakeFeatures() => T(new double[,] { { 0, 1 }, { 0, -1 } });  // mean [0, 0], column std [0, √2]
+
+    /// <summary>−mean log(1 − p_fake + ε) of <see cref="FakeLogits"/>, by hand: p_fake = e²/(2 + e²) and 1/(e + 2).</summary>
+    static double Adversarial()
+    {
+        double e = Math.E, eps = 1e-8;
+        double p0 = e * e / (2 + e * e), p1 = 1 / (e + 2);
+        return -(Math.Log(1 - p0 + eps) + Math.Log(1 - p1 + eps)) / 2;
+    }
+
     [Theory]
     [InlineData(0.0)]
     [InlineData(2.5)]
     public void Feature_matching_weight_scales_only_the_matching_term(double weight)
     {
         using var scope = NewDisposeScope();
-        var fakeLogits = T(new double[,] { { 0, 0, 2 }, { 1, 0, 0 } });
-        var realFeatures = T(new double[,] { { 1, 2 }, { 3, 4 } });   // mean [2, 3]
-        var fakeFeatures = T(new double[,] { { 0, 1 }, { 0, -1 } });  // mean [0, 0]
-        double e = Math.E, eps = 1e-8;
-        double p0 = e * e / (2 + e * e), p1 = 1 / (e + 2);
-        double adversarial = -(Math.Log(1 - p0 + eps) + Math.Log(1 - p1 + eps)) / 2;
-        Assert.Equal(adversarial + weight * 6.5, GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures, weight).item<float>(), 5);
+        // matching: mean of (2 − 0)², (3 − 0)² = 6.5
+        Assert.Equal(Adversarial() + weight * 6.5, GanBertLosses.Generator(FakeLogits(), RealFeatures(), FakeFeatures(), weight).item<float>(), 5);
     }
 
     [Theory]
@@ -37,14 +45,9 @@ public sealed class GanHealthTests : IDisposable
     public void Spread_matching_adds_the_squared_difference_of_the_feature_standard_deviations(double weight)
     {
         using var scope = NewDisposeScope();
-        var fakeLogits = T(new double[,] { { 0, 0, 2 }, { 1, 0, 0 } });
-        var realFeatures = T(new double[,] { { 1, 2 }, { 3, 4 } });   // column std (n − 1) [√2, √2]
-        var fakeFeatures = T(new double[,] { { 0, 1 }, { 0, -1 } });  // column std [0, √2]
-        double e = Math.E, eps = 1e-8;
-        double p0 = e * e / (2 + e * e), p1 = 1 / (e + 2);
-        double adversarial = -(Math.Log(1 - p0 + eps) + Math.Log(1 - p1 + eps)) / 2;
-        // matching: mean of (2 − 0)², (3 − 0)² = 6.5; spread: mean of (√2 − 0)², (√2 − √2)² = 1
-        Assert.Equal(adversarial + 6.5 + weight * 1.0,
+        var (fakeLogits, realFeatures, fakeFeatures) = (FakeLogits(), RealFeatures(), FakeFeatures());
+        // matching 6.5 as above; spread: mean of (√2 − 0)², (√2 − √2)² = 1
+        Assert.Equal(Adversarial() + 6.5 + weight * 1.0,
             GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures, 1.0, weight).item<float>(), 5);
         if (weight == 0) // the default is GAN-BERT's loss bit for bit
             Assert.Equal(GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures).item<float>(),

@@ -75,6 +75,18 @@ sealed class TinyBert
             ["type_vocab_size"] = 2, ["layer_norm_eps"] = Eps, ["hidden_act"] = "gelu",
         };
 
+    /// <summary>The 23 tokens of <see cref="Vocab"/>: the five specials, then the synthetic detector's human and machine words.</summary>
+    public static IEnumerable<string> Vocabulary => new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }
+        .Concat(GanBertBots.Testing.SyntheticDetector.HumanWords).Concat(GanBertBots.Testing.SyntheticDetector.MachineWords).Concat(["the", "and"]);
+
+    /// <summary><see cref="Save"/> plus a vocab.txt of <see cref="Vocabulary"/>: a Hugging Face encoder folder train-detector loads.</summary>
+    public string SaveWithVocabulary(string dir)
+    {
+        Save(dir);
+        File.WriteAllLines(Path.Combine(dir, "vocab.txt"), Vocabulary);
+        return dir;
+    }
+
     /// <summary>Writes config.json + model.safetensors. <paramref name="rename"/> maps HF names to stored names (prefix, gamma/beta...); null drops a tensor.</summary>
     public string Save(string dir, Func<string, string?>? rename = null, Func<string, long[], long[]>? reshape = null)
     {

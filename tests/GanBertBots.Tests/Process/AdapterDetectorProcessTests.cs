@@ -19,9 +19,7 @@ public sealed class AdapterDetectorProcessTests
         try
         {
             // Trained against training/tiny-bert; the encoder then moves to shelf/, the folder the service is told about.
-            string bert = new TinyBert(distil: false, seed: 9).Save(Path.Combine(work, "training", "tiny-bert"));
-            File.WriteAllLines(Path.Combine(bert, "vocab.txt"), new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }
-                .Concat(SyntheticDetector.HumanWords).Concat(SyntheticDetector.MachineWords).Concat(["the", "and"]));
+            string bert = new TinyBert(distil: false, seed: 9).SaveWithVocabulary(Path.Combine(work, "training", "tiny-bert"));
             DetectorData.WriteJsonl(Path.Combine(work, "texts.jsonl"), SyntheticDetector.Rows(24, seed: 3));
             await ServiceProcess.RunCliOkAsync(work, null, "train-detector", "--data", "texts.jsonl", "--backbone", "bert", "training/tiny-bert",
                 "--adapters", "4", "--out", "models/detector", "--epochs", "1", "--batch-size", "4", "--max-length", "16",

@@ -43,9 +43,7 @@ public sealed class TrainingProgressProcessTests
         string work = Directory.CreateTempSubdirectory("ganbertbots-progress-").FullName;
         try
         {
-            string bert = new TinyBert(distil: false, seed: 9).Save(Path.Combine(work, "tiny-bert"));
-            File.WriteAllLines(Path.Combine(bert, "vocab.txt"), new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }
-                .Concat(SyntheticDetector.HumanWords).Concat(SyntheticDetector.MachineWords).Concat(["the", "and"])); // 23 = TinyBert.Vocab
+            string bert = new TinyBert(distil: false, seed: 9).SaveWithVocabulary(Path.Combine(work, "tiny-bert"));
             DetectorData.WriteJsonl(Path.Combine(work, "texts.jsonl"), SyntheticDetector.Rows(24, seed: 3));
 
             var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "texts.jsonl",
@@ -90,9 +88,7 @@ public sealed class TrainingProgressProcessTests
         string work = Directory.CreateTempSubdirectory("ganbertbots-adapters-").FullName;
         try
         {
-            string bert = new TinyBert(distil: false, seed: 9).Save(Path.Combine(work, "tiny-bert"));
-            File.WriteAllLines(Path.Combine(bert, "vocab.txt"), new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }
-                .Concat(SyntheticDetector.HumanWords).Concat(SyntheticDetector.MachineWords).Concat(["the", "and"]));
+            string bert = new TinyBert(distil: false, seed: 9).SaveWithVocabulary(Path.Combine(work, "tiny-bert"));
             DetectorData.WriteJsonl(Path.Combine(work, "texts.jsonl"), SyntheticDetector.Rows(16, seed: 4));
 
             await ServiceProcess.RunCliOkAsync(work, null, "train-detector", "--data", "texts.jsonl", "--backbone", "bert", "tiny-bert",
