@@ -47,8 +47,8 @@ public sealed class TrainDetectorVerb : ICliVerb
           --head-lr X             the GAN-BERT head's learning rate (discriminator; the generator's too unless --generator-lr);
                                   default: --lr. The head starts from scratch on a pretrained encoder and may want more
           --feature-matching W    weight of the generator's feature-matching term (default 1, as in GAN-BERT)
-          --spread-matching W     weight of a term matching the spread of real and generated features too, against a
-                                  collapsed generator (default 0: not in GAN-BERT)
+          --spread-matching W     weight of a generator term pulling the spread of its outputs to the real encoder
+                                  outputs', against a collapsed generator (default 0: not in GAN-BERT)
           --unlabelled-ratio R    use at most R unlabelled rows per labelled row (a seeded choice; default: all)
           --pooling mean|cls      one vector per text: mean over the real tokens (default), or the encoder's [CLS]
                                   (BERT's pooler, DistilBERT's [CLS] state)

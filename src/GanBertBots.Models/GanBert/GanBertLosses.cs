@@ -15,8 +15,7 @@ public sealed record DiscriminatorLoss(Tensor Total, Tensor Supervised, Tensor R
 /// <item>L_sup = cross-entropy over the k real logits on labelled rows only (optionally a weighted mean); 0 when none are labelled;</item>
 /// <item>L_real = −mean log(1 − p_fake(real) + ε); L_fake = −mean log(p_fake(G(z)) + ε); L_D = L_sup + L_real + L_fake;</item>
 /// <item>L_G = −mean log(1 − p_fake(G(z)) + ε) + λ · mean over dims of (mean f_real − mean f_fake)², λ = 1 in GAN-BERT;</item>
-/// <item>optionally (not in GAN-BERT) + μ · mean over dims of (std f_real − std f_fake)², the standard deviations across the
-/// batch: matching the spread as well as the mean, so the generator cannot collapse onto the real mean; μ = 0 by default.</item>
+/// <item>not in GAN-BERT: <see cref="SpreadMatching"/>, which the trainer may add to L_G against a collapsed generator.</item>
 /// </list>
 /// </summary>
 public static class GanBertLosses
@@ -64,15 +63,21 @@ public static class GanBertLosses
     /// <param name="realFeatures">[N, H] the discriminator's features on real rows (detached: G's loss must not move the encoder)</param>
     /// <param name="fakeFeatures">[M, H] its features on the generator's outputs</param>
     /// <param name="featureMatchingWeight">λ, the weight of the feature-matching term</param>
-    /// <param name="spreadMatchingWeight">μ, the weight of the spread-matching term; 0 = none (GAN-BERT). Needs 2 rows or more on each side.</param>
-    public static Tensor Generator(Tensor fakeLogits, Tensor realFeatures, Tensor fakeFeatures, double featureMatchingWeight = 1.0,
-        double spreadMatchingWeight = 0)
+    public static Tensor Generator(Tensor fakeLogits, Tensor realFeatures, Tensor fakeFeatures, double featureMatchingWeight = 1.0)
     {
         var adversarial = -(1 - FakeProbability(fakeLogits) + Epsilon).log().mean();
         var matching = (realFeatures.mean(new long[] { 0 }) - fakeFeatures.mean(new long[] { 0 })).pow(2).mean();
-        var loss = adversarial + featureMatchingWeight * matching; // ×1 is exact: the default gives GAN-BERT's loss bit for bit
-        if (spreadMatchingWeight == 0 || realFeatures.shape[0] < 2 || fakeFeatures.shape[0] < 2) return loss; // one row has no spread
-        var spread = (realFeatures.std(0) - fakeFeatures.std(0)).pow(2).mean();   // [H] -> scalar
-        return loss + spreadMatchingWeight * spread;
+        return adversarial + featureMatchingWeight * matching; // ×1 is exact: the default gives GAN-BERT's loss bit for bit
     }
+
+    /// <summary>
+    /// Mean over dimensions of (std real − std fake)², the standard deviations taken across the batch (n − 1): how far the
+    /// generator's spread is from the real encoder outputs'. Not in GAN-BERT; the trainer adds it to L_G with a weight
+    /// (--spread-matching) against a generator that collapses onto the real mean. A 0 scalar when either side has one row.
+    /// </summary>
+    /// <param name="real">[N, H] real encoder outputs (detached: the term must not move the encoder)</param>
+    /// <param name="fake">[M, H] generator outputs</param>
+    public static Tensor SpreadMatching(Tensor real, Tensor fake) =>
+        real.shape[0] < 2 || fake.shape[0] < 2 ? zeros(new long[0], dtype: fake.dtype, device: fake.device)
+            : (real.std(0) - fake.std(0)).pow(2).mean();                                  // [H] -> scalar
 }

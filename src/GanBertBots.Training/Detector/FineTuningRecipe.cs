@@ -42,8 +42,8 @@ public sealed partial record FineTuningRecipe
     public bool FreezeEncoder { get; init; }
     /// <summary>Weight of the feature-matching term in the generator's loss (GAN-BERT: 1); 0 = the adversarial term alone.</summary>
     public double FeatureMatchingWeight { get; init; } = 1.0;
-    /// <summary>Weight of the spread-matching term in the generator's loss (not in GAN-BERT, so 0 by default): the standard
-    /// deviations of the discriminator's features on real and generated rows are pulled together, against a collapsed generator.</summary>
+    /// <summary>Weight of <see cref="GanBertLosses.SpreadMatching"/> in the generator's loss (not in GAN-BERT, so 0 by default):
+    /// the standard deviations of the generator's outputs are pulled towards the real encoder outputs', against a collapsed generator.</summary>
     public double SpreadMatchingWeight { get; init; }
     /// <summary>On CUDA, run float32 matmuls on TF32 tensor cores (TorchSharp 0.107 has no autocast). Ignored on the CPU.</summary>
     public bool MixedPrecision { get; init; } = true;

@@ -157,8 +157,9 @@ public sealed class GanBertOptimisation : IDisposable
         var fake = _network.Generator.Sample(pooled.shape[0], _noise);                       // [B, H]
         // Generator: D judges G(z) with gradients flowing back into G; the real features are constants.
         var (fakeFeatures, fakeLogitsForG) = _network.Discriminator.forward(fake);
-        var generatorLoss = GanBertLosses.Generator(fakeLogitsForG, realFeatures.detach(), fakeFeatures,
-            Recipe.FeatureMatchingWeight, Recipe.SpreadMatchingWeight);
+        var generatorLoss = GanBertLosses.Generator(fakeLogitsForG, realFeatures.detach(), fakeFeatures, Recipe.FeatureMatchingWeight);
+        if (Recipe.SpreadMatchingWeight > 0) // G's outputs spread as the real encoder outputs do (constants here too)
+            generatorLoss = generatorLoss + Recipe.SpreadMatchingWeight * GanBertLosses.SpreadMatching(pooled.detach(), fake);
         // Discriminator: G(z) is a constant input.
         var (_, fakeLogitsForD) = _network.Discriminator.forward(fake.detach());
         using var d = GanBertLosses.Discriminator(realLogits, fakeLogitsForD, labels, labelMask, weights);

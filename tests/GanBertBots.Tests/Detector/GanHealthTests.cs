@@ -39,22 +39,38 @@ public sealed class GanHealthTests : IDisposable
         Assert.Equal(Adversarial() + weight * 6.5, GanBertLosses.Generator(FakeLogits(), RealFeatures(), FakeFeatures(), weight).item<float>(), 5);
     }
 
-    [Theory]
-    [InlineData(0.0)]
-    [InlineData(3.0)]
-    public void Spread_matching_adds_the_squared_difference_of_the_feature_standard_deviations(double weight)
+    [Fact]
+    public void Spread_matching_is_the_squared_difference_of_the_standard_deviations()
     {
         using var scope = NewDisposeScope();
-        var (fakeLogits, realFeatures, fakeFeatures) = (FakeLogits(), RealFeatures(), FakeFeatures());
-        // matching 6.5 as above; spread: mean of (√2 − 0)², (√2 − √2)² = 1
-        Assert.Equal(Adversarial() + 6.5 + weight * 1.0,
-            GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures, 1.0, weight).item<float>(), 5);
-        if (weight == 0) // the default is GAN-BERT's loss bit for bit
-            Assert.Equal(GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures).item<float>(),
-                GanBertLosses.Generator(fakeLogits, realFeatures, fakeFeatures, 1.0, weight).item<float>());
-        // One generated row has no spread: the term is left out rather than NaN.
-        var one = GanBertLosses.Generator(fakeLogits.narrow(0, 0, 1), realFeatures, fakeFeatures.narrow(0, 0, 1), 1.0, weight).item<float>();
-        Assert.True(float.IsFinite(one));
+        // column std (n − 1): real [√2, √2], fake [0, √2]; mean of (√2 − 0)², (√2 − √2)² = 1
+        Assert.Equal(1.0, GanBertLosses.SpreadMatching(RealFeatures(), FakeFeatures()).item<float>(), 5);
+        // One generated row has no spread: 0, not NaN.
+        Assert.Equal(0f, GanBertLosses.SpreadMatching(RealFeatures(), FakeFeatures().narrow(0, 0, 1)).item<float>());
+    }
+
+    [Fact]
+    public void Spread_matching_moves_the_generator_and_nothing_else()
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var texts = new[] { "apple river stone", "vector neural", "the a and of is very then robot", "quiet" };
+        Dictionary<string, float[]> StepWith(double weight)
+        {
+            var (network, _, tokenizer) = SyntheticDetector.Untrained(vocab, seed: 21, dropout: 0);
+            using var _ = network;
+            using var scope = NewDisposeScope();
+            var (ids, mask) = TokenBatch.Create(texts.Select(tokenizer.Encode).ToList(), tokenizer.PadId, CPU);
+            using var noise = new Generator(5);
+            using var optimisation = new GanBertOptimisation(network, FineTuningRecipe.ForSmall(1e-2) with { SpreadMatchingWeight = weight },
+                0, adversarial: true, noise);
+            optimisation.Step(ids, mask, tensor(new long[] { 0, 1, 1, 0 }), tensor(new[] { true, true, false, false }));
+            return network.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().data<float>().ToArray());
+        }
+        var without = StepWith(0);
+        var with = StepWith(50);
+        foreach (var (name, values) in without)
+            if (name.StartsWith("generator.", StringComparison.Ordinal)) Assert.False(values.SequenceEqual(with[name]), $"{name} did not move");
+            else Assert.True(values.SequenceEqual(with[name]), $"{name} moved: the term reached the discriminator side");
     }
 
     /// <summary>Mean over columns of the unbiased standard deviation down each column, in float64.</summary>
