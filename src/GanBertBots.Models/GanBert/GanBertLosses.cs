@@ -71,13 +71,15 @@ public static class GanBertLosses
     }
 
     /// <summary>
-    /// Mean over dimensions of (std real − std fake)², the standard deviations taken across the batch (n − 1): how far the
-    /// generator's spread is from the real encoder outputs'. Not in GAN-BERT; the trainer adds it to L_G with a weight
-    /// (--spread-matching) against a generator that collapses onto the real mean. A 0 scalar when either side has one row.
+    /// mean_d (std_d real − std_d fake)² / (mean_d std_d real)², the standard deviations taken across the batch (n − 1): how
+    /// far the generator's spread is from the real encoder outputs', relative to the real spread, so a weight means the same
+    /// whatever the encoder's scale (a collapsed generator costs about 1). Not in GAN-BERT; the trainer adds it to L_G with
+    /// a weight (--spread-matching) against a generator that collapses onto the real mean. A 0 scalar when either side has
+    /// one row.
     /// </summary>
     /// <param name="real">[N, H] real encoder outputs (detached: the term must not move the encoder)</param>
     /// <param name="fake">[M, H] generator outputs</param>
     public static Tensor SpreadMatching(Tensor real, Tensor fake) =>
         real.shape[0] < 2 || fake.shape[0] < 2 ? zeros(new long[0], dtype: fake.dtype, device: fake.device)
-            : (real.std(0) - fake.std(0)).pow(2).mean();                                  // [H] -> scalar
+            : (real.std(0) - fake.std(0)).pow(2).mean() / real.std(0).mean().pow(2).clamp_min(1e-24); // [H] -> scalar
 }

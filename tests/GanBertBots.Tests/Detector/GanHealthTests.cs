@@ -43,8 +43,10 @@ public sealed class GanHealthTests : IDisposable
     public void Spread_matching_is_the_squared_difference_of_the_standard_deviations()
     {
         using var scope = NewDisposeScope();
-        // column std (n − 1): real [√2, √2], fake [0, √2]; mean of (√2 − 0)², (√2 − √2)² = 1
-        Assert.Equal(1.0, GanBertLosses.SpreadMatching(RealFeatures(), FakeFeatures()).item<float>(), 5);
+        // column std (n − 1): real [√2, √2], fake [0, √2]; mean of (√2 − 0)², (√2 − √2)² = 1, over (mean real std)² = 2
+        Assert.Equal(0.5, GanBertLosses.SpreadMatching(RealFeatures(), FakeFeatures()).item<float>(), 5);
+        // relative to the real spread: the same at another scale
+        Assert.Equal(0.5, GanBertLosses.SpreadMatching(RealFeatures() * 1e-3, FakeFeatures() * 1e-3).item<float>(), 5);
         // One generated row has no spread: 0, not NaN.
         Assert.Equal(0f, GanBertLosses.SpreadMatching(RealFeatures(), FakeFeatures().narrow(0, 0, 1)).item<float>());
     }
