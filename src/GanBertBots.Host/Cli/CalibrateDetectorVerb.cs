@@ -34,7 +34,7 @@ public sealed class CalibrateDetectorVerb : ICliVerb
         a.RejectUnknown();
 
         var rows = DetectorData.Load(data, textField, labelField);
-        using var detector = GanBertDetector.Load(directory, placement, encoderDirectories: [HubSettings.Read(context.Configuration).ModelsDirectory]);
+        using var detector = GanBertDetector.Load(directory, placement, encoderDirectories: HubSettings.EncoderFolders(context.Configuration).Directories);
         // The detector reads each text once: the calibration and the fusion share its answers. Nothing is read when Fit
         // will refuse anyway (no human class, no usable row), so its message comes at once.
         var kept = rows.Where(r => r.Label is not null && detector.Classes.Contains(r.Label)).ToList();

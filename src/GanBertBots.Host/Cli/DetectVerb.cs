@@ -38,7 +38,7 @@ public sealed class DetectVerb : ICliVerb
         if (texts.Count == 0) throw new CliUsageException("no text given (--text, --file or positional texts)");
         if (batch < 1) throw new CliUsageException("--batch-size must be at least 1");
 
-        using var detector = GanBertDetector.Load(model, placement, batch, [HubSettings.Read(context.Configuration).ModelsDirectory]); // an adapter detector's base encoder may be there
+        using var detector = GanBertDetector.Load(model, placement, batch, HubSettings.EncoderFolders(context.Configuration).Directories);
         var results = explain ? texts.Select(t => detector.Explain(t)).ToList() : detector.Detect(texts);
         for (int i = 0; i < texts.Count; i++)
         {

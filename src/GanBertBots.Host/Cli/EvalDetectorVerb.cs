@@ -37,7 +37,7 @@ public sealed class EvalDetectorVerb : ICliVerb
         a.RejectUnknown();
 
         var rows = DetectorData.Load(data, textField, labelField);
-        using var detector = GanBertDetector.Load(model, placement, batch, [HubSettings.Read(context.Configuration).ModelsDirectory]); // an adapter detector's base encoder may be there
+        using var detector = GanBertDetector.Load(model, placement, batch, HubSettings.EncoderFolders(context.Configuration).Directories);
         var calibration = DetectorCalibration.Read(model);
         var labelled = rows.Where(r => r.Label is not null).ToList();
         if (labelled.Count == 0) throw new GanBertBots.Models.UserFacingException($"{data}: no row has a label in field '{labelField}'");

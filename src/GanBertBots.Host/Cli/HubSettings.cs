@@ -1,3 +1,4 @@
+using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Hub;
 using Microsoft.Extensions.Configuration;
 
@@ -12,4 +13,8 @@ static class HubSettings
         configuration.GetSection("Hub").Bind(options);
         return options;
     }
+
+    /// <summary>Where adapter detectors' base encoders are looked for besides their stored path: the models folder
+    /// (Hub:ModelsDirectory). The service and every CLI verb that loads a detector use this one answer.</summary>
+    public static BaseEncoderFolders EncoderFolders(IConfiguration configuration) => BaseEncoderFolders.For(Read(configuration).ModelsDirectory);
 }

@@ -91,7 +91,7 @@ public static class RegistryCli
         string name = args.Positional[0], source = Path.GetFullPath(args.Positional[1]);
         if (name == Training.Rounds.ModelNames.Detector && Directory.Exists(source))
         {
-            var gate = GateDetector(source, data, textField, labelField, margin, [HubSettings.Read(context.Configuration).ModelsDirectory]);
+            var gate = GateDetector(source, data, textField, labelField, margin, HubSettings.EncoderFolders(context.Configuration).Directories);
             if (gate is null)
                 context.Out.WriteLine($"gate: not checked (no held-out figures in {Path.Combine(source, DetectorCheckpoint.ConfigFile)}, no heldout.jsonl; --data FILE measures them)");
             else if (gate.Passed)
@@ -126,10 +126,11 @@ public static class RegistryCli
         IReadOnlyList<string> encoderDirectories)
     {
         string? file = data ?? (File.Exists(Path.Combine(directory, "heldout.jsonl")) ? Path.Combine(directory, "heldout.jsonl") : null);
-        if (data is null && DetectorCheckpoint.Check(directory, encoderDirectories).IsLoadable && DetectorGate.Read(DetectorCheckpoint.ReadConfig(directory)) is { } stored)
+        bool loadable = DetectorCheckpoint.Check(directory, encoderDirectories).IsLoadable;
+        if (data is null && loadable && DetectorGate.Read(DetectorCheckpoint.ReadConfig(directory)) is { } stored)
             return stored.WithMargin(margin);
         if (file is null) return null;
-        if (!DetectorCheckpoint.Check(directory, encoderDirectories).IsLoadable) return null; // the registry names what is wrong with it
+        if (!loadable) return null; // the registry names what is wrong with it
         var rows = DetectorData.Load(file, textField, labelField);
         GanBertDetector loaded;
         try { loaded = GanBertDetector.Load(directory, Models.Runtime.TorchPlacement.Cpu, encoderDirectories: encoderDirectories); }
@@ -158,7 +159,7 @@ public static class RegistryCli
         var options = new RetrainingOptions();
         context.Configuration.GetSection(RetrainingOptions.Section).Bind(options);
         string root = args.Get("registry") ?? options.RegistryRoot;
-        return new ModelRegistry(root, CheckpointValidators.Default([HubSettings.Read(context.Configuration).ModelsDirectory]).Validator);
+        return new ModelRegistry(root, CheckpointValidators.Default(HubSettings.EncoderFolders(context.Configuration).Directories).Validator);
     }
 
     /// <summary>The gate's margin: --margin, else Retraining:MinMacroF1OverBaseline, else 0.05; a bad value is named.</summary>

@@ -56,7 +56,7 @@ public static class GanBertBotsServices
         if (shape.HasAdapters) services.AddHostedService<RetentionPurge>();
 
         // Adapter detectors' base encoders are also looked for in the models folder (Hub:ModelsDirectory), wherever they load.
-        services.AddSingleton(BaseEncoderFolders.For(HubSettings.Read(configuration).ModelsDirectory));
+        services.AddSingleton(HubSettings.EncoderFolders(configuration));
         // The inference service owns the device; ModelServing owns what it serves.
         services.AddSingleton(sp => new InferenceService(sp.GetRequiredService<InferenceOptions>(), log: sp.GetRequiredService<ILogger<InferenceService>>()));
         services.AddSingleton<IInferenceService>(sp => sp.GetRequiredService<InferenceService>());

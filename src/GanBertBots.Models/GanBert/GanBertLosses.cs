@@ -79,7 +79,10 @@ public static class GanBertLosses
     /// </summary>
     /// <param name="real">[N, H] real encoder outputs (detached: the term must not move the encoder)</param>
     /// <param name="fake">[M, H] generator outputs</param>
-    public static Tensor SpreadMatching(Tensor real, Tensor fake) =>
-        real.shape[0] < 2 || fake.shape[0] < 2 ? zeros(new long[0], dtype: fake.dtype, device: fake.device)
-            : (real.std(0) - fake.std(0)).pow(2).mean() / real.std(0).mean().pow(2).clamp_min(1e-24); // [H] -> scalar
+    public static Tensor SpreadMatching(Tensor real, Tensor fake)
+    {
+        if (real.shape[0] < 2 || fake.shape[0] < 2) return zeros(new long[0], dtype: fake.dtype, device: fake.device);
+        var realStd = real.std(0);                                                                // [H]
+        return (realStd - fake.std(0)).pow(2).mean() / realStd.mean().pow(2).clamp_min(1e-24);   // scalar
+    }
 }

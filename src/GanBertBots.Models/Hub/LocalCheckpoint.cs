@@ -28,7 +28,7 @@ public sealed record LocalCheckpoint(string Name, string Directory, string? Mode
         System.IO.Directory.Exists(modelsDirectory)
             ? System.IO.Directory.EnumerateDirectories(modelsDirectory)
                 .Where(d => !Path.GetFileName(d).StartsWith('.'))
-                .Select(d => Inspect(d, [modelsDirectory])) // an adapter detector's base encoder may be beside it
+                .Select(d => Inspect(d, BaseEncoderFolders.For(modelsDirectory).Directories)) // an adapter detector's base encoder may be beside it
                 .OrderBy(m => m.Name, StringComparer.Ordinal)
                 .ToList()
             : [];
