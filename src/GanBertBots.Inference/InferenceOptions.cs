@@ -23,20 +23,40 @@ public sealed class VerdictOptions
 {
     /// <summary>"Can't tell" when the calibrated P(person) is within this of 0.5 (default 0.1: between 40% and 60%).</summary>
     public double UndecidedMargin { get; set; } = 0.1;
+    /// <summary>
+    /// "No evidence either way" when an uncalibrated detector scores every class within this of an even split 1/K
+    /// (default 0.05: between 15% and 25% each for five classes); 0 turns the check off.
+    /// </summary>
+    public double EvenMargin { get; set; } = 0.05;
 
     internal void Validate()
     {
         if (!(UndecidedMargin >= 0 && UndecidedMargin < 0.5))
             throw new ArgumentException($"Inference:Verdict:UndecidedMargin must be at least 0 and below 0.5 (was {UndecidedMargin})");
+        if (!(EvenMargin >= 0 && EvenMargin < 0.5))
+            throw new ArgumentException($"Inference:Verdict:EvenMargin must be at least 0 and below 0.5 (was {EvenMargin})");
     }
 
-    /// <summary>The words for a verdict: too short first (its scores are not to be trusted), then the band, then the side.</summary>
-    public VerdictJudgement Judge(double realProbability, int tokens, int minimumTokens)
+    /// <summary>
+    /// The words for a verdict: too short first (its scores are not to be trusted), then no evidence (every class scored
+    /// within <see cref="EvenMargin"/> of an even split, see <see cref="DistanceFromEven"/>), then the band, then the side.
+    /// </summary>
+    /// <param name="distanceFromEven">How far the class scores are from an even split; +∞ (the default) skips the check.</param>
+    public VerdictJudgement Judge(double realProbability, int tokens, int minimumTokens, double distanceFromEven = double.PositiveInfinity)
     {
         if (double.IsNaN(realProbability)) return VerdictJudgement.None;
         if (minimumTokens > 0 && tokens > 0 && tokens < minimumTokens) return VerdictJudgement.TooShort;
+        if (distanceFromEven < EvenMargin) return VerdictJudgement.NoEvidence;
         if (Math.Abs(realProbability - 0.5) < UndecidedMargin) return VerdictJudgement.CantTell;
         return realProbability >= 0.5 ? VerdictJudgement.LikelyPerson : VerdictJudgement.LikelyMachine;
+    }
+
+    /// <summary>The largest |p_k − 1/K| over the K class scores; +∞ for fewer than two classes.</summary>
+    public static double DistanceFromEven(IReadOnlyList<ClassProbability> scores)
+    {
+        if (scores.Count < 2) return double.PositiveInfinity;
+        double even = 1.0 / scores.Count;
+        return scores.Max(s => Math.Abs(s.Probability - even));
     }
 }
 

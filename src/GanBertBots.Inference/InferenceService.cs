@@ -160,7 +160,10 @@ public sealed class InferenceService : IInferenceService, IDisposable
         {
             CalibratedRealProbability = real,
             IsReal = real >= 0.5,
-            Judgement = _options.Verdict.Judge(real, verdict.TokenCount, verdict.MinimumTokens),
+            // Only an uncalibrated, unfused answer is checked for even scores: a calibration was fitted on held-out
+            // texts, and a fused probability carries GPT-2's evidence too.
+            Judgement = _options.Verdict.Judge(real, verdict.TokenCount, verdict.MinimumTokens,
+                verdict.Calibrated || verdict.Fused ? double.PositiveInfinity : VerdictOptions.DistanceFromEven(verdict.Probabilities)),
         };
     }
 

@@ -22,6 +22,7 @@ public static class VerdictText
         VerdictJudgement.LikelyMachine => "likely machine-written",
         VerdictJudgement.CantTell => "can't tell",
         VerdictJudgement.TooShort => "too short to judge reliably",
+        VerdictJudgement.NoEvidence => "no evidence either way",
         _ => "",
     };
 
@@ -40,6 +41,10 @@ public static class VerdictText
             case VerdictJudgement.TooShort:
                 sb.Append("Verdict: too short to judge reliably (").Append(v.TokenCount).Append(" tokens; this detector needs at least ")
                   .Append(v.MinimumTokens).AppendLine(").");
+                sb.Append("Its scores anyway: person ").Append(Percent(person)).Append(" (").Append(Basis(v)).AppendLine(")");
+                break;
+            case VerdictJudgement.NoEvidence:
+                sb.AppendLine("Verdict: no evidence either way - this detector scores every class about evenly on this text.");
                 sb.Append("Its scores anyway: person ").Append(Percent(person)).Append(" (").Append(Basis(v)).AppendLine(")");
                 break;
             case VerdictJudgement.None when double.IsNaN(person): // a detector without a human class cannot say real or fake

@@ -47,6 +47,43 @@ public sealed class CalibratedVerdictTests
         Assert.StartsWith("Verdict: can't tell - person 45% (raw detector score)", GanBertBots.Conversation.VerdictText.Format(v, "human"));
     }
 
+    /// <summary>A five-class detector that gives chatGPT 22% and the other four 19.5% each (an untrained one's kind of answer).</summary>
+    sealed class EvenDetector(DetectorCalibration? calibration) : IDetectorModel
+    {
+        public string ModelVersion => "even-v1";
+        public IReadOnlyList<string> Classes => ["human", "chatGPT", "cohere", "davinci", "gpt2"];
+        public DetectorCalibration? Calibration => calibration;
+        public IReadOnlyList<DetectorOutput> DetectBatch(IReadOnlyList<string> texts, CancellationToken cancellationToken) =>
+            texts.Select(_ => new DetectorOutput("chatGPT", [new("chatGPT", 0.22), new("human", 0.195), new("cohere", 0.195), new("davinci", 0.195), new("gpt2", 0.195)],
+                0.195, false, calibration is null ? double.NaN : calibration.PersonProbability(0.195), 20)).ToList();
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public async Task An_uncalibrated_detector_with_even_scores_gives_no_verdict_and_says_why()
+    {
+        using var service = new InferenceService(new InferenceOptions(), detector: new EvenDetector(null));
+        var v = await service.DetectAsync("the river rose over the road");
+        // Every class within 0.025 of 1/5 (< EvenMargin 0.05): P(person) 19.5% would otherwise read "likely machine-written".
+        Assert.Equal((VerdictJudgement.NoEvidence, 0.195, false), (v.Judgement, v.CalibratedRealProbability, v.IsReal));
+        string text = GanBertBots.Conversation.VerdictText.Format(v, "human").ReplaceLineEndings("\n");
+        Assert.StartsWith("Verdict: no evidence either way - this detector scores every class about evenly on this text.\n"
+            + "Its scores anyway: person 20% (raw detector score)\nMost likely writer: a machine (chatGPT) - 22%\n", text);
+
+        // With the check off (EvenMargin 0), or with a calibration fitted on held-out texts, the scores are worded as before.
+        using var unchecked_ = new InferenceService(new InferenceOptions { Verdict = { EvenMargin = 0 } }, detector: new EvenDetector(null));
+        Assert.Equal(VerdictJudgement.LikelyMachine, (await unchecked_.DetectAsync("the river rose over the road")).Judgement);
+        using var calibrated = new InferenceService(new InferenceOptions(), detector: new EvenDetector(new DetectorCalibration { Temperature = 1 }));
+        Assert.Equal(VerdictJudgement.LikelyMachine, (await calibrated.DetectAsync("the river rose over the road")).Judgement);
+    }
+
+    [Fact]
+    public void A_bad_even_margin_is_named_at_start()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new InferenceOptions { Verdict = { EvenMargin = -0.1 } }.Validate());
+        Assert.Contains("Inference:Verdict:EvenMargin must be at least 0 and below 0.5 (was -0.1)", e.Message);
+    }
+
     [Fact]
     public void A_bad_undecided_margin_is_named_at_start()
     {

@@ -130,6 +130,26 @@ public sealed class CalibrationTests
         Assert.Equal(expected, new VerdictOptions { UndecidedMargin = 0.1 }.Judge(person, tokens, minimum));
     }
 
+    [Theory]
+    [InlineData(0.20, 20, 5, 0.04, VerdictJudgement.NoEvidence)]
+    [InlineData(0.20, 20, 5, 0.05, VerdictJudgement.LikelyMachine)]   // not below the margin
+    [InlineData(0.95, 4, 5, 0.01, VerdictJudgement.TooShort)]         // too short is said first
+    [InlineData(double.NaN, 20, 5, 0.01, VerdictJudgement.None)]
+    public void Even_class_scores_are_no_evidence(double person, int tokens, int minimum, double distance, VerdictJudgement expected)
+    {
+        Assert.Equal(expected, new VerdictOptions { UndecidedMargin = 0.1, EvenMargin = 0.05 }.Judge(person, tokens, minimum, distance));
+    }
+
+    [Fact]
+    public void The_distance_from_an_even_split_is_the_largest_gap_to_one_over_k()
+    {
+        // 1/4 = 0.25: gaps 0.15, 0.05, 0.05, 0.05.
+        Assert.Equal(0.15, VerdictOptions.DistanceFromEven([new("a", 0.40), new("b", 0.20), new("c", 0.20), new("d", 0.20)]), 12);
+        // A low score counts as much as a high one: 0.04 is 0.16 below 1/5.
+        Assert.Equal(0.16, VerdictOptions.DistanceFromEven([new("a", 0.24), new("b", 0.24), new("c", 0.24), new("d", 0.24), new("e", 0.04)]), 12);
+        Assert.Equal(double.PositiveInfinity, VerdictOptions.DistanceFromEven([new("a", 1.0)]));
+    }
+
     [Fact]
     public void A_calibration_file_round_trips_and_a_bad_one_is_named()
     {

@@ -154,4 +154,24 @@ public sealed class HonestDetectorProcessTests
         }
         finally { Directory.Delete(work, recursive: true); }
     }
+
+    [Fact]
+    public async Task Console_detect_gives_no_verdict_from_a_detector_that_scores_every_class_evenly()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-even-").FullName;
+        try
+        {
+            // Five classes, chatGPT 24% and 19% for each of the others on every text, no calibration: what an untrained detector says.
+            TinyRoundModels.UselessDetector(Path.Combine(work, "models", "detector"), Texts, always: "chatGPT", confidence: 0.24,
+                classes: ["human", "chatGPT", "cohere", "davinci", "gpt2"]);
+            await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
+            await service.WaitForOutputAsync("Type /help for the commands");
+            service.Type("/detect a flood took the bridge near the town");
+            await service.WaitForOutputAsync("Most likely writer");
+            Assert.Contains("Verdict: no evidence either way - this detector scores every class about evenly on this text.", service.Output);
+            Assert.Contains("Its scores anyway: person 19% (raw detector score)", service.Output);
+            Assert.DoesNotContain("likely machine-written", service.Output);
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
 }
