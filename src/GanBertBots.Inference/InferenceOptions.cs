@@ -24,8 +24,8 @@ public sealed class VerdictOptions
     /// <summary>"Can't tell" when the calibrated P(person) is within this of 0.5 (default 0.1: between 40% and 60%).</summary>
     public double UndecidedMargin { get; set; } = 0.1;
     /// <summary>
-    /// "No evidence either way" when an uncalibrated detector scores every class within this of an even split 1/K
-    /// (default 0.05: between 15% and 25% each for five classes); 0 turns the check off.
+    /// "No evidence either way" when the detector scores every class within this of an even split 1/K and the verdict's
+    /// P(person) is within it of 1/K too (default 0.05: between 15% and 25% for five classes); 0 turns the check off.
     /// </summary>
     public double EvenMargin { get; set; } = 0.05;
 
@@ -51,12 +51,16 @@ public sealed class VerdictOptions
         return realProbability >= 0.5 ? VerdictJudgement.LikelyPerson : VerdictJudgement.LikelyMachine;
     }
 
-    /// <summary>The largest |p_k − 1/K| over the K class scores; +∞ for fewer than two classes.</summary>
-    public static double DistanceFromEven(IReadOnlyList<ClassProbability> scores)
+    /// <summary>
+    /// How far an answer is from an even split 1/K: the largest |p − 1/K| over the K raw class scores and the verdict's
+    /// P(person) (calibrated or fused, so a calibration that sharpens a timid detector, or GPT-2's zero-shot evidence,
+    /// moves the answer away from even); +∞ for fewer than two classes.
+    /// </summary>
+    public static double DistanceFromEven(IReadOnlyList<ClassProbability> scores, double personProbability)
     {
         if (scores.Count < 2) return double.PositiveInfinity;
         double even = 1.0 / scores.Count;
-        return scores.Max(s => Math.Abs(s.Probability - even));
+        return Math.Max(scores.Max(s => Math.Abs(s.Probability - even)), Math.Abs(personProbability - even));
     }
 }
 

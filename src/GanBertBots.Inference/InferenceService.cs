@@ -160,10 +160,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
         {
             CalibratedRealProbability = real,
             IsReal = real >= 0.5,
-            // Only an uncalibrated, unfused answer is checked for even scores: a calibration was fitted on held-out
-            // texts, and a fused probability carries GPT-2's evidence too.
-            Judgement = _options.Verdict.Judge(real, verdict.TokenCount, verdict.MinimumTokens,
-                verdict.Calibrated || verdict.Fused ? double.PositiveInfinity : VerdictOptions.DistanceFromEven(verdict.Probabilities)),
+            Judgement = _options.Verdict.Judge(real, verdict.TokenCount, verdict.MinimumTokens, VerdictOptions.DistanceFromEven(verdict.Probabilities, real)),
         };
     }
 

@@ -14,9 +14,9 @@ public enum VerdictJudgement
     /// <summary>Shorter than the detector's measured minimum length: the scores are shown, not trusted.</summary>
     TooShort,
     /// <summary>
-    /// An uncalibrated detector scored every class within <c>Inference:Verdict:EvenMargin</c> of an even split: it does
-    /// not tell the classes apart on this text (an untrained detector does this for every text), so its P(person), which
-    /// then only reflects how many classes are machines, is shown, not worded as a verdict.
+    /// The detector scored every class, and the verdict's P(person), within <c>Inference:Verdict:EvenMargin</c> of an even
+    /// split: it does not tell the classes apart on this text (an untrained detector does this for every text), so its
+    /// P(person), which then only reflects how many classes are machines, is shown, not worded as a verdict.
     /// </summary>
     NoEvidence,
 }

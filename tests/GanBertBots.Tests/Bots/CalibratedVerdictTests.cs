@@ -70,11 +70,18 @@ public sealed class CalibratedVerdictTests
         Assert.StartsWith("Verdict: no evidence either way - this detector scores every class about evenly on this text.\n"
             + "Its scores anyway: person 20% (raw detector score)\nMost likely writer: a machine (chatGPT) - 22%\n", text);
 
-        // With the check off (EvenMargin 0), or with a calibration fitted on held-out texts, the scores are worded as before.
+        // With the check off (EvenMargin 0) the scores are worded as before.
         using var unchecked_ = new InferenceService(new InferenceOptions { Verdict = { EvenMargin = 0 } }, detector: new EvenDetector(null));
         Assert.Equal(VerdictJudgement.LikelyMachine, (await unchecked_.DetectAsync("the river rose over the road")).Judgement);
-        using var calibrated = new InferenceService(new InferenceOptions(), detector: new EvenDetector(new DetectorCalibration { Temperature = 1 }));
-        Assert.Equal(VerdictJudgement.LikelyMachine, (await calibrated.DetectAsync("the river rose over the road")).Judgement);
+        // A calibration that leaves P(person) at 19.5% (T = 1, what one fitted to an untrained detector finds) is no evidence either.
+        using var flat = new InferenceService(new InferenceOptions(), detector: new EvenDetector(new DetectorCalibration { Temperature = 1 }));
+        var f = await flat.DetectAsync("the river rose over the road");
+        Assert.Equal((VerdictJudgement.NoEvidence, true), (f.Judgement, f.Calibrated));
+        // One that sharpens a timid detector (T = 0.2: σ(logit(0.195) / 0.2) = 0.0008) moves P(person) away from 1/5: judged.
+        using var sharp = new InferenceService(new InferenceOptions(), detector: new EvenDetector(new DetectorCalibration { Temperature = 0.2 }));
+        var v2 = await sharp.DetectAsync("the river rose over the road");
+        Assert.Equal(VerdictJudgement.LikelyMachine, v2.Judgement);
+        Assert.Equal(0.00083, v2.CalibratedRealProbability, 5);
     }
 
     [Fact]

@@ -143,11 +143,13 @@ public sealed class CalibrationTests
     [Fact]
     public void The_distance_from_an_even_split_is_the_largest_gap_to_one_over_k()
     {
-        // 1/4 = 0.25: gaps 0.15, 0.05, 0.05, 0.05.
-        Assert.Equal(0.15, VerdictOptions.DistanceFromEven([new("a", 0.40), new("b", 0.20), new("c", 0.20), new("d", 0.20)]), 12);
+        // 1/4 = 0.25: gaps 0.15, 0.05, 0.05, 0.05 (P(person) 0.20: 0.05).
+        Assert.Equal(0.15, VerdictOptions.DistanceFromEven([new("a", 0.40), new("b", 0.20), new("c", 0.20), new("d", 0.20)], 0.20), 12);
         // A low score counts as much as a high one: 0.04 is 0.16 below 1/5.
-        Assert.Equal(0.16, VerdictOptions.DistanceFromEven([new("a", 0.24), new("b", 0.24), new("c", 0.24), new("d", 0.24), new("e", 0.04)]), 12);
-        Assert.Equal(double.PositiveInfinity, VerdictOptions.DistanceFromEven([new("a", 1.0)]));
+        Assert.Equal(0.16, VerdictOptions.DistanceFromEven([new("a", 0.24), new("b", 0.24), new("c", 0.24), new("d", 0.24), new("e", 0.04)], 0.24), 12);
+        // Even raw scores, but a calibrated P(person) of 0.5: 0.3 from 1/5.
+        Assert.Equal(0.30, VerdictOptions.DistanceFromEven([new("a", 0.21), new("b", 0.20), new("c", 0.20), new("d", 0.20), new("e", 0.19)], 0.5), 12);
+        Assert.Equal(double.PositiveInfinity, VerdictOptions.DistanceFromEven([new("a", 1.0)], 1.0));
     }
 
     [Fact]
