@@ -127,6 +127,7 @@ public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper repor
     [Theory]
     [InlineData("Storage__Provider", "foo", "Storage:Provider 'foo' is unknown; use sqlite or postgres")]
     [InlineData("Inference__Generation__MaxBatchSize", "-1", "Inference:Generation")]
+    [InlineData("Inference__Verdict__EvenMargin", "0.7", "Inference:Verdict:EvenMargin must be at least 0 and below 0.5 (was 0.7)")]
     [InlineData("Bots__Moderators__0", "12345", "Bots:Moderators entry '12345' must be platform-qualified")]
     [InlineData("Retraining__Store", "mongo", "Retraining:Store")]
     [InlineData("Telegram__Mode", "carrier-pigeon", "Telegram:Mode 'carrier-pigeon' is unknown; use polling or webhook")]
