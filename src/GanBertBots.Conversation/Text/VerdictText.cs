@@ -36,16 +36,18 @@ public static class VerdictText
         double top = v.Probabilities.Count > 0 ? v.Probabilities[0].Probability : 0;
         string who = v.Label == humanClass ? "a person" : $"a machine ({v.Label})";
         double person = double.IsNaN(v.CalibratedRealProbability) ? v.RealProbability : v.CalibratedRealProbability;
+        // A judgement that is not worded as a verdict still shows P(person), on its own line.
+        void ScoresAnyway() => sb.Append("Its scores anyway: person ").Append(Percent(person)).Append(" (").Append(Basis(v)).AppendLine(")");
         switch (v.Judgement)
         {
             case VerdictJudgement.TooShort:
                 sb.Append("Verdict: too short to judge reliably (").Append(v.TokenCount).Append(" tokens; this detector needs at least ")
                   .Append(v.MinimumTokens).AppendLine(").");
-                sb.Append("Its scores anyway: person ").Append(Percent(person)).Append(" (").Append(Basis(v)).AppendLine(")");
+                ScoresAnyway();
                 break;
             case VerdictJudgement.NoEvidence:
                 sb.AppendLine("Verdict: no evidence either way - this detector scores every class about evenly on this text.");
-                sb.Append("Its scores anyway: person ").Append(Percent(person)).Append(" (").Append(Basis(v)).AppendLine(")");
+                ScoresAnyway();
                 break;
             case VerdictJudgement.None when double.IsNaN(person): // a detector without a human class cannot say real or fake
                 break;

@@ -24,14 +24,16 @@ public sealed record LocalCheckpoint(string Name, string Directory, string? Mode
     public string Status => Check.Describe();
 
     /// <summary>The model directories under <paramref name="modelsDirectory"/> (hidden staging folders excluded), by name.</summary>
-    public static IReadOnlyList<LocalCheckpoint> List(string modelsDirectory) =>
-        System.IO.Directory.Exists(modelsDirectory)
-            ? System.IO.Directory.EnumerateDirectories(modelsDirectory)
-                .Where(d => !Path.GetFileName(d).StartsWith('.'))
-                .Select(d => Inspect(d, BaseEncoderFolders.For(modelsDirectory).Directories)) // an adapter detector's base encoder may be beside it
-                .OrderBy(m => m.Name, StringComparer.Ordinal)
-                .ToList()
-            : [];
+    public static IReadOnlyList<LocalCheckpoint> List(string modelsDirectory)
+    {
+        if (!System.IO.Directory.Exists(modelsDirectory)) return [];
+        var encoderFolders = BaseEncoderFolders.For(modelsDirectory).Directories; // an adapter detector's base encoder may be beside it
+        return System.IO.Directory.EnumerateDirectories(modelsDirectory)
+            .Where(d => !Path.GetFileName(d).StartsWith('.'))
+            .Select(d => Inspect(d, encoderFolders))
+            .OrderBy(m => m.Name, StringComparer.Ordinal)
+            .ToList();
+    }
 
     /// <summary>Interrupted pulls waiting to be resumed: (model name, bytes so far).</summary>
     public static IReadOnlyList<(string Name, long Bytes)> PartialDownloads(string modelsDirectory) =>
