@@ -1,18 +1,58 @@
+using System.Text.RegularExpressions;
+
 namespace GanBertBots.Conversation;
 
 /// <summary>
 /// A light check whether a text looks English (both models were trained on English; a verdict on anything else may
-/// mean little). Not a language model: mostly another script says no; ten or more Latin words of which hardly any is a
-/// common English function word says no; anything shorter or mostly numbers and emoji is given the benefit of the doubt.
+/// mean little). Not a language model. It says no when:
+/// <list type="bullet">
+/// <item>most letters are of another script (Cyrillic, Greek, Arabic, CJK, ...);</item>
+/// <item>two or more words carry the letters of Latin Extended-A/B or Latin Extended Additional (ą, ł, ř, ş, ő, ệ ...),
+/// which English does not use, and they are at least a seventh of the words;</item>
+/// <item>three or more words are common function words of one other language (Spanish, French, German, Italian,
+/// Portuguese, Dutch, the Scandinavian languages, Finnish, Hungarian, Polish, Czech, Romanian, Turkish, Indonesian/Malay,
+/// Tagalog, Swahili) and they outnumber the English function words.</item>
+/// </list>
+/// Links, @mentions, #hashtags and HTML entities are read past, and a text with no function words of any language
+/// (headlines, adverts, lists of keywords, all common in tweets) is given the benefit of the doubt.
 /// </summary>
 public static class LanguageCheck
 {
     public const string Notice = "(This does not look like English. Both models learned from English texts, so the verdict may mean little.)";
 
-    // Function words of English that are not also common words of Spanish, French, German, Italian or Portuguese.
     static readonly HashSet<string> EnglishFunctionWords =
-        ["the", "and", "of", "to", "is", "are", "were", "it", "this", "that", "for", "with", "you", "he", "she", "we", "they",
-         "have", "has", "from", "not", "be", "by", "at", "my", "your", "our", "their", "its", "i", "been", "would", "just", "what", "there"];
+        [.. """
+            the a an and or but of to in on at by for with from into onto over under after before near about as than then
+            is are was were be been being am do does did have has had will would can could should may might must shall
+            it its this that these those there here what which who whom whose when where why how
+            i me my mine you your yours he him his she her hers we us our they them their not no yes all some any just also
+            only very more most so if up out off down because while again still even
+            """.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)];
+
+    // Common function words of other languages, less those that are also English function words ("a", "in", "no", ...).
+    static readonly (string Language, HashSet<string> Words)[] OtherFunctionWords =
+    [
+        ("Spanish", Words("el los las del al una unos unas y o pero que en por para con sin sobre entre es son está están fue ha han muy más este esta estos estas ese esa su sus nos mi tu yo él ella ellos como cuando donde porque también ya hay")),
+        ("French", Words("le la les des du une un et ou mais que qui en dans par pour avec sans sur est sont été ont ce cette ces son sa ses leur nous vous ils elle je tu pas ne très plus comme quand où aussi au aux")),
+        ("German", Words("der die das den dem des ein eine einen einem und oder aber dass mit von zu im ist sind war wurde hat haben nicht auch sehr wie wenn wo ich du er sie wir ihr es auf für aus bei nach über")),
+        ("Italian", Words("il lo la gli le un una uno e o ma che di da con per su del della dei delle è sono stato ha hanno non molto più come quando dove anche questo questa")),
+        ("Portuguese", Words("o os as um uma uns umas e ou mas que de do da dos das em no na nos nas por para com sem é são foi tem não muito mais como quando onde também este esta isso")),
+        ("Dutch", Words("de het een en of maar dat die met van voor op naar uit bij is zijn was werd heeft hebben niet ook zeer heel wat als waar ik jij hij zij wij")),
+        ("Swedish", Words("och det att som en på är av för med till den har de inte om ett men var jag så vi från kan när efter")),
+        ("Danish or Norwegian", Words("og det at som en på er af av for med til den har de ikke om et men var jeg så vi fra kan når efter etter")),
+        ("Finnish", Words("ja on ei se että oli ovat kun mutta tai tämä myös hän he me minä sinä kuin jo niin")),
+        ("Hungarian", Words("a az és hogy nem is egy meg van volt de ez már csak mint vagy ő mi")),
+        ("Polish", Words("i w na z się nie do to że jest o jak ale po co od za przez dla są był było tak już jego")),
+        ("Czech", Words("a v na se je že to s z do jsou by jako ale pro od po tak byl bylo")),
+        ("Romanian", Words("și în de la cu pe că nu este sunt o un mai din care pentru")),
+        ("Turkish", Words("ve bir bu da de için ile çok ne gibi daha olarak kadar ama sonra değil var en ben sen o")),
+        ("Indonesian or Malay", Words("yang dan di ke dari ini itu dengan untuk pada tidak ada akan juga sudah karena oleh dalam atau saya kami mereka")),
+        ("Tagalog", Words("ang ng sa na mga ay at ko mo siya hindi ito para kung may")),
+        ("Swahili", Words("na ya wa kwa za la katika ni kama lakini hii hiyo watu sana pia")),
+    ];
+
+    static readonly Regex ReadPast = new(@"https?://\S+|www\.\S+|[@#]\w+|&\w+;", RegexOptions.Compiled);
+    static readonly Regex Word = new(@"\p{L}+(?:'\p{L}+)?", RegexOptions.Compiled);
 
     public static bool LooksEnglish(string text)
     {
@@ -21,13 +61,27 @@ public static class LanguageCheck
         {
             if (!char.IsLetter(ch)) continue;
             letters++;
-            if (ch < '\u0250') latin++; // Basic Latin, Latin-1 and Latin Extended-A/B
+            if (IsLatin(ch)) latin++;
         }
         if (letters == 0) return true;
         if (latin < letters * 0.7) return false;
-        var words = text.ToLowerInvariant().Split((char[])[' ', '\n', '\t', ',', '.', '!', '?', ';', ':', '"', '(', ')'], StringSplitOptions.RemoveEmptyEntries)
-            .Where(w => w.Any(char.IsLetter) && !w.StartsWith('#') && !w.StartsWith('@') && !w.StartsWith("http")).ToList();
-        if (words.Count < 10) return true;
-        return words.Count(EnglishFunctionWords.Contains) >= words.Count * 0.08;
+
+        var words = Word.Matches(ReadPast.Replace(text, " ").ToLowerInvariant()).Select(m => m.Value).ToList();
+        if (words.Count == 0) return true;
+        int marked = words.Count(w => w.Any(IsNotEnglishLatin));
+        if (marked >= 2 && marked * 7 >= words.Count) return false;
+
+        int english = words.Count(EnglishFunctionWords.Contains);
+        int other = OtherFunctionWords.Max(language => words.Count(language.Words.Contains));
+        return !(other >= 3 && other > english);
     }
+
+    // Basic Latin, Latin-1, Latin Extended-A/B, and Latin Extended Additional (Vietnamese and others).
+    static bool IsLatin(char ch) => ch < '\u0250' || ch is >= '\u1E00' and <= '\u1EFF';
+
+    // Latin letters English never uses (Latin-1's é, ü, ñ are left out: loanwords and mis-decoded tweets carry them).
+    static bool IsNotEnglishLatin(char ch) => ch is >= '\u0100' and < '\u0250' or >= '\u1E00' and <= '\u1EFF';
+
+    static HashSet<string> Words(string words) =>
+        [.. words.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(w => !EnglishFunctionWords.Contains(w))];
 }
