@@ -32,6 +32,8 @@ public sealed class GanBertDetectorModel(GanBertDetector detector, string? serve
             $"{(string)split!} macro-F1 {(double)f1:0.00} (majority baseline {(double)baseline:0.00}), accuracy {(double)accuracy:0.00} on {(int)texts} texts{((bool?)gate["forced"] == true ? "; let through with --force" : "")}")
         : null;
 
+    public bool FailedGate => detector.Config.Training["gate"] is JsonObject gate && (bool?)gate["passed"] == false;
+
     public IReadOnlyList<DetectorOutput> DetectBatch(IReadOnlyList<string> texts, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -21,4 +21,6 @@ public interface IDetectorModel : IDisposable
     DetectorCalibration? Calibration => null;
     /// <summary>Its held-out figures in a line (from its checkpoint's gate), for /stats; null when it has none.</summary>
     string? HeldOutFigures => null;
+    /// <summary>True when its checkpoint's gate found it no better than the majority baseline (served only through --force).</summary>
+    bool FailedGate => false;
 }

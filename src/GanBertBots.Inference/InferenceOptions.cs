@@ -38,13 +38,17 @@ public sealed class VerdictOptions
     }
 
     /// <summary>
-    /// The words for a verdict: too short first (its scores are not to be trusted), then no evidence (every class scored
-    /// within <see cref="EvenMargin"/> of an even split, see <see cref="DistanceFromEven"/>), then the band, then the side.
+    /// The words for a verdict: a detector that failed its gate first (none of its scores is to be trusted), then too short
+    /// (this text's scores are not), then no evidence (every class scored within <see cref="EvenMargin"/> of an even split,
+    /// see <see cref="DistanceFromEven"/>), then the band, then the side.
     /// </summary>
     /// <param name="distanceFromEven">How far the class scores are from an even split; +∞ (the default) skips the check.</param>
-    public VerdictJudgement Judge(double realProbability, int tokens, int minimumTokens, double distanceFromEven = double.PositiveInfinity)
+    /// <param name="detectorFailedGate">The detector failed its evaluation gate and was let through with --force.</param>
+    public VerdictJudgement Judge(double realProbability, int tokens, int minimumTokens, double distanceFromEven = double.PositiveInfinity,
+        bool detectorFailedGate = false)
     {
         if (double.IsNaN(realProbability)) return VerdictJudgement.None;
+        if (detectorFailedGate) return VerdictJudgement.FailedGate;
         if (minimumTokens > 0 && tokens > 0 && tokens < minimumTokens) return VerdictJudgement.TooShort;
         if (distanceFromEven < EvenMargin) return VerdictJudgement.NoEvidence;
         if (Math.Abs(realProbability - 0.5) < UndecidedMargin) return VerdictJudgement.CantTell;

@@ -160,7 +160,8 @@ public sealed class InferenceService : IInferenceService, IDisposable
         {
             CalibratedRealProbability = real,
             IsReal = real >= 0.5,
-            Judgement = _options.Verdict.Judge(real, verdict.TokenCount, verdict.MinimumTokens, VerdictOptions.DistanceFromEven(verdict.Probabilities, real)),
+            Judgement = _options.Verdict.Judge(real, verdict.TokenCount, verdict.MinimumTokens,
+                VerdictOptions.DistanceFromEven(verdict.Probabilities, real), verdict.DetectorFailedGate),
         };
     }
 
@@ -318,6 +319,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
             var outputs = m.DetectBatch(batch.Select(j => ((DetectJob)j).Text).ToList(), ct);
             CheckCount(outputs.Count, batch.Count);
             var calibration = m.Calibration;
+            bool failedGate = m.FailedGate;
             return outputs.Select(o => new Verdict
             {
                 Outcome = InferenceOutcome.Completed, Label = o.Label, Probabilities = o.Probabilities,
@@ -325,7 +327,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
                 ModelVersion = m.ModelVersion,
                 CalibratedRealProbability = double.IsNaN(o.CalibratedRealProbability) ? o.RealProbability : o.CalibratedRealProbability,
                 Calibrated = !double.IsNaN(o.CalibratedRealProbability), TokenCount = o.TokenCount,
-                MinimumTokens = calibration?.MinimumTokens ?? 0, FusionWeights = calibration?.Fusion,
+                MinimumTokens = calibration?.MinimumTokens ?? 0, FusionWeights = calibration?.Fusion, DetectorFailedGate = failedGate,
             }).ToList();
         }, (r, size, queued, modelTime) => r with { BatchSize = size, QueueTime = queued, ModelTime = modelTime },
         WorkKind.Detection);

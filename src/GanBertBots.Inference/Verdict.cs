@@ -19,6 +19,12 @@ public enum VerdictJudgement
     /// P(person), which then only reflects how many classes are machines, is shown, not worded as a verdict.
     /// </summary>
     NoEvidence,
+    /// <summary>
+    /// The detector failed its evaluation gate (its held-out macro-F1 was not above always answering the commonest class)
+    /// and is served only because <c>--force</c> let it through: its scores are shown for every text, never worded as a
+    /// verdict. Steadier than <see cref="NoEvidence"/>, which a useless detector passes on some texts and not others.
+    /// </summary>
+    FailedGate,
 }
 
 /// <summary>One class and its probability.</summary>
@@ -54,6 +60,8 @@ public sealed record Verdict
     public int TokenCount { get; init; }
     /// <summary>The detector's measured minimum length in tokens (0 = none measured).</summary>
     public int MinimumTokens { get; init; }
+    /// <summary>True when the detector failed its evaluation gate and was let through with --force (see <see cref="VerdictJudgement.FailedGate"/>).</summary>
+    public bool DetectorFailedGate { get; init; }
     /// <summary>The detector's fusion weights, carried from its batch to the fusion step.</summary>
     internal FusionWeights? FusionWeights { get; init; }
     /// <summary>True when the text was longer than the model's window and only its start was read.</summary>

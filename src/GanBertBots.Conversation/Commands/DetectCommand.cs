@@ -2,7 +2,8 @@ namespace GanBertBots.Conversation;
 
 /// <summary>
 /// /detect TEXT (or /detect as a reply to a message): the detector's verdict. The text is stored before it is judged,
-/// the verdict stored with it, and the answer carries "right"/"wrong" buttons for feedback and "Why?" for the picture of how GPT-2 read it.
+/// the verdict stored with it, and the answer carries "right"/"wrong" buttons for feedback ("I know who wrote it" where the
+/// answer made no claim: too short, no evidence, a detector that failed its gate) and "Why?" for the picture of how GPT-2 read it.
 /// </summary>
 public sealed class DetectCommand(SubmittedTexts submitted, BotOptions options, ClassChoices classes, ReplyButtons buttons, FileVerdicts files) : Command("/detect", "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)")
 {
@@ -36,13 +37,18 @@ public sealed class DetectCommand(SubmittedTexts submitted, BotOptions options, 
             await context.ReplyAsync(note + verdict.Message, ct);
             return;
         }
+        // "Right"/"Wrong" only where the answer claimed something; otherwise the person may say who wrote it.
+        bool claims = VerdictText.Claims(verdict.Judgement);
         await context.Output.SendAsync(new Reply
         {
-            Text = note + VerdictText.Format(verdict, classes.Labels.Human) + "\nWas I right?",
+            Text = note + VerdictText.Format(verdict, classes.Labels.Human) + (claims ? "\nWas I right?" : "\nDo you know who wrote it?"),
             ReplyToMessageId = message.MessageId,
-            Buttons = [[buttons.Make("✅ Right", ButtonKind.VerdictRight, id, context.Chat, verdict.Label),
-                        buttons.Make("❌ Wrong", ButtonKind.VerdictWrong, id, context.Chat),
-                        buttons.Make("🔍 Why?", ButtonKind.Why, id, context.Chat)]],
+            Buttons = claims
+                ? [[buttons.Make("✅ Right", ButtonKind.VerdictRight, id, context.Chat, verdict.Label),
+                    buttons.Make("❌ Wrong", ButtonKind.VerdictWrong, id, context.Chat),
+                    buttons.Make("🔍 Why?", ButtonKind.Why, id, context.Chat)]]
+                : [[buttons.Make("🙋 I know who wrote it", ButtonKind.KnowWriter, id, context.Chat),
+                    buttons.Make("🔍 Why?", ButtonKind.Why, id, context.Chat)]],
         }, ct);
     }
 }

@@ -23,8 +23,16 @@ public static class VerdictText
         VerdictJudgement.CantTell => "can't tell",
         VerdictJudgement.TooShort => "too short to judge reliably",
         VerdictJudgement.NoEvidence => "no evidence either way",
+        VerdictJudgement.FailedGate => "no verdict from a detector that failed its evaluation",
         _ => "",
     };
+
+    /// <summary>
+    /// Whether the judgement claims who wrote the text (so "Was I right?" makes sense); too short, no evidence and a
+    /// detector that failed its gate show scores without a claim.
+    /// </summary>
+    public static bool Claims(VerdictJudgement judgement) =>
+        judgement is VerdictJudgement.LikelyPerson or VerdictJudgement.LikelyMachine or VerdictJudgement.CantTell or VerdictJudgement.None;
 
     /// <summary>Where P(person) came from: "calibrated", "calibrated, with the zero-shot score" or "raw detector score".</summary>
     static string Basis(Verdict v) => v.Fused ? "calibrated, with GPT-2's zero-shot score" : v.Calibrated ? "calibrated" : "raw detector score";
@@ -47,6 +55,10 @@ public static class VerdictText
                 break;
             case VerdictJudgement.NoEvidence:
                 sb.AppendLine("Verdict: no evidence either way - this detector scores every class about evenly on this text.");
+                ScoresAnyway();
+                break;
+            case VerdictJudgement.FailedGate:
+                sb.AppendLine("Verdict: none - this detector did no better than always answering one class on texts it never trained on (/stats has its figures).");
                 ScoresAnyway();
                 break;
             case VerdictJudgement.None when double.IsNaN(person): // a detector without a human class cannot say real or fake

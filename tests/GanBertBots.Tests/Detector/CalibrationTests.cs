@@ -140,6 +140,18 @@ public sealed class CalibrationTests
         Assert.Equal(expected, new VerdictOptions { UndecidedMargin = 0.1, EvenMargin = 0.05 }.Judge(person, tokens, minimum, distance));
     }
 
+    [Theory]
+    [InlineData(0.05, 20, 5, double.PositiveInfinity, VerdictJudgement.FailedGate)] // confident, long: still no verdict
+    [InlineData(0.95, 4, 5, 1.0, VerdictJudgement.FailedGate)]                     // said before too short
+    [InlineData(0.20, 20, 5, 0.01, VerdictJudgement.FailedGate)]                    // and before no evidence
+    [InlineData(double.NaN, 20, 5, 1.0, VerdictJudgement.None)]                     // no human class: nothing to withhold
+    public void A_detector_that_failed_its_gate_gives_no_verdict_on_any_text(double person, int tokens, int minimum, double distance, VerdictJudgement expected)
+    {
+        var options = new VerdictOptions { UndecidedMargin = 0.1, EvenMargin = 0.05 };
+        Assert.Equal(expected, options.Judge(person, tokens, minimum, distance, detectorFailedGate: true));
+        Assert.NotEqual(VerdictJudgement.FailedGate, options.Judge(person, tokens, minimum, distance, detectorFailedGate: false));
+    }
+
     [Fact]
     public void The_distance_from_an_even_split_is_the_largest_gap_to_one_over_k()
     {

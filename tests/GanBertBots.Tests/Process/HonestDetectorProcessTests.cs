@@ -133,7 +133,7 @@ public sealed class HonestDetectorProcessTests
             TinyRoundModels.UselessDetector(detector, Texts, always: "gpt2", confidence: 0.9);
             // A calibration that softens its 90% a lot (T = 4: 0.9 -> 0.64) and finds texts under 5 tokens too short.
             new DetectorCalibration { Temperature = 4, MinimumTokens = 5 }.Write(detector);
-            DetectorGate.Store(detector, new GateFigures("held-out", 200, 0.8, 0.444, "gpt2", 0.8, 0.444, 0.05, Passed: false, Forced: true));
+            DetectorGate.Store(detector, new GateFigures("held-out", 200, 0.8, 0.62, "gpt2", 0.8, 0.444, 0.05, Passed: true));
 
             await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
             await service.WaitForOutputAsync("Type /help for the commands");
@@ -146,7 +146,44 @@ public sealed class HonestDetectorProcessTests
             await service.WaitForOutputAsync("too short to judge reliably");
             Assert.Contains("Verdict: too short to judge reliably (1 tokens; this detector needs at least 5).", service.Output);
             Assert.Contains("Its scores anyway: person 37% (calibrated)", service.Output);
-            Assert.Contains("Was I right?", service.Output); // the feedback buttons still follow the verdict
+            // No claim was made, so no "Was I right?": the person may say who wrote it instead, and that is stored.
+            Assert.Contains("Do you know who wrote it?\n  [1] 🙋 I know who wrote it   [2] 🔍 Why?", service.Output.ReplaceLineEndings("\n"));
+            service.Type("1");
+            await service.WaitForOutputAsync("Who wrote it?");
+            await service.WaitForOutputAsync("(type a number to choose)", times: 3); // after the two verdicts, the classes
+            Assert.True(service.Output.ReplaceLineEndings("\n").Contains("Who wrote it?\n  [1] human   [2] gpt2"), service.Output);
+            service.Type("1");
+            await service.WaitForOutputAsync("Labelled human by you");
+
+            service.Type("/stats");
+            await service.WaitForOutputAsync("Your game score");
+            Assert.Contains("(held-out macro-F1 0.62 (majority baseline 0.44), accuracy 0.80 on 200 texts)", service.Output);
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
+    public async Task Console_detect_gives_no_verdict_on_any_text_from_a_detector_let_through_its_gate_with_force()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-forced-").FullName;
+        try
+        {
+            // Confident (P(gpt2) 90% on every text, so never "no evidence") but no better than the majority class.
+            string detector = Path.Combine(work, "models", "detector");
+            TinyRoundModels.UselessDetector(detector, Texts, always: "gpt2", confidence: 0.9);
+            DetectorGate.Store(detector, new GateFigures("held-out", 200, 0.8, 0.444, "gpt2", 0.8, 0.444, 0.05, Passed: false, Forced: true));
+
+            await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
+            await service.WaitForOutputAsync("Type /help for the commands");
+            service.Type("/detect " + Texts[0]);
+            await service.WaitForOutputAsync("Do you know who wrote it?");
+            service.Type("/detect " + Texts[1]);
+            await service.WaitForOutputAsync("Do you know who wrote it?", times: 2);
+            Assert.Equal(2, Regex.Count(service.Output, Regex.Escape(
+                "Verdict: none - this detector did no better than always answering one class on texts it never trained on (/stats has its figures).")));
+            Assert.Equal(2, Regex.Count(service.Output, Regex.Escape("Its scores anyway: person 10% (raw detector score)")));
+            Assert.DoesNotContain("likely machine-written", service.Output);
+            Assert.DoesNotContain("Was I right?", service.Output);
 
             service.Type("/stats");
             await service.WaitForOutputAsync("Your game score");
