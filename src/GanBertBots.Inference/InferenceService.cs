@@ -101,6 +101,9 @@ public sealed class InferenceService : IInferenceService, IDisposable
     /// <summary>Replaces the detector; see <see cref="SwapGenerator"/>.</summary>
     public Task SwapDetector(IDetectorModel? model, string? unavailableReason = null)
     {
+        if (model is { FailedGate: true })
+            _log.LogWarning("The detector {Version} failed its evaluation gate ({Figures}) and is served only because --force let it through: " +
+                "chats get its scores on every text, never a verdict", model.ModelVersion, model.HeldOutFigures);
         lock (_gate)
         {
             var old = _detector;

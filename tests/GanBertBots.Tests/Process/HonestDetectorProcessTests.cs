@@ -184,6 +184,8 @@ public sealed class HonestDetectorProcessTests
             Assert.Equal(2, Regex.Count(service.Output, Regex.Escape("Its scores anyway: person 10% (raw detector score)")));
             Assert.DoesNotContain("likely machine-written", service.Output);
             Assert.DoesNotContain("Was I right?", service.Output);
+            Assert.Contains("failed its evaluation gate (held-out macro-F1 0.44 (majority baseline 0.44), accuracy 0.80 on 200 texts; let through with --force) " +
+                "and is served only because --force let it through", service.Errors + service.Output);
 
             service.Type("/stats");
             await service.WaitForOutputAsync("Your game score");
