@@ -50,6 +50,8 @@ public sealed class TrainDetectorVerb : ICliVerb
           --spread-matching W     weight of a generator term pulling the spread of its outputs to the real encoder
                                   outputs', against a collapsed generator (default 0: not in GAN-BERT)
           --unlabelled-ratio R    use at most R unlabelled rows per labelled row (a seeded choice; default: all)
+          --labelled-repeats N    GAN-BERT: each labelled row N times an epoch (default GAN-BERT's floor(log2(1/rate)): 3 at 10%
+                                  labels); more gives the labelled texts the exposure supervised-only's steps give them
           --pooling mean|cls      one vector per text: mean over the real tokens (default), or the encoder's [CLS]
                                   (BERT's pooler, DistilBERT's [CLS] state)
           --adapters SIZE         Houlsby adapters (bottleneck SIZE, e.g. 64) in every layer of the frozen pretrained encoder;
@@ -128,6 +130,7 @@ public sealed class TrainDetectorVerb : ICliVerb
             FeatureMatchingWeight = a.GetDouble("feature-matching", 1.0),
             SpreadMatchingWeight = a.GetDouble("spread-matching", 0),
             UnlabelledPerLabelled = a.GetDoubleOrNull("unlabelled-ratio"),
+            LabelledRepeatsPerEpoch = a.GetIntOrNull("labelled-repeats"),
         };
         int progressEvery = ProgressLines.Every(a);
         a.RejectUnknown();

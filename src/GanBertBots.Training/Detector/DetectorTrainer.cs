@@ -69,6 +69,9 @@ public sealed record DetectorTrainingOptions
     /// <summary>At most this many unlabelled rows per labelled row (a seeded choice, the same in every epoch); null = all of them.
     /// Both methods take as many steps as the rows kept give.</summary>
     public double? UnlabelledPerLabelled { get; init; }
+    /// <summary>GAN-BERT: how many times each labelled row is in an epoch; null = GAN-BERT's floor(log2(1/rate)) (see
+    /// <see cref="LabelledRepeats(double)"/>). Supervised-only draws its steps from the labelled rows whatever this is.</summary>
+    public int? LabelledRepeatsPerEpoch { get; init; }
 
     /// <summary>The optimiser's recipe these options give.</summary>
     public FineTuningRecipe Recipe()
@@ -184,6 +187,7 @@ public static class DetectorTrainer
                     ["recipe"] = RecipeFacts(o.Recipe()),
                     ["adapter_size"] = o.AdapterSize,
                     ["unlabelled_per_labelled"] = o.UnlabelledPerLabelled,
+                    ["labelled_repeats"] = o.LabelledRepeatsPerEpoch ?? LabelledRepeats(o.LabeledFraction),
                 },
                 BaseEncoder = o.AdapterSize > 0 ? BaseEncoderReference.Of(o.EncoderDirectory!) : null,
             };
@@ -415,6 +419,8 @@ public static class DetectorTrainer
         if (o.LabeledFraction is <= 0 or > 1) throw new UserFacingException($"labelled fraction must be in (0, 1] (got {o.LabeledFraction})");
         if (o.UnlabelledPerLabelled is { } ratio && !(double.IsFinite(ratio) && ratio >= 0))
             throw new UserFacingException($"--unlabelled-ratio must be 0 or more unlabelled rows per labelled row (got {ratio})");
+        if (o.LabelledRepeatsPerEpoch is < 1)
+            throw new UserFacingException($"--labelled-repeats must be 1 or more passes over the labelled rows an epoch (got {o.LabelledRepeatsPerEpoch})");
         if (o.MaxLength < 3) throw new UserFacingException($"max length must be at least 3 (got {o.MaxLength})");
         o.Recipe().Validate();
         if (o.AdapterSize < 0) throw new UserFacingException($"--adapters must be a bottleneck size of 1 or more (got {o.AdapterSize})");
@@ -527,7 +533,7 @@ public static class DetectorTrainer
             int keep = Math.Min(unlabelled.Count, (int)Math.Ceiling(ratio * labelled.Count - 1e-9));
             unlabelled = unlabelled.OrderBy(_ => choice.Next()).Take(keep).Order().ToList();
         }
-        int repeats = LabelledRepeats(o.LabeledFraction);
+        int repeats = o.LabelledRepeatsPerEpoch ?? LabelledRepeats(o.LabeledFraction);
         var all = Enumerable.Repeat(labelled, repeats).SelectMany(x => x).Concat(unlabelled).OrderBy(_ => rng.Next()).ToList();
         int steps = (all.Count + o.BatchSize - 1) / o.BatchSize;
         if (!o.Adversarial)

@@ -168,6 +168,11 @@ public sealed class GanHealthTests : IDisposable
         Assert.Equal(4, Steps(Options(vocab, "half", true, 0.5), out _));                 // 20 + 10
         Assert.Equal(3, Steps(Options(vocab, "none", true, 0), out _));                   // 20 labelled only
         Assert.Equal(3, Steps(Options(vocab, "sup-none", false, 0), out var supervised)); // the baseline takes as many steps
+        // Labelled rows twice (40) and no unlabelled: 5 steps; three times with all 20 unlabelled: 80 rows, 10 steps.
+        Assert.Equal(5, Steps(Options(vocab, "twice", true, 0) with { LabelledRepeatsPerEpoch = 2 }, out var twice));
+        Assert.Equal(10, Steps(Options(vocab, "thrice", true, null) with { LabelledRepeatsPerEpoch = 3 }, out _));
+        Assert.Equal(2, (int)twice.Config.Training!["labelled_repeats"]!);
+        Assert.Equal(1, (int)all.Config.Training!["labelled_repeats"]!); // GAN-BERT's rule at 0.5: log2(2)
 
         var health = all.History.Single().Health!;
         Assert.InRange(health.RealJudgedFake, 0, 1);
@@ -204,6 +209,13 @@ public sealed class GanHealthTests : IDisposable
         var o = Options(vocab, "bad", true, ratio) with { FeatureMatchingWeight = weight ?? 1.0, SpreadMatchingWeight = spread };
         var e = Assert.Throws<UserFacingException>(() => DetectorTrainer.Validate(o));
         Assert.Contains(option, e.Message);
+    }
+
+    [Fact]
+    public void Labelled_repeats_below_one_are_named()
+    {
+        var o = Options(SyntheticDetector.WriteVocab(_dir), "bad", true, null) with { LabelledRepeatsPerEpoch = 0 };
+        Assert.Contains("--labelled-repeats must be 1 or more", Assert.Throws<UserFacingException>(() => DetectorTrainer.Validate(o)).Message);
     }
 
     sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
