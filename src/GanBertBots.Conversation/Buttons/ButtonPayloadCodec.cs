@@ -17,7 +17,7 @@ public enum ButtonKind
     VerdictRight = 'r',
     /// <summary>/detect: the verdict was wrong, show the classes.</summary>
     VerdictWrong = 'w',
-    /// <summary>/detect when the answer made no claim (too short, no evidence, a detector that failed its gate): show the classes.</summary>
+    /// <summary>/detect when the answer made no claim (can't tell, too short, no evidence, a detector that failed its gate): show the classes.</summary>
     KnowWriter = 'i',
     /// <summary>/detect after "wrong" or "I know who wrote it": this is the right class (Arg = class).</summary>
     PickClass = 'c',

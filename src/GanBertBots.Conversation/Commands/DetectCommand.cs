@@ -3,7 +3,7 @@ namespace GanBertBots.Conversation;
 /// <summary>
 /// /detect TEXT (or /detect as a reply to a message): the detector's verdict. The text is stored before it is judged,
 /// the verdict stored with it, and the answer carries "right"/"wrong" buttons for feedback ("I know who wrote it" where the
-/// answer made no claim: too short, no evidence, a detector that failed its gate) and "Why?" for the picture of how GPT-2 read it.
+/// answer made no claim: can't tell, too short, no evidence, a detector that failed its gate) and "Why?" for the picture of how GPT-2 read it.
 /// </summary>
 public sealed class DetectCommand(SubmittedTexts submitted, BotOptions options, ClassChoices classes, ReplyButtons buttons, FileVerdicts files) : Command("/detect", "/detect TEXT - who wrote it: a person or which AI? (or reply /detect to a message)")
 {

@@ -28,11 +28,12 @@ public static class VerdictText
     };
 
     /// <summary>
-    /// Whether the judgement claims who wrote the text (so "Was I right?" makes sense); too short, no evidence and a
-    /// detector that failed its gate show scores without a claim.
+    /// Whether the judgement claims who wrote the text (so "Was I right?" makes sense); can't tell, too short, no evidence
+    /// and a detector that failed its gate show scores without a claim. An unworded answer (None: no human class, or
+    /// judged by an older caller) names its most likely writer, which is the claim.
     /// </summary>
     public static bool Claims(VerdictJudgement judgement) =>
-        judgement is VerdictJudgement.LikelyPerson or VerdictJudgement.LikelyMachine or VerdictJudgement.CantTell or VerdictJudgement.None;
+        judgement is VerdictJudgement.LikelyPerson or VerdictJudgement.LikelyMachine or VerdictJudgement.None;
 
     /// <summary>Where P(person) came from: "calibrated", "calibrated, with the zero-shot score" or "raw detector score".</summary>
     static string Basis(Verdict v) => v.Fused ? "calibrated, with GPT-2's zero-shot score" : v.Calibrated ? "calibrated" : "raw detector score";

@@ -61,6 +61,8 @@ public sealed class FakeDetectorModel(string version = "fake-ganbert-v1") : IDet
     public SemaphoreSlim Entered { get; } = new(0);
     public volatile bool Disposed;
     public int MaxChars { get; set; } = 512;
+    /// <summary>When set, P(person) for every text (else 0.8 for "human" texts and 0.2 for the others).</summary>
+    public double? PersonProbability { get; set; }
 
     public static string LabelFor(string text) => ClassNames[text.Length % ClassNames.Length];
 
@@ -74,7 +76,7 @@ public sealed class FakeDetectorModel(string version = "fake-ganbert-v1") : IDet
         {
             string label = LabelFor(t);
             var probs = ClassNames.Select(c => new ClassProbability(c, c == label ? 0.7 : 0.05)).OrderByDescending(p => p.Probability).ToList();
-            return new DetectorOutput(label, probs, label == "human" ? 0.8 : 0.2, t.Length > MaxChars);
+            return new DetectorOutput(label, probs, PersonProbability ?? (label == "human" ? 0.8 : 0.2), t.Length > MaxChars);
         }).ToList();
     }
 

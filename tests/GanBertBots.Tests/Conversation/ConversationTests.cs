@@ -195,6 +195,25 @@ public sealed class ConversationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_answer_that_claims_nothing_asks_who_wrote_it_instead_of_was_i_right()
+    {
+        _detector.PersonProbability = 0.5; // "can't tell"
+        var output = await Say("/detect The sky is falling");
+        var answer = output.Last;
+        Assert.Contains("Verdict: can't tell - person 50%", answer.Text);
+        Assert.EndsWith("Do you know who wrote it?", answer.Text);
+        Assert.Equal(["🙋 I know who wrote it", "🔍 Why?"], answer.Buttons.SelectMany(r => r).Select(b => b.Label));
+
+        await Bot.HandleButtonAsync(Press(ButtonNamed(answer, "I know who wrote it")), output, default);
+        var picker = output.Sent.Last();
+        Assert.Equal("Who wrote it?", picker.Text);
+        Assert.Equal(FakeDetectorModel.ClassNames, picker.Buttons.SelectMany(r => r).Select(b => b.Label));
+        await Bot.HandleButtonAsync(Press(ButtonNamed(picker, "human"), messageId: "778"), output, default);
+        var label = Assert.Single(await _temp.LabelsAsync());
+        Assert.Equal(("human", LabelSource.UserFeedback), (label.Class, label.Source));
+    }
+
+    [Fact]
     public async Task Right_stores_the_predicted_class_and_wrong_asks_for_the_class()
     {
         const string text = "The sky is falling";

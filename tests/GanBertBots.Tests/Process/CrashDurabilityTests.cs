@@ -48,7 +48,8 @@ public sealed class CrashDurabilityTests
     /// <summary>30 verdicts, then a press on each, kill -9 <paramref name="killAfterMs"/> later, restart: all answered, 30 labels.</summary>
     static async Task KillMidBurstAsync(string work, int killAfterMs, Dictionary<string, string> storageEnv, StorageOptions storage)
     {
-        TinyRoundModels.Detector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"]);
+        // Sure of gpt2 on every text: each verdict claims something, so it carries the "Right" button pressed below.
+        TinyRoundModels.UselessDetector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"], always: "gpt2");
         await using var telegram = await FakeBotApiServer.StartAsync();
         var env = new Dictionary<string, string>(storageEnv)
         {

@@ -27,8 +27,9 @@ public sealed class ReplicaTests
             // The registry both replicas serve from: detector v0001 live, v0002 registered.
             string registry = Path.Combine(shared, "registry");
             string[] texts = ["a flood took the bridge", "wildfire near the town", "people evacuated after the storm"];
-            TinyRoundModels.Detector(Path.Combine(shared, "d1"), texts);
-            TinyRoundModels.Detector(Path.Combine(shared, "d2"), texts);
+            // Sure of gpt2 on every text: its verdicts claim something, so they carry the "Right" button pressed below.
+            TinyRoundModels.UselessDetector(Path.Combine(shared, "d1"), texts, always: "gpt2");
+            TinyRoundModels.UselessDetector(Path.Combine(shared, "d2"), texts, always: "gpt2");
             var registryOnly = new Dictionary<string, string> { ["Retraining__RegistryRoot"] = registry };
             await ServiceProcess.RunCliOkAsync(shared, registryOnly, "models", "register", "detector", "d1", "--promote");
             await ServiceProcess.RunCliOkAsync(shared, registryOnly, "models", "register", "detector", "d2");

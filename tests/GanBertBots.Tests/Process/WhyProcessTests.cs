@@ -50,7 +50,8 @@ public sealed class WhyProcessTests
         string work = Directory.CreateTempSubdirectory("ganbertbots-why-console-").FullName;
         try
         {
-            TinyRoundModels.Detector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"]);
+            // Sure of gpt2 (90%) on every text, so the answer claims something and "Was I right?" follows it.
+            TinyRoundModels.UselessDetector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"], always: "gpt2");
             TinyRoundModels.Generator(Path.Combine(work, "models", "gpt2"), seed: 3);
             await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
             await service.WaitForOutputAsync("Type /help for the commands");
