@@ -22,4 +22,12 @@ public sealed class ClassChoices(IInferenceService inference, Labels labels, ILa
         await store.AddLabelAsync(context.Label(label!, source), ct);
         return label;
     }
+
+    /// <summary>Acknowledges the press and asks <paramref name="question"/> under it, with a <see cref="PickClassButton"/> per class.</summary>
+    public async Task AskWhoWroteAsync(ButtonContext context, ReplyButtons buttons, string question, CancellationToken ct)
+    {
+        await context.AcknowledgeAsync(null, ct);
+        var rows = buttons.ClassRows(Current, ButtonKind.PickClass, context.Text.Id, context.Chat);
+        await context.Output.SendAsync(new Reply { Text = question, Buttons = rows, ReplyToMessageId = context.Press.MessageId }, ct);
+    }
 }

@@ -6,10 +6,6 @@ namespace GanBertBots.Conversation;
 /// </summary>
 public sealed class KnowWriterButton(ClassChoices classes, ReplyButtons buttons) : Button(ButtonKind.KnowWriter)
 {
-    public override async Task HandleAsync(ButtonContext context, CancellationToken ct)
-    {
-        await context.AcknowledgeAsync(null, ct);
-        var rows = buttons.ClassRows(classes.Current, ButtonKind.PickClass, context.Text.Id, context.Chat);
-        await context.Output.SendAsync(new Reply { Text = "Who wrote it?", Buttons = rows, ReplyToMessageId = context.Press.MessageId }, ct);
-    }
+    public override Task HandleAsync(ButtonContext context, CancellationToken ct) =>
+        classes.AskWhoWroteAsync(context, buttons, "Who wrote it?", ct);
 }
