@@ -323,6 +323,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
             CheckCount(outputs.Count, batch.Count);
             var calibration = m.Calibration;
             bool failedGate = m.FailedGate;
+            string? heldOut = m.HeldOutFigures;
             return outputs.Select(o => new Verdict
             {
                 Outcome = InferenceOutcome.Completed, Label = o.Label, Probabilities = o.Probabilities,
@@ -331,6 +332,7 @@ public sealed class InferenceService : IInferenceService, IDisposable
                 CalibratedRealProbability = double.IsNaN(o.CalibratedRealProbability) ? o.RealProbability : o.CalibratedRealProbability,
                 Calibrated = !double.IsNaN(o.CalibratedRealProbability), TokenCount = o.TokenCount,
                 MinimumTokens = calibration?.MinimumTokens ?? 0, FusionWeights = calibration?.Fusion, DetectorFailedGate = failedGate,
+                DetectorHeldOutFigures = heldOut,
             }).ToList();
         }, (r, size, queued, modelTime) => r with { BatchSize = size, QueueTime = queued, ModelTime = modelTime },
         WorkKind.Detection);

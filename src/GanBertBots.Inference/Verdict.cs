@@ -60,6 +60,8 @@ public sealed record Verdict
     public int TokenCount { get; init; }
     /// <summary>The detector's measured minimum length in tokens (0 = none measured).</summary>
     public int MinimumTokens { get; init; }
+    /// <summary>The detector's held-out figures in a line (its checkpoint's gate); null when it was never measured.</summary>
+    public string? DetectorHeldOutFigures { get; init; }
     /// <summary>True when the detector failed its evaluation gate and was let through with --force (see <see cref="VerdictJudgement.FailedGate"/>).</summary>
     public bool DetectorFailedGate { get; init; }
     /// <summary>The detector's fusion weights, carried from its batch to the fusion step.</summary>

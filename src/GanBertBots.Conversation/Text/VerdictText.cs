@@ -3,7 +3,10 @@ using System.Text;
 
 namespace GanBertBots.Conversation;
 
-/// <summary>A detector's verdict as chat text: what the evidence supports in words, the most likely writer, and a bar per class.</summary>
+/// <summary>
+/// A detector's verdict as chat text: what the evidence supports in words, the most likely writer, a bar per class, and
+/// the detector's track record (its held-out figures, or that it was never measured).
+/// </summary>
 public static class VerdictText
 {
     public static string Percent(double p) => (p * 100).ToString("0", CultureInfo.InvariantCulture) + "%";
@@ -78,6 +81,8 @@ public static class VerdictText
             sb.Append(p.Label.PadRight(labelWidth)).Append(' ').Append(Bar(p.Probability)).Append(' ')
               .AppendLine(Percent(p.Probability).PadLeft(4));
         if (v.Truncated) sb.AppendLine("(The text was longer than the model reads; only its start was judged.)");
+        // How far to trust any of it: the detector's figures on texts it never trained on, or that nobody measured them.
+        sb.Append("Track record: ").AppendLine(v.DetectorHeldOutFigures ?? "never measured on texts it did not train on");
         sb.Append("Model: ").Append(v.ModelVersion);
         return sb.ToString();
     }

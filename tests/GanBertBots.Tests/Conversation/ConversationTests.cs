@@ -143,7 +143,7 @@ public sealed class ConversationTests : IAsyncLifetime
             : "Verdict: likely machine-written - person 20% (raw detector score)", reply.Split('\n')[0]);
         Assert.Equal(expected == "human" ? "Most likely writer: a person - 70%" : $"Most likely writer: a machine ({expected}) - 70%", reply.Split('\n')[1]);
         Assert.Contains("███████░░░", reply); // 70% bar of the top class
-        Assert.Contains("Model: fake-ganbert-v1", reply);
+        Assert.Contains("Track record: never measured on texts it did not train on\nModel: fake-ganbert-v1", reply.ReplaceLineEndings("\n"));
         var stored = Assert.Single(await _temp.TextsAsync());
         Assert.Equal((text, TextOrigin.UserSubmitted), (stored.Content, stored.Origin));
         var prediction = Assert.Single(await _store.GetPredictionsAsync(stored.Id));

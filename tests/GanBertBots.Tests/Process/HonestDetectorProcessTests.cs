@@ -141,6 +141,7 @@ public sealed class HonestDetectorProcessTests
             await service.WaitForOutputAsync("Most likely writer");
             // P(gpt2) 0.9 softened by T = 4: 0.9^¼ / (0.9^¼ + 0.1^¼) = 0.634, so P(person) = 37%: outside the 40-60% band.
             Assert.Matches(new Regex(@"Verdict: likely machine-written - person 37% \(calibrated\)"), service.Output);
+            Assert.Contains("Track record: held-out macro-F1 0.62 (majority baseline 0.44), accuracy 0.80 on 200 texts\n", service.Output.ReplaceLineEndings("\n"));
 
             service.Type("/detect wildfire");
             await service.WaitForOutputAsync("too short to judge reliably");
@@ -209,6 +210,7 @@ public sealed class HonestDetectorProcessTests
             await service.WaitForOutputAsync("Most likely writer");
             Assert.Contains("Verdict: no evidence either way - this detector scores every class about evenly on this text.", service.Output);
             Assert.Contains("Its scores anyway: person 19% (raw detector score)", service.Output);
+            Assert.Contains("Track record: never measured on texts it did not train on", service.Output);
             Assert.DoesNotContain("likely machine-written", service.Output);
         }
         finally { Directory.Delete(work, recursive: true); }
