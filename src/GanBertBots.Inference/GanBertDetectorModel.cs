@@ -25,14 +25,25 @@ public sealed class GanBertDetectorModel(GanBertDetector detector, string? serve
     public DetectorCalibration? Calibration => calibration;
 
     /// <summary>From the checkpoint's gate (config.json training.gate): "held-out macro-F1 0.61 (majority baseline 0.07), accuracy 0.64 on 200 texts".</summary>
-    public string? HeldOutFigures => detector.Config.Training["gate"] is JsonObject gate
-        && gate["split"] is { } split && gate["macro_f1"] is { } f1 && gate["majority_macro_f1"] is { } baseline
-        && gate["accuracy"] is { } accuracy && gate["texts"] is { } texts
-        ? string.Create(CultureInfo.InvariantCulture,
-            $"{(string)split!} macro-F1 {(double)f1:0.00} (majority baseline {(double)baseline:0.00}), accuracy {(double)accuracy:0.00} on {(int)texts} texts{((bool?)gate["forced"] == true ? "; let through with --force" : "")}")
-        : null;
+    public string? HeldOutFigures { get; } = ReadHeldOutFigures(detector.Config.Training["gate"] as JsonObject);
 
-    public bool FailedGate => detector.Config.Training["gate"] is JsonObject gate && (bool?)gate["passed"] == false;
+    /// <summary>The checkpoint's gate says "passed": false (it was kept with --force).</summary>
+    public bool FailedGate { get; } = detector.Config.Training["gate"] is JsonObject gate && Value<bool>(gate, "passed") == false;
+
+    // Read once at load; a gate written by something else (a field missing or of another type) counts as no figures.
+    static string? ReadHeldOutFigures(JsonObject? gate) =>
+        gate is not null && Text(gate, "split") is { } split && Value<double>(gate, "macro_f1") is { } f1
+        && Value<double>(gate, "majority_macro_f1") is { } baseline && Value<double>(gate, "accuracy") is { } accuracy
+        && Value<int>(gate, "texts") is { } texts
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"{split} macro-F1 {f1:0.00} (majority baseline {baseline:0.00}), accuracy {accuracy:0.00} on {texts} texts{(Value<bool>(gate, "forced") == true ? "; let through with --force" : "")}")
+            : null;
+
+    static T? Value<T>(JsonObject o, string key) where T : struct =>
+        o[key] is JsonValue v && v.TryGetValue(out T value) ? value : null;
+
+    static string? Text(JsonObject o, string key) =>
+        o[key] is JsonValue v && v.TryGetValue(out string? value) ? value : null;
 
     public IReadOnlyList<DetectorOutput> DetectBatch(IReadOnlyList<string> texts, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using GanBertBots.Inference;
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
@@ -15,6 +16,24 @@ public sealed class GanBertDetectorServiceTests : IDisposable
     public void Dispose()
     {
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    [Theory]
+    [InlineData("""{"split":"held-out","texts":200,"accuracy":0.8,"macro_f1":0.444,"majority_macro_f1":0.444,"passed":false,"forced":true}""",
+        "held-out macro-F1 0.44 (majority baseline 0.44), accuracy 0.80 on 200 texts; let through with --force", true)]
+    [InlineData("""{"split":"validation","texts":50,"accuracy":0.64,"macro_f1":0.61,"majority_macro_f1":0.07,"passed":true}""",
+        "validation macro-F1 0.61 (majority baseline 0.07), accuracy 0.64 on 50 texts", false)]
+    // Written by something else: no figures, not failed, and no exception on the detection path.
+    [InlineData("""{"split":"held-out","texts":"many","accuracy":0.8,"macro_f1":0.4,"majority_macro_f1":0.4,"passed":"no"}""", null, false)]
+    [InlineData("""[1, 2]""", null, false)]
+    public void The_served_detector_reads_its_gate_once_and_tolerates_a_foreign_one(string gate, string? figures, bool failed)
+    {
+        string vocab = SyntheticDetector.WriteVocab(_dir);
+        var (network, config, tokenizer) = SyntheticDetector.Untrained(vocab, seed: 13);
+        config = config with { Training = new JsonObject { ["gate"] = JsonNode.Parse(gate) } };
+        using var served = new GanBertDetectorModel(GanBertDetector.FromNetwork(network, config, tokenizer, TorchPlacement.Cpu));
+        Assert.Equal(figures, served.HeldOutFigures);
+        Assert.Equal(failed, served.FailedGate);
     }
 
     [Fact]
