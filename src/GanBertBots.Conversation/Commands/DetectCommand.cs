@@ -28,7 +28,7 @@ public sealed class DetectCommand(SubmittedTexts submitted, BotOptions options, 
         int original = text.Length;
         text = ChatText.CutInput(text, options.MaxInputChars, out bool cut);
         if (cut) note = $"(Your text had {original} characters; I read the first {text.Length}.)\n";
-        if (!LanguageCheck.LooksEnglish(text)) note += LanguageCheck.Notice + "\n";
+        if (LanguageCheck.Notice(text) is { } notEnglish) note += notEnglish + "\n";
 
         await context.Output.ShowTypingAsync(ct);
         var (id, verdict) = await submitted.KeepAndJudgeAsync(text, context, ct);

@@ -18,7 +18,12 @@ namespace GanBertBots.Conversation;
 /// </summary>
 public static class LanguageCheck
 {
-    public const string Notice = "(This does not look like English. Both models learned from English texts, so the verdict may mean little.)";
+    /// <summary>The one-line notice above a verdict on <paramref name="text"/>; null when it looks English.</summary>
+    public static string? Notice(string text) => Guess(text) is { } what
+        ? $"(This looks like {what}, not English. Both models learned from English texts, so the verdict may mean little.)"
+        : null;
+
+    public static bool LooksEnglish(string text) => Guess(text) is null;
 
     static readonly HashSet<string> EnglishFunctionWords =
         [.. """
@@ -32,8 +37,8 @@ public static class LanguageCheck
     // Common function words of other languages, less those that are also English function words ("a", "in", "no", ...).
     static readonly (string Language, HashSet<string> Words)[] OtherFunctionWords =
     [
-        ("Spanish", Words("el los las del al una unos unas y o pero que en por para con sin sobre entre es son está están fue ha han muy más este esta estos estas ese esa su sus nos mi tu yo él ella ellos como cuando donde porque también ya hay")),
-        ("French", Words("le la les des du une un et ou mais que qui en dans par pour avec sans sur est sont été ont ce cette ces son sa ses leur nous vous ils elle je tu pas ne très plus comme quand où aussi au aux")),
+        ("Spanish", Words("el la lo los las le les de del al un una unos unas y o pero que en por para con sin sobre entre es son está están fue ha han muy más este esta estos estas ese esa su sus nos mi tu yo él ella ellos como cuando donde porque también ya hay")),
+        ("French", Words("le la les de des du une un et ou mais que qui en dans par pour avec sans sur est sont été ont ce cette ces son sa ses leur nous vous ils elle je tu pas ne très plus comme quand où aussi au aux")),
         ("German", Words("der die das den dem des ein eine einen einem und oder aber dass mit von zu im ist sind war wurde hat haben nicht auch sehr wie wenn wo ich du er sie wir ihr es auf für aus bei nach über")),
         ("Italian", Words("il lo la gli le un una uno e o ma che di da con per su del della dei delle è sono stato ha hanno non molto più come quando dove anche questo questa")),
         ("Portuguese", Words("o os as um uma uns umas e ou mas que de do da dos das em no na nos nas por para com sem é são foi tem não muito mais como quando onde também este esta isso")),
@@ -54,27 +59,49 @@ public static class LanguageCheck
     static readonly Regex ReadPast = new(@"https?://\S+|www\.\S+|[@#]\w+|&\w+;", RegexOptions.Compiled);
     static readonly Regex Word = new(@"\p{L}+(?:'\p{L}+)?", RegexOptions.Compiled);
 
-    public static bool LooksEnglish(string text)
+    /// <summary>
+    /// What the text looks like when it does not look English ("Portuguese", "Cyrillic script", "a language with letters
+    /// English does not use"); null when it looks English or there is too little to tell.
+    /// </summary>
+    public static string? Guess(string text)
     {
+        var scripts = new Dictionary<string, int>();
         int letters = 0, latin = 0;
         foreach (char ch in text)
         {
             if (!char.IsLetter(ch)) continue;
             letters++;
             if (IsLatin(ch)) latin++;
+            else scripts[ScriptOf(ch)] = scripts.GetValueOrDefault(ScriptOf(ch)) + 1;
         }
-        if (letters == 0) return true;
-        if (latin < letters * 0.7) return false;
+        if (letters == 0) return null;
+        if (latin < letters * 0.7) return scripts.ContainsKey("Japanese") ? "Japanese" : scripts.MaxBy(s => s.Value).Key; // kana: Japanese, whatever its kanji
 
         var words = Word.Matches(ReadPast.Replace(text, " ").ToLowerInvariant()).Select(m => m.Value).ToList();
-        if (words.Count == 0) return true;
-        int marked = words.Count(w => w.Any(IsNotEnglishLatin));
-        if (marked >= 2 && marked * 7 >= words.Count) return false;
-
+        if (words.Count == 0) return null;
         int english = words.Count(EnglishFunctionWords.Contains);
-        int other = OtherFunctionWords.Max(language => words.Count(language.Words.Contains));
-        return !(other >= 3 && other > english);
+        var (language, other) = OtherFunctionWords.Select(l => (l.Language, Count: words.Count(l.Words.Contains))).MaxBy(l => l.Count);
+        if (other >= 3 && other > english) return language;
+        int marked = words.Count(w => w.Any(IsNotEnglishLatin));
+        if (marked >= 2 && marked * 7 >= words.Count) return "a language with letters English does not use";
+        return null;
     }
+
+    static string ScriptOf(char ch) => ch switch
+    {
+        >= '\u0370' and <= '\u03FF' => "Greek script",
+        >= '\u0400' and <= '\u052F' => "Cyrillic script",
+        >= '\u0530' and <= '\u058F' => "Armenian script",
+        >= '\u0590' and <= '\u05FF' => "Hebrew script",
+        >= '\u0600' and <= '\u06FF' or >= '\u0750' and <= '\u077F' => "Arabic script",
+        >= '\u0900' and <= '\u0DFF' => "an Indian script",
+        >= '\u0E00' and <= '\u0E7F' => "Thai script",
+        >= '\u10A0' and <= '\u10FF' => "Georgian script",
+        >= '\u3040' and <= '\u30FF' => "Japanese",
+        >= '\uAC00' and <= '\uD7AF' or >= '\u1100' and <= '\u11FF' => "Korean",
+        >= '\u4E00' and <= '\u9FFF' or >= '\u3400' and <= '\u4DBF' => "Chinese characters",
+        _ => "another script",
+    };
 
     // Basic Latin, Latin-1, Latin Extended-A/B, and Latin Extended Additional (Vietnamese and others).
     static bool IsLatin(char ch) => ch < '\u0250' || ch is >= '\u1E00' and <= '\u1EFF';

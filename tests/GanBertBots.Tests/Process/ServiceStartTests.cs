@@ -47,11 +47,14 @@ public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper repor
             TinyRoundModels.Detector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"]);
             await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
             await service.WaitForOutputAsync("Type /help for the commands");
-            service.Type("Forest fire near La Ronge Sask. Canada");               // a pasted tweet, no command
+            // A pasted tweet, no command; a headline with no English function word among its 13 words, once called "not English".
+            service.Type("Forest fire near La Ronge Sask. Canada, residents asked to shelter in place http://t.co/x1");
             await service.WaitForOutputAsync("Verdict:");
-            Assert.DoesNotContain("does not look like English", service.Output);
+            Assert.DoesNotContain("not English", service.Output);
             service.Type("Сильное наводнение затопило центр города, жители эвакуированы");
-            await service.WaitForOutputAsync("does not look like English");
+            await service.WaitForOutputAsync("(This looks like Cyrillic script, not English. Both models learned from English texts, so the verdict may mean little.)");
+            service.Type("Un fuerte incendio forestal obligó a evacuar a los vecinos de la zona esta noche");
+            await service.WaitForOutputAsync("(This looks like Spanish, not English.");
         }
         finally { Directory.Delete(work, recursive: true); }
     }
