@@ -47,7 +47,7 @@ public sealed class ServiceStartTests(Xunit.Abstractions.ITestOutputHelper repor
             TinyRoundModels.Detector(Path.Combine(work, "models", "detector"), ["a flood took the bridge", "wildfire near the town"]);
             await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
             await service.WaitForOutputAsync("Type /help for the commands");
-            // A pasted tweet, no command; a headline with no English function word among its 13 words, once called "not English".
+            // A pasted tweet, no command: 13 words, none on the first check's English list, and a link; once called "not English".
             service.Type("Forest fire near La Ronge Sask. Canada, residents asked to shelter in place http://t.co/x1");
             await service.WaitForOutputAsync("Verdict:");
             Assert.DoesNotContain("not English", service.Output);
