@@ -71,8 +71,9 @@ public static class LanguageCheck
         {
             if (!char.IsLetter(ch)) continue;
             letters++;
-            if (IsLatin(ch)) latin++;
-            else scripts[ScriptOf(ch)] = scripts.GetValueOrDefault(ScriptOf(ch)) + 1;
+            if (IsLatin(ch)) { latin++; continue; }
+            string script = ScriptOf(ch);
+            scripts[script] = scripts.GetValueOrDefault(script) + 1;
         }
         if (letters == 0) return null;
         if (latin < letters * 0.7) return scripts.ContainsKey("Japanese") ? "Japanese" : scripts.MaxBy(s => s.Value).Key; // kana: Japanese, whatever its kanji
