@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
 
@@ -24,26 +22,14 @@ public sealed class GanBertDetectorModel(GanBertDetector detector, string? serve
     public IReadOnlyList<string> Classes => detector.Classes;
     public DetectorCalibration? Calibration => calibration;
 
-    /// <summary>From the checkpoint's gate (config.json training.gate): "held-out macro-F1 0.61 (majority baseline 0.07), accuracy 0.64 on 200 texts".</summary>
-    public string? HeldOutFigures { get; } = ReadHeldOutFigures(detector.Config.Training["gate"] as JsonObject);
+    // Read once at load; a gate written by something else counts as no figures (GateFigures.Read).
+    readonly GateFigures? _gate = GateFigures.Read(detector.Config);
 
-    /// <summary>The checkpoint's gate says "passed": false (it was kept with --force).</summary>
-    public bool FailedGate { get; } = detector.Config.Training["gate"] is JsonObject gate && Value<bool>(gate, "passed") == false;
+    /// <summary>From the checkpoint's gate: "held-out macro-F1 0.61 (majority baseline 0.07), accuracy 0.64 on 200 texts".</summary>
+    public string? HeldOutFigures => _gate?.TrackRecord();
 
-    // Read once at load; a gate written by something else (a field missing or of another type) counts as no figures.
-    static string? ReadHeldOutFigures(JsonObject? gate) =>
-        gate is not null && Text(gate, "split") is { } split && Value<double>(gate, "macro_f1") is { } f1
-        && Value<double>(gate, "majority_macro_f1") is { } baseline && Value<double>(gate, "accuracy") is { } accuracy
-        && Value<int>(gate, "texts") is { } texts
-            ? string.Create(CultureInfo.InvariantCulture,
-                $"{split} macro-F1 {f1:0.00} (majority baseline {baseline:0.00}), accuracy {accuracy:0.00} on {texts} texts{(Value<bool>(gate, "forced") == true ? "; let through with --force" : "")}")
-            : null;
-
-    static T? Value<T>(JsonObject o, string key) where T : struct =>
-        o[key] is JsonValue v && v.TryGetValue(out T value) ? value : null;
-
-    static string? Text(JsonObject o, string key) =>
-        o[key] is JsonValue v && v.TryGetValue(out string? value) ? value : null;
+    /// <summary>The checkpoint's gate refused it (it was kept with --force).</summary>
+    public bool FailedGate => _gate is { Passed: false };
 
     public IReadOnlyList<DetectorOutput> DetectBatch(IReadOnlyList<string> texts, CancellationToken cancellationToken)
     {

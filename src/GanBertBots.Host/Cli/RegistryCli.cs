@@ -127,7 +127,7 @@ public static class RegistryCli
     {
         string? file = data ?? (File.Exists(Path.Combine(directory, "heldout.jsonl")) ? Path.Combine(directory, "heldout.jsonl") : null);
         bool loadable = DetectorCheckpoint.Check(directory, encoderDirectories).IsLoadable;
-        if (data is null && loadable && DetectorGate.Read(DetectorCheckpoint.ReadConfig(directory)) is { } stored)
+        if (data is null && loadable && GateFigures.Read(DetectorCheckpoint.ReadConfig(directory)) is { } stored)
             return stored.WithMargin(margin);
         if (file is null) return null;
         if (!loadable) return null; // the registry names what is wrong with it

@@ -19,12 +19,13 @@ public sealed class GanBertDetectorServiceTests : IDisposable
     }
 
     [Theory]
-    [InlineData("""{"split":"held-out","texts":200,"accuracy":0.8,"macro_f1":0.444,"majority_macro_f1":0.444,"passed":false,"forced":true}""",
+    [InlineData("""{"split":"held-out","texts":200,"accuracy":0.8,"macro_f1":0.444,"majority_class":"chatGPT","majority_accuracy":0.8,"majority_macro_f1":0.444,"margin":0.05,"passed":false,"forced":true}""",
         "held-out macro-F1 0.44 (majority baseline 0.44), accuracy 0.80 on 200 texts; let through with --force", true)]
-    [InlineData("""{"split":"validation","texts":50,"accuracy":0.64,"macro_f1":0.61,"majority_macro_f1":0.07,"passed":true}""",
+    [InlineData("""{"split":"validation","texts":50,"accuracy":0.64,"macro_f1":0.61,"majority_class":"human","majority_accuracy":0.2,"majority_macro_f1":0.07,"margin":0.05,"passed":true}""",
         "validation macro-F1 0.61 (majority baseline 0.07), accuracy 0.64 on 50 texts", false)]
     // Written by something else: no figures, not failed, and no exception on the detection path.
     [InlineData("""{"split":"held-out","texts":"many","accuracy":0.8,"macro_f1":0.4,"majority_macro_f1":0.4,"passed":"no"}""", null, false)]
+    [InlineData("""{"texts":50,"accuracy":0.64,"macro_f1":0.61,"majority_class":"human","majority_accuracy":0.2,"majority_macro_f1":0.07,"margin":0.05,"passed":false}""", null, false)]
     [InlineData("""[1, 2]""", null, false)]
     public void The_served_detector_reads_its_gate_once_and_tolerates_a_foreign_one(string gate, string? figures, bool failed)
     {

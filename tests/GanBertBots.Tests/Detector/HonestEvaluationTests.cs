@@ -1,3 +1,4 @@
+using GanBertBots.Models.GanBert;
 using GanBertBots.Training.Detector;
 
 namespace GanBertBots.Tests.Detector;
@@ -86,7 +87,7 @@ public sealed class TrainDetectorGateTests : IDisposable
         var calibration = GanBertBots.Models.GanBert.DetectorCalibration.Read(output);
         Assert.NotNull(calibration);
         Assert.Contains("calibration fitted on validation", text);
-        var stored = DetectorGate.Read(GanBertBots.Models.GanBert.DetectorCheckpoint.ReadConfig(output))!;
+        var stored = GateFigures.Read(DetectorCheckpoint.ReadConfig(output))!;
         Assert.Equal("validation", stored.Split);
         // The stored figures are what an independent evaluation of the same detector on validation.jsonl gives.
         using var detector = GanBertBots.Models.GanBert.GanBertDetector.Load(output, GanBertBots.Models.Runtime.TorchPlacement.Cpu);
