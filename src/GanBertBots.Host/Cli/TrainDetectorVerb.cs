@@ -10,6 +10,12 @@ namespace GanBertBots.Host.Cli;
 /// <summary><c>train-detector</c>: trains a GAN-BERT detector (or its supervised-only twin) from a .jsonl or .csv file.</summary>
 public sealed class TrainDetectorVerb : ICliVerb
 {
+    /// <summary>Set aside for choosing the epoch, calibrating and the gate, unless --validation-fraction says otherwise:
+    /// a detector nothing measured is served with "never measured" under every verdict.</summary>
+    const double DefaultValidationFraction = 0.15;
+    /// <summary>Below this, 15% would be two texts or fewer: too few to measure anything, and missed in training.</summary>
+    const int MinLabelledRowsForDefaultValidation = 20;
+
     public string Name => "train-detector";
     public string Summary => "train a GAN-BERT detector from labelled (and unlabelled) texts";
     public string Usage => """
@@ -31,8 +37,9 @@ public sealed class TrainDetectorVerb : ICliVerb
           --group-field F --test-fraction X   hold out a fraction of the groups (e.g. prompt_id, source_id) as a test set,
                                   written to OUT/heldout.jsonl; scored after every epoch for the curves, never used to choose
           --validation-fraction X carve a labelled validation split out of the training rows (by group with --group-field,
-                                  else by row; default 0.15 with --group-field, else 0 = none), written to OUT/validation.jsonl;
-                                  the epoch with the best validation macro-F1 (ties: earlier) is the detector in OUT
+                                  else by row within each label; default 0.15 where there are at least 20 labelled rows;
+                                  0 = none, and nothing measures the detector), written to OUT/validation.jsonl; the epoch
+                                  with the best validation macro-F1 (ties: earlier) is the detector in OUT
           --validation FILE       choose the epoch on this labelled file instead
           --patience N            stop after N epochs without a better validation macro-F1 (default 0 = off)
           --threads N             torch CPU threads (default: torch's choice)
@@ -88,8 +95,10 @@ public sealed class TrainDetectorVerb : ICliVerb
         double? testFraction = a.GetDoubleOrNull("test-fraction") ?? preset?.TestFraction;
         if ((groupField is null) != (testFraction is null)) throw new CliUsageException("--group-field and --test-fraction go together");
         string? validationFile = a.Get("validation");
-        double validationFraction = a.GetDouble("validation-fraction", groupField is not null && validationFile is null ? 0.15 : 0);
-        if (validationFile is not null && validationFraction > 0) throw new CliUsageException("--validation FILE and --validation-fraction exclude each other");
+        double? askedValidationFraction = a.GetDoubleOrNull("validation-fraction");
+        if (validationFile is not null && askedValidationFraction > 0) throw new CliUsageException("--validation FILE and --validation-fraction exclude each other");
+        if (askedValidationFraction is < 0 or >= 1) throw new CliUsageException($"--validation-fraction must be at least 0 and below 1 (got {askedValidationFraction})");
+        double validationFraction = validationFile is not null ? 0 : askedValidationFraction ?? DefaultValidationFraction;
         if (a.GetIntOrNull("threads") is { } threads)
         {
             if (threads < 1) throw new CliUsageException($"--threads must be at least 1 (got {threads})");
@@ -150,11 +159,20 @@ public sealed class TrainDetectorVerb : ICliVerb
         {
             // Only labelled rows can score an epoch; unlabelled ones stay in training.
             var labelled = train.Where(r => r.Label is not null).ToList();
-            (labelled, validation) = groupField is not null
-                ? DetectorData.SplitByGroup(labelled, validationFraction, options.Seed + 1)
-                : DetectorData.SplitRows(labelled, validationFraction, options.Seed + 1);
-            var chosenForValidation = validation.ToHashSet();
-            train = train.Where(r => !chosenForValidation.Contains(r)).ToList();
+            if (askedValidationFraction is null && labelled.Count < MinLabelledRowsForDefaultValidation)
+            {
+                await context.Out.WriteLineAsync($"no validation split: {labelled.Count} labelled training rows are too few to set " +
+                    $"{DefaultValidationFraction * 100:0}% aside (the default needs {MinLabelledRowsForDefaultValidation}); --validation-fraction X carves one anyway");
+                validationFraction = 0;
+            }
+            else
+            {
+                (_, validation) = groupField is not null
+                    ? DetectorData.SplitByGroup(labelled, validationFraction, options.Seed + 1)
+                    : DetectorData.SplitRows(labelled, validationFraction, options.Seed + 1);
+                var chosenForValidation = validation.ToHashSet();
+                train = train.Where(r => !chosenForValidation.Contains(r)).ToList();
+            }
         }
         if (!options.Resume || !File.Exists(Path.Combine(options.OutputDirectory, DetectorTrainer.StateFile)))
         {

@@ -63,14 +63,25 @@ public static partial class DetectorData
         return (rows.Where(r => !held.Contains(r.Group!)).ToList(), rows.Where(r => held.Contains(r.Group!)).ToList());
     }
 
-    /// <summary>Splits rows at random (for data without groups), holding out about <paramref name="heldOutFraction"/> of them.</summary>
+    /// <summary>
+    /// Splits rows at random (for data without groups), holding out about <paramref name="heldOutFraction"/> of each
+    /// label's rows (unlabelled rows count as one more label), so that a small split still has every class it can.
+    /// </summary>
     public static (List<LabelledText> Train, List<LabelledText> HeldOut) SplitRows(IReadOnlyList<LabelledText> rows, double heldOutFraction, int seed)
     {
         if (heldOutFraction is <= 0 or >= 1) throw new UserFacingException($"held-out fraction {heldOutFraction} must be between 0 and 1");
         if (rows.Count < 2) throw new UserFacingException($"only {rows.Count} row(s): cannot split");
         var rng = new Random(seed);
-        int heldCount = Math.Clamp((int)Math.Round(rows.Count * heldOutFraction), 1, rows.Count - 1);
-        var held = Enumerable.Range(0, rows.Count).OrderBy(_ => rng.Next()).Take(heldCount).ToHashSet();
+        var held = new HashSet<int>();
+        foreach (var label in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].Label ?? "").OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            // A label's share, rounded; a label with one row stays in training.
+            int count = label.Count();
+            int take = Math.Min((int)Math.Round(count * heldOutFraction), count - 1);
+            held.UnionWith(label.OrderBy(_ => rng.Next()).Take(take));
+        }
+        // At least one row held out and one kept, whatever the rounding did.
+        if (held.Count == 0) held.Add(rng.Next(rows.Count));
         return (rows.Where((_, i) => !held.Contains(i)).ToList(), rows.Where((_, i) => held.Contains(i)).ToList());
     }
 

@@ -164,6 +164,61 @@ public sealed class HonestDetectorProcessTests
     }
 
     [Fact]
+    public async Task A_detector_trained_with_no_split_options_is_measured_gated_and_served_with_its_track_record()
+    {
+        // A user's first run on their own file, no groups and no split options: 15% of each label is set aside by default,
+        // so the gate is checked and every verdict carries figures (it used to be "never measured" and "gate: not checked").
+        string work = Directory.CreateTempSubdirectory("ganbertbots-measured-").FullName;
+        try
+        {
+            DetectorData.WriteJsonl(Path.Combine(work, "texts.jsonl"), SyntheticDetector.Rows(60, seed: 4));
+            var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "texts.jsonl",
+                "--backbone", "small", "--out", Path.Combine("models", "detector"), "--epochs", "4", "--batch-size", "8", "--max-length", "16",
+                "--lr", "1e-2", "--force", "--threads", "1", "--device", "cpu");
+            Assert.True(code == 0, output + errors);
+            // 30 human and 30 gpt2 texts: round(4.5) = 4 of each.
+            Assert.Contains("training GAN-BERT (small) on 52 rows", output);
+            Assert.Contains("choosing the epoch on 8 validation rows", output);
+            Assert.Equal(8, File.ReadAllLines(Path.Combine(work, "models", "detector", "validation.jsonl")).Length);
+            Assert.Matches(@"gate (passed|refused, kept because of --force): validation macro-F1 \d\.\d{3} \(accuracy \d\.\d{3}, 8 texts\)", output);
+            var gate = GateFigures.Read(DetectorCheckpoint.ReadConfig(Path.Combine(work, "models", "detector")))!;
+            Assert.Equal(("validation", 8), (gate.Split, gate.Texts));
+
+            await using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Retraining__Enabled"] = "false" }, work);
+            await service.WaitForOutputAsync("Type /help for the commands");
+            service.Type("/detect " + Texts[0]);
+            await service.WaitForOutputAsync("(type a number to choose)"); // the buttons, after the verdict's last line
+            Assert.Contains($"Track record: {gate.TrackRecord()}", service.Output);
+            Assert.DoesNotContain("never measured", service.Output);
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
+    public async Task Train_detector_on_too_few_rows_to_set_any_aside_says_so_and_that_the_gate_was_not_checked()
+    {
+        string work = Directory.CreateTempSubdirectory("ganbertbots-few-").FullName;
+        try
+        {
+            DetectorData.WriteJsonl(Path.Combine(work, "texts.jsonl"), SyntheticDetector.Rows(12, seed: 4));
+            var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "texts.jsonl",
+                "--backbone", "small", "--out", "detector", "--epochs", "1", "--max-length", "16", "--threads", "1", "--device", "cpu");
+            Assert.True(code == 0, output + errors);
+            Assert.Contains("no validation split: 12 labelled training rows are too few to set 15% aside (the default needs 20); " +
+                "--validation-fraction X carves one anyway", output);
+            Assert.Contains("gate: not checked", output);
+            Assert.Null(GateFigures.Read(DetectorCheckpoint.ReadConfig(Path.Combine(work, "detector"))));
+
+            var bad = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "texts.jsonl", "--backbone", "small",
+                "--out", "other", "--validation-fraction", "1.5");
+            Assert.NotEqual(0, bad.Code);
+            Assert.Contains("--validation-fraction must be at least 0 and below 1 (got 1.5)", bad.Error);
+            Assert.False(Directory.Exists(Path.Combine(work, "other")));
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
     public async Task Console_detect_gives_no_verdict_on_any_text_from_a_detector_let_through_its_gate_with_force()
     {
         string work = Directory.CreateTempSubdirectory("ganbertbots-forced-").FullName;

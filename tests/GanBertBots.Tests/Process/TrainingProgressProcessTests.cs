@@ -49,9 +49,9 @@ public sealed class TrainingProgressProcessTests
             var (code, output, errors) = await ServiceProcess.RunCliAsync(work, null, "train-detector", "--data", "texts.jsonl",
                 "--backbone", "bert", "tiny-bert", "--out", "detector", "--epochs", "2", "--batch-size", "4", "--max-length", "16",
                 "--pooling", "mean", "--warmup", "0.2", "--layer-lr-decay", "0.9", "--weight-decay", "0.02", "--progress-every", "2",
-                "--feature-matching", "0.5", "--spread-matching", "2", "--threads", "1", "--device", "cpu");
+                "--feature-matching", "0.5", "--spread-matching", "2", "--validation-fraction", "0", "--threads", "1", "--device", "cpu");
             Assert.True(code == 0, output + errors);
-            // 24 rows / 4 = 6 steps an epoch: the first step, every 2nd, the epoch's last.
+            // All 24 rows train (no validation split), 4 a batch = 6 steps an epoch: the first step, every 2nd, the epoch's last.
             var lines = output.Split('\n').Where(l => l.Contains(" step/s")).Select(l => l.Trim()).ToList();
             Assert.Equal(["epoch 1/2 step 1/6", "epoch 1/2 step 2/6", "epoch 1/2 step 4/6", "epoch 1/2 step 6/6",
                           "epoch 2/2 step 2/6", "epoch 2/2 step 4/6", "epoch 2/2 step 6/6"],
@@ -93,7 +93,7 @@ public sealed class TrainingProgressProcessTests
 
             await ServiceProcess.RunCliOkAsync(work, null, "train-detector", "--data", "texts.jsonl", "--backbone", "bert", "tiny-bert",
                 "--out", "detector", "--epochs", "1", "--batch-size", "8", "--max-length", "16", "--adapters", "4", "--lr", "1e-2",
-                "--threads", "1", "--device", "cpu");
+                "--force", "--threads", "1", "--device", "cpu");
             var config = JsonNode.Parse(File.ReadAllText(Path.Combine(work, "detector", "config.json")))!;
             Assert.Equal("tiny-bert", config["base_encoder"]!["directory"]!.GetValue<string>());
             Assert.Equal(4, config["encoder"]!["adapter_size"]!.GetValue<int>());
