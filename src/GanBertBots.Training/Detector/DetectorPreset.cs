@@ -24,6 +24,10 @@ public sealed record DetectorPreset(string Name, string Describes, string TextFi
         new("argugpt", "ArguGPT .csv (text, model, prompt_id): which model wrote an essay", "text", "model", "prompt_id", 0.2, 128),
     ];
 
+    /// <summary>The preset whose group field <paramref name="fields"/> has (a file in M4's or ArguGPT's layout), or null.</summary>
+    public static DetectorPreset? GroupedBy(IEnumerable<string> fields) =>
+        All.FirstOrDefault(p => fields.Contains(p.GroupField, StringComparer.Ordinal));
+
     public static DetectorPreset Find(string name) =>
         All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new UserFacingException($"unknown --preset '{name}' (known: {string.Join(", ", All.Select(p => p.Name))})");
