@@ -119,6 +119,10 @@ public sealed class AdversarialRound(
 
             // 5. Register (whatever the gate says: a refused candidate can still be promoted by hand), then promote.
             cancellation.ThrowIfCancellationRequested();
+            // The candidate keeps its held-out figures in its config, as train-detector's detectors do: once served, /stats
+            // and every verdict show them, and one no better than the majority class gives no verdict.
+            if (metrics.CandidateDetector.Gate is { } figures)
+                Detector.DetectorGate.Store(detectorOut, figures.WithMargin(options.MinMacroF1OverBaseline));
             var candidateDetector = registry.Register(ModelNames.Detector, detectorOut, new VersionMetadata
             {
                 Source = $"round {roundId}", Notes = gate.Summary, Metrics = DetectorMetrics(metrics, gate),

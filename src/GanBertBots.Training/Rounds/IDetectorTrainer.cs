@@ -1,3 +1,5 @@
+using GanBertBots.Models.GanBert;
+
 namespace GanBertBots.Training.Rounds;
 
 // The steps of one adversarial round that need a model. The trainers implement them; the round
@@ -27,6 +29,9 @@ public sealed record DetectorScore(double MacroF1, double Accuracy, string? Conf
     public double Ece { get; init; } = double.NaN;
     /// <summary>Brier score of the served P(person) on the held-out texts; NaN when not measured.</summary>
     public double Brier { get; init; } = double.NaN;
+    /// <summary>The same figures against the majority baseline, as a checkpoint stores them (judged at margin 0: the round
+    /// judges them again with its own); null when the trainer did not measure them.</summary>
+    public GateFigures? Gate { get; init; }
     /// <summary>Per-class or other numbers worth reporting (e.g. "f1_human").</summary>
     public IReadOnlyDictionary<string, double> Extra { get; init; } = new Dictionary<string, double>();
 }

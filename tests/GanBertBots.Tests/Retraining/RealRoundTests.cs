@@ -11,6 +11,8 @@ namespace GanBertBots.Tests.Retraining;
 /// evaluation) on tiny models and a tiny corpus, the way an operator runs them: import, <c>models register</c>,
 /// <c>retrain --here</c>.
 /// </summary>
+// One test starts the built executable: with the other process tests, one at a time.
+[Collection(Process.ServiceProcessCollection.Name)]
 public sealed class RealRoundTests : IDisposable
 {
     readonly Hub.ScratchDirectory _dir = new();
@@ -133,6 +135,36 @@ public sealed class RealRoundTests : IDisposable
         string table = File.ReadAllText(Path.Combine(reports, "rounds.md"));
         Assert.Contains(lines[2], table);
         Assert.Contains(lines[3], table);
+    }
+
+    [Fact]
+    public async Task A_round_promoted_detector_keeps_its_held_out_figures_and_the_service_shows_them()
+    {
+        // It used to be served as "never measured" though the round had just measured it on the held-out texts.
+        await SeedStoreAsync();
+        await SeedRegistryAsync();
+        var environment = Settings().ToDictionary(s => s.Key.Replace(":", "__"), s => s.Value!);
+        var (code, output, error) = await Process.ServiceProcess.RunCliAsync(_dir.Path, environment, "retrain", "--here", "--rounds", "1");
+        Assert.True(code == 0, output + error);
+        Assert.Contains("| 1 | promoted v0002/v0002 |", output);
+
+        var registry = new ModelRegistry(Registry, CheckpointValidators.Default().Validator);
+        var live = registry.Live("detector")!;
+        var gate = GateFigures.Read(DetectorCheckpoint.ReadConfig(live.Directory));
+        Assert.NotNull(gate);
+        using (var rounds = JsonDocument.Parse(File.ReadAllText(Path.Combine(Registry, "rounds.json"))))
+            Assert.Equal(rounds.RootElement[0].GetProperty("macro_f1_candidate").GetDouble(), gate.MacroF1, 12);
+        Assert.Equal(("held-out", -1.0, true, false), (gate.Split, gate.Margin, gate.Passed, gate.Forced)); // this test's margin
+        Assert.InRange(gate.Texts, 1, Corpus.Length + 8);
+        registry.Verify(live); // stored before registering: the registered files are the ones hashed
+
+        environment["Retraining__Enabled"] = "false";
+        await using var service = Process.ServiceProcess.Start(environment, _dir.Path);
+        await service.WaitForOutputAsync("Type /help for the commands");
+        service.Type("/stats");
+        await service.WaitForOutputAsync("Your game score");
+        Assert.Contains($"Detector: detector v0002 ({gate.TrackRecord()})", service.Output);
+        Assert.Equal(0, (await service.TerminateAsync()).ExitCode);
     }
 
     [Fact]
