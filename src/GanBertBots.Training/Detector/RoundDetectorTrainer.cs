@@ -360,7 +360,7 @@ public sealed class RoundDetectorTrainer(RoundDetectorOptions options, TorchPlac
             scored.Select(x => new LabelledText(x.r.Text, x.r.Class)).ToList(), scored.Select(x => probabilities[x.i]).ToList());
         return new DetectorScore(report.MacroF1, report.Accuracy, png)
         {
-            Extra = extra, BaselineMacroF1 = report.Baseline?.MacroF1 ?? double.NaN, Gate = DetectorGate.Check(report, "held-out", margin: 0),
+            Extra = extra, Gate = DetectorGate.Check(report, "held-out", margin: 0),
             Ece = calibration?.EceAfter ?? double.NaN, Brier = calibration?.BrierAfter ?? double.NaN,
         };
     }

@@ -198,12 +198,11 @@ public sealed class AdversarialRound(
         bool pplOk = double.IsFinite(m.CandidateGenerator.Perplexity) && m.CandidateGenerator.Perplexity <= allowedPerplexity + 1e-12;
         reasons.Add(Invariant($"detector macro-F1 {m.CandidateDetector.MacroF1:0.000} vs live {m.LiveDetector.MacroF1:0.000} (may drop at most {options.MaxMacroF1Drop:0.000}): {(f1Ok ? "ok" : "too low")}"));
         bool baselineOk = true;
-        if (double.IsFinite(m.CandidateDetector.BaselineMacroF1))
+        if (m.CandidateDetector.Gate?.WithMargin(options.MinMacroF1OverBaseline) is { } judged)
         {
             // A detector no better than always answering the most frequent class is refused whatever the live one scored.
-            double bar = m.CandidateDetector.BaselineMacroF1 + options.MinMacroF1OverBaseline;
-            baselineOk = m.CandidateDetector.MacroF1 > bar + 1e-12;
-            reasons.Add(Invariant($"detector macro-F1 {m.CandidateDetector.MacroF1:0.000} vs majority baseline {m.CandidateDetector.BaselineMacroF1:0.000} (must be above by more than {options.MinMacroF1OverBaseline:0.000}): {(baselineOk ? "ok" : "too low")}"));
+            baselineOk = judged.Passed;
+            reasons.Add(Invariant($"detector macro-F1 {judged.MacroF1:0.000} vs majority baseline {judged.BaselineMacroF1:0.000} (must be above by more than {judged.Margin:0.000}): {(baselineOk ? "ok" : "too low")}"));
         }
         if (double.IsFinite(m.CandidateDetector.Ece) && double.IsFinite(m.LiveDetector.Ece))
         {

@@ -23,14 +23,15 @@ public sealed record DetectorTrainingRequest(
 /// <param name="ConfusionMatrixPng">A confusion matrix plot, when the trainer drew one (copied into the report).</param>
 public sealed record DetectorScore(double MacroF1, double Accuracy, string? ConfusionMatrixPng = null)
 {
-    /// <summary>Macro-F1 of always answering the most frequent held-out class; NaN when not measured.</summary>
-    public double BaselineMacroF1 { get; init; } = double.NaN;
+    /// <summary>Macro-F1 of always answering the most frequent held-out class (from <see cref="Gate"/>); NaN when not measured.</summary>
+    public double BaselineMacroF1 => Gate?.BaselineMacroF1 ?? double.NaN;
     /// <summary>Expected calibration error (15 bins) of the served P(person) on the held-out texts; NaN when not measured.</summary>
     public double Ece { get; init; } = double.NaN;
     /// <summary>Brier score of the served P(person) on the held-out texts; NaN when not measured.</summary>
     public double Brier { get; init; } = double.NaN;
     /// <summary>The same figures against the majority baseline, as a checkpoint stores them (judged at margin 0: the round
-    /// judges them again with its own); null when the trainer did not measure them.</summary>
+    /// judges them with its own margin); null when the trainer did not measure them, and then the round has no baseline to hold
+    /// the candidate to.</summary>
     public GateFigures? Gate { get; init; }
     /// <summary>Per-class or other numbers worth reporting (e.g. "f1_human").</summary>
     public IReadOnlyDictionary<string, double> Extra { get; init; } = new Dictionary<string, double>();

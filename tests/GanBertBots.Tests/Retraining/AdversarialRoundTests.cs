@@ -1,3 +1,4 @@
+using GanBertBots.Models.GanBert;
 using GanBertBots.Training.Rounds;
 
 namespace GanBertBots.Tests.Retraining;
@@ -9,6 +10,12 @@ public sealed class AdversarialRoundTests : IDisposable
     public void Dispose() => _f.Dispose();
 
     static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G'];
+
+    /// <summary>A score as the real trainer gives one: with its held-out figures against the majority class (judged at margin 0).</summary>
+    static DetectorScore Measured(double macroF1, double accuracy, double baselineMacroF1) => new(macroF1, accuracy)
+    {
+        Gate = new GateFigures("held-out", 100, accuracy, macroF1, "human", 0.5, baselineMacroF1, 0, Passed: macroF1 > baselineMacroF1),
+    };
 
     [Fact]
     public async Task A_round_that_passes_the_gate_promotes_both_candidates_hot_swaps_and_reports()
@@ -107,14 +114,14 @@ public sealed class AdversarialRoundTests : IDisposable
     {
         var round = _f.Round();
         // Better than the live detector, but its macro-F1 0.44 is the baseline's (always the majority class): refused.
-        var useless = new DetectorScore(0.44, 0.8) { BaselineMacroF1 = 0.44 };
+        var useless = Measured(0.44, 0.8, baselineMacroF1: 0.44);
         var gate = round.Decide(new RoundMetrics(new(0.40, 0.7), useless, new(40, 0.1), new(40, 0.2), 8));
         Assert.False(gate.Passed);
         Assert.Contains("detector macro-F1 0.440 vs majority baseline 0.440 (must be above by more than 0.050): too low", gate.Reasons);
 
         // More accurate than the live one but its ECE rose from 0.03 to 0.20: promoted, and the report says so.
-        var live = new DetectorScore(0.70, 0.72) { BaselineMacroF1 = 0.3, Ece = 0.03, Brier = 0.15 };
-        var sharper = new DetectorScore(0.75, 0.78) { BaselineMacroF1 = 0.3, Ece = 0.20, Brier = 0.19 };
+        var live = Measured(0.70, 0.72, baselineMacroF1: 0.3) with { Ece = 0.03, Brier = 0.15 };
+        var sharper = Measured(0.75, 0.78, baselineMacroF1: 0.3) with { Ece = 0.20, Brier = 0.19 };
         gate = round.Decide(new RoundMetrics(live, sharper, new(40, 0.1), new(40, 0.2), 8));
         Assert.True(gate.Passed);
         Assert.Contains("detector calibration of P(person): ECE 0.030 -> 0.200, Brier 0.150 -> 0.190: more accurate but worse calibrated", gate.Reasons);
