@@ -159,6 +159,12 @@ public static class DetectorTrainer
             epochsDone = state["epochs_done"]!.GetValue<int>();
             history = JsonSerializer.Deserialize<List<EpochRecord>>(state["history"]!.ToJsonString()) ?? new();
             keepLabel = JsonSerializer.Deserialize<bool[]>(state["kept_labels"]!.ToJsonString())!;
+            // The validation split first: a run started without one, resumed under the default that now sets 15% aside, also
+            // has fewer training rows, and "resume with the same data" would send its user looking in the wrong place.
+            if (state["validation_rows"]?.GetValue<int>() is { } runValidationRows && runValidationRows != validation.Count)
+                throw new UserFacingException(runValidationRows == 0
+                    ? $"{statePath}: the run had no validation split and this one sets {validation.Count} rows aside (train-detector sets one aside by default); resume it as it was with --validation-fraction 0"
+                    : $"{statePath}: the run chose epochs on {runValidationRows} validation rows and this one sets {validation.Count} aside; resume with the same data, seed and validation settings");
             if (keepLabel.Length != train.Count)
                 throw new UserFacingException($"{statePath}: the run was trained on {keepLabel.Length} rows, this data has {train.Count}; resume with the same data");
             if (state["validation_fingerprint"]?.GetValue<string>() is { } print && print != validationPrint)

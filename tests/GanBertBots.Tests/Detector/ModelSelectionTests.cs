@@ -137,6 +137,23 @@ public sealed class ModelSelectionTests : IDisposable
         var e = Assert.Throws<GanBertBots.Models.UserFacingException>(() =>
             DetectorTrainer.Train(Options(vocab, broken, epochs: 6, resume: true, adversarial: adversarial), train, other));
         Assert.Contains("validation", e.Message);
+        // One that would set another number of rows aside says how many each has.
+        e = Assert.Throws<GanBertBots.Models.UserFacingException>(() =>
+            DetectorTrainer.Train(Options(vocab, broken, epochs: 6, resume: true, adversarial: adversarial), train, validation.Skip(1).ToList()));
+        Assert.Contains($"the run chose epochs on {validation.Count} validation rows and this one sets {validation.Count - 1} aside", e.Message);
+    }
+
+    [Fact]
+    public void A_run_without_a_validation_split_resumed_with_one_is_told_how_to_resume_it_as_it_was()
+    {
+        var (vocab, train, validation) = SyntheticSetup();
+        string outDir = Path.Combine(_dir, "no-split");
+        DetectorTrainer.Train(Options(vocab, outDir, epochs: 1), train, []);
+        var e = Assert.Throws<GanBertBots.Models.UserFacingException>(() =>
+            DetectorTrainer.Train(Options(vocab, outDir, epochs: 2, resume: true), train, validation));
+        Assert.Contains($"the run had no validation split and this one sets {validation.Count} rows aside", e.Message);
+        Assert.Contains("--validation-fraction 0", e.Message);
+        Assert.Equal(1, State(outDir)["epochs_done"]!.GetValue<int>()); // nothing was lost
     }
 
     [Fact]

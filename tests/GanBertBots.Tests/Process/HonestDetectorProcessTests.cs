@@ -219,6 +219,33 @@ public sealed class HonestDetectorProcessTests
     }
 
     [Fact]
+    public async Task Resuming_a_run_that_had_no_validation_split_names_the_difference_and_resumes_with_validation_fraction_0()
+    {
+        // A run started without a split (before the default set 15% aside, or with --validation-fraction 0) and resumed with
+        // no split options: the default would choose epochs on rows the run trained on, so it is refused, saying how to go on.
+        string work = Directory.CreateTempSubdirectory("ganbertbots-resume-").FullName;
+        try
+        {
+            DetectorData.WriteJsonl(Path.Combine(work, "texts.jsonl"), SyntheticDetector.Rows(40, seed: 4));
+            string[] run = ["train-detector", "--data", "texts.jsonl", "--backbone", "small", "--out", "detector",
+                "--max-length", "16", "--batch-size", "8", "--threads", "1", "--device", "cpu"];
+            var first = await ServiceProcess.RunCliAsync(work, null, [.. run, "--epochs", "1", "--validation-fraction", "0"]);
+            Assert.True(first.Code == 0, first.Out + first.Error);
+
+            var refused = await ServiceProcess.RunCliAsync(work, null, [.. run, "--epochs", "2", "--resume"]);
+            Assert.NotEqual(0, refused.Code);
+            Assert.Contains("the run had no validation split and this one sets 6 rows aside", refused.Error); // 20 + 20 texts: 3 of each
+            Assert.Contains("resume it as it was with --validation-fraction 0", refused.Error);
+
+            var resumed = await ServiceProcess.RunCliAsync(work, null, [.. run, "--epochs", "2", "--resume", "--validation-fraction", "0"]);
+            Assert.True(resumed.Code == 0, resumed.Out + resumed.Error);
+            var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(work, "detector", DetectorTrainer.StateFile)))!;
+            Assert.Equal(2, state["epochs_done"]!.GetValue<int>());
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    [Fact]
     public async Task Console_detect_gives_no_verdict_on_any_text_from_a_detector_let_through_its_gate_with_force()
     {
         string work = Directory.CreateTempSubdirectory("ganbertbots-forced-").FullName;
