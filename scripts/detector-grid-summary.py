@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Summarises a detector-experiments.sh grid: one markdown table per data set, mean ± sd over seeds.
+"""Summarises a detector-experiments.sh grid: one markdown table per data set, mean ± sd over seeds, then the accuracy
+differences paired by seed (GAN-BERT − supervised; an encoder variant such as minilm-adapters − minilm).
 
 Usage: python3 scripts/detector-grid-summary.py OUT_DIR
 Reads OUT_DIR/[<tag>-]<set>-<gan|sup>-<fraction>-s<seed>/ (tag: the backbone and options, e.g. minilm, minilm-adapters){eval.json,eval-ood.json,training-state.json,train-seconds}.
@@ -94,3 +95,31 @@ if healthy:
         for epoch, h in shown:
             spread = "n/a" if h.get("Spread") is None else f"{h['Spread']:.2f}"  # none for an epoch of one-text batches
             print(f"| {r['name']} | {epoch} | {h['RealJudgedFake']:.3f} | {h['FakeJudgedFake']:.3f} | {spread} |")
+
+# The seed fixes the split, and the split moves accuracy more than the method does, so the fair comparisons are per
+# seed: GAN-BERT minus supervised-only on the same split, and an encoder variant (e.g. minilm-adapters) minus the
+# plain fine-tuned one it is named after (minilm), on the seeds both ran.
+def paired(a, b):
+    by_seed = {r["seed"]: r["acc"] for r in b}
+    return [(r["seed"], r["acc"] - by_seed[r["seed"]]) for r in sorted(a, key=lambda r: r["seed"]) if r["seed"] in by_seed]
+
+def paired_row(label, diffs):
+    per_seed = ", ".join(f"s{s} {d:+.3f}" for s, d in diffs)
+    mean = ms([d for _, d in diffs])
+    return f"| {label} | {'+' if diffs and statistics.mean(d for _, d in diffs) >= 0 else ''}{mean} | {per_seed} |"
+
+rows = []
+for (s, frac, mode, tag), runs in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][3], kv[0][1])):
+    if mode != "gan" or (s, frac, "sup", tag) not in cells: continue
+    diffs = paired(runs, cells[(s, frac, "sup", tag)])
+    if diffs: rows.append(paired_row(f"{s} {tag} {frac * 100:g}%: GAN-BERT − supervised", diffs))
+for (s, frac, mode, tag), runs in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][3], kv[0][1], kv[0][2])):
+    base = tag.split("-")[0]
+    if base == tag or (s, frac, mode, base) not in cells: continue
+    diffs = paired(runs, cells[(s, frac, mode, base)])
+    if diffs: rows.append(paired_row(f"{s} {frac * 100:g}% {'GAN-BERT' if mode == 'gan' else 'supervised'}: {tag} − {base}", diffs))
+if rows:
+    print("\n#### Accuracy differences paired by seed (mean ± sd over the seeds both ran)\n")
+    print("| comparison | difference | per seed |")
+    print("| --- | --- | --- |")
+    print("\n".join(rows))
