@@ -159,8 +159,8 @@ public static class DetectorTrainer
             epochsDone = state["epochs_done"]!.GetValue<int>();
             history = JsonSerializer.Deserialize<List<EpochRecord>>(state["history"]!.ToJsonString()) ?? new();
             keepLabel = JsonSerializer.Deserialize<bool[]>(state["kept_labels"]!.ToJsonString())!;
-            // The validation split first: a run started without one, resumed under the default that now sets 15% aside, also
-            // has fewer training rows, and "resume with the same data" would send its user looking in the wrong place.
+            // The validation split first: a run started without one and resumed under train-detector's default (15% aside)
+            // also has fewer training rows, and "resume with the same data" would send its user looking in the wrong place.
             if (state["validation_rows"]?.GetValue<int>() is { } runValidationRows && runValidationRows != validation.Count)
                 throw new UserFacingException(runValidationRows == 0
                     ? $"{statePath}: the run had no validation split and this one sets {validation.Count} rows aside (train-detector sets one aside by default); resume it as it was with --validation-fraction 0"
