@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using GanBertBots.Models.GanBert;
 using GanBertBots.Models.Runtime;
-using GanBertBots.Training.Data;
 using GanBertBots.Training.Detector;
 using GanBertBots.Training.Scheduling;
 using Spectre.Console;
@@ -148,7 +147,7 @@ public sealed class TrainDetectorVerb : ICliVerb
         DetectorTrainer.Validate(options);
         DetectorTrainer.CheckOutputDirectory(options);      // before anything is written there
 
-        var rows = DetectorData.Load(data, textField, labelField, groupField);
+        var (rows, fields) = DetectorData.LoadWithFields(data, textField, labelField, groupField);
         List<LabelledText> train = rows, validation = [], test = [];
         if (groupField is not null)
         {
@@ -173,7 +172,7 @@ public sealed class TrainDetectorVerb : ICliVerb
                     : DetectorData.SplitRows(labelled, validationFraction, options.Seed + 1);
                 var chosenForValidation = validation.ToHashSet();
                 train = train.Where(r => !chosenForValidation.Contains(r)).ToList();
-                if (groupField is null && DetectorPreset.GroupedBy(TextTable.Read(data).First().Keys) is { } grouped)
+                if (groupField is null && DetectorPreset.GroupedBy(fields) is { } grouped)
                     await context.Out.WriteLineAsync($"note: {data} has a {grouped.GroupField} field, but without --group-field the split is " +
                         $"by row, so one {grouped.GroupField}'s texts can sit on both sides and flatter the figures; --group-field " +
                         $"{grouped.GroupField} --test-fraction {grouped.TestFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} (or --preset {grouped.Name}) keeps each on one side");

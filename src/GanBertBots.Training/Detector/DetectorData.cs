@@ -21,7 +21,12 @@ public static partial class DetectorData
 
     public static string NormaliseWhiteSpace(string text) => WhiteSpace().Replace(text, " ").Trim();
 
-    public static List<LabelledText> Load(string path, string textField, string? labelField, string? groupField = null)
+    public static List<LabelledText> Load(string path, string textField, string? labelField, string? groupField = null) =>
+        LoadWithFields(path, textField, labelField, groupField).Rows;
+
+    /// <summary><see cref="Load"/>, and the field names of the file's first row (to see, say, whether it has a preset's group field).</summary>
+    public static (List<LabelledText> Rows, IReadOnlyCollection<string> Fields) LoadWithFields(
+        string path, string textField, string? labelField, string? groupField = null)
     {
         IReadOnlyList<IReadOnlyDictionary<string, string>> rows;
         try { rows = TextTable.Read(path).ToList(); }
@@ -43,7 +48,7 @@ public static partial class DetectorData
             result.Add(new LabelledText(text, string.IsNullOrWhiteSpace(label) ? null : label.Trim(), groupField is null ? null : row[groupField]));
         }
         if (result.Count == 0) throw new UserFacingException($"{path}: no rows with text in field '{textField}'");
-        return result;
+        return (result, rows[0].Keys.ToList());
     }
 
     /// <summary>
