@@ -104,9 +104,9 @@ def paired(a, b):
     return [(r["seed"], r["acc"] - by_seed[r["seed"]]) for r in sorted(a, key=lambda r: r["seed"]) if r["seed"] in by_seed]
 
 def paired_row(label, diffs):
+    values = [d for _, d in diffs]
     per_seed = ", ".join(f"s{s} {d:+.3f}" for s, d in diffs)
-    mean = ms([d for _, d in diffs])
-    return f"| {label} | {'+' if diffs and statistics.mean(d for _, d in diffs) >= 0 else ''}{mean} | {per_seed} |"
+    return f"| {label} | {'+' if statistics.mean(values) >= 0 else ''}{ms(values)} | {per_seed} |"
 
 rows = []
 for (s, frac, mode, tag), runs in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][3], kv[0][1])):
